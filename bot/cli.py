@@ -1,0 +1,161 @@
+"""The ``govwatch`` command (also ``python -m bot``).
+
+Every subcommand takes ``--config PATH`` before or after its name. User mistakes end in
+one line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from bot.config import Settings, load_settings, resolve_config_path
+from bot.errors import ConfigError, GovwatchError, UserInputError
+
+EXIT_USAGE = 2
+
+
+def _add_config(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    # Accepted before or after the subcommand; the subcommand's copy must not reset it.
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        default=None if top else argparse.SUPPRESS,
+        help="config file (default: $GOVWATCH_CONFIG, then ./govwatch.toml)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="govwatch",
+        description="Watch officials' public accounts and alert journalists in chat.",
+    )
+    _add_config(parser, top=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        _add_config(p, top=False)
+        return p
+
+    add("run", "migrate the database, then poll, detect, deliver and chat until stopped")
+
+    demo = add("demo", "run a simulated world on loopback with a console chat (no tokens)")
+    demo.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds")
+    demo.add_argument("--speed", type=float, default=60.0, metavar="X", help="world time per real second")
+    demo.add_argument("--no-input", action="store_true", help="print alerts, then a final /report")
+    demo.add_argument("--telegram-token", default=None, help="also connect a real Telegram bot")
+
+    db = add("db", "database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    up = db_sub.add_parser("upgrade", help="apply migrations")
+    _add_config(up, top=False)
+
+    imp = add("import", "import a roster file (TOML or CSV); idempotent")
+    imp.add_argument("file", help="roster file (.toml or .csv)")
+    imp.add_argument("--dry-run", action="store_true", help="validate only, change nothing")
+
+    exp = add("export", "export the roster (or, with --what, data for analysts)")
+    exp.add_argument("--format", choices=("toml", "csv"), default="toml")
+    exp.add_argument("--what", choices=("roster", "snapshots", "posts", "events"), default="roster")
+    exp.add_argument("--output", "-o", default="-", help="file to write (default: stdout)")
+    exp.add_argument("--since", default=None, help="with --what: only rows after this (e.g. 30d)")
+
+    probe = add("probe", "fetch (or parse a saved page) and show what the bot sees")
+    target = probe.add_mutually_exclusive_group(required=True)
+    target.add_argument("--url", help="a profile or channel URL")
+    target.add_argument("--platform", help="platform name (with --handle)")
+    probe.add_argument("--handle", help="account handle (the URL for rss and html)")
+    probe.add_argument("--file", action="append", default=[], metavar="SAVED", help="saved response")
+    probe.add_argument("--json", action="store_true", help="print JSON")
+
+    poll = add("poll-once", "one polling pass, for cron-style use")
+    which = poll.add_mutually_exclusive_group()
+    which.add_argument("--all", action="store_true", help="poll every account, due or not")
+    which.add_argument("--account", type=int, metavar="ID", help="poll one account")
+
+    ask = add("ask", "run one chat command through the console backend")
+    ask.add_argument("text", help='the command, e.g. "/top"')
+    ask.add_argument("--as-editor", action="store_true", help="run as an editor")
+    ask.add_argument("--chat", default="console", metavar="ID", help="console chat id")
+    ask.add_argument("--lang", choices=("ru", "kk", "en"), default=None, help="reply language")
+
+    cfg = add("config", "configuration tools")
+    cfg_sub = cfg.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    check = cfg_sub.add_parser("check", help="validate the configuration")
+    _add_config(check, top=False)
+    return parser
+
+
+def _run_config_check(args: argparse.Namespace) -> int:
+    path = resolve_config_path(args.config)
+    try:
+        load_settings(path)
+    except ConfigError as exc:
+        for file, key, reason in exc.problems:
+            print(f"{file}: {key}: {reason}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"{path or '<defaults>'}: ok")
+    return 0
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    # Imports are local so that `govwatch config check` and `--help` stay fast and so
+    # that nothing connects or starts at import time.
+    handler: Callable[[Settings, argparse.Namespace], int]
+    match args.command:
+        case "run":
+            from bot.app import main as handler
+        case "demo":
+            from bot.demo.cli import main as handler
+        case "db":
+            from bot.roster_cli import db_upgrade as handler
+        case "import":
+            from bot.roster_cli import import_roster as handler
+        case "export":
+            if args.what == "roster":
+                from bot.roster_cli import export_roster as handler
+            else:
+                from bot.reports.export import main as handler
+        case "probe":
+            from bot.sources.probe import main as handler
+        case "poll-once":
+            from bot.poll.cli import poll_once as handler
+        case "ask":
+            from bot.chat.console import ask as handler
+        case _:  # pragma: no cover - argparse refuses unknown commands
+            raise UserInputError(f"unknown command {args.command}")
+    return handler(settings, args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``govwatch`` console script."""
+    args = build_parser().parse_args(argv)
+    if args.command == "config":
+        return _run_config_check(args)
+    try:
+        settings = load_settings(resolve_config_path(args.config))
+    except ConfigError as exc:
+        for file, key, reason in exc.problems:
+            print(f"govwatch: {file}: {key}: {reason}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return _dispatch(args, settings)
+    except UserInputError as exc:
+        print(f"govwatch: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except GovwatchError as exc:
+        print(f"govwatch: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except OSError as exc:
+        # e.g. the database server is not reachable: one line, no traceback
+        print(f"govwatch: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

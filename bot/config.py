@@ -1,0 +1,340 @@
+"""Settings: a TOML file plus ``GOVWATCH_<SECTION>__<KEY>`` environment overrides.
+
+Precedence, highest first: environment, TOML file, built-in defaults. Durations are
+strings such as ``"30s"``, ``"15m"``, ``"6h"``, ``"7d"``; secrets are ``SecretStr`` and
+never print.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+DEFAULT_CONFIG_FILE = "govwatch.toml"
+
+
+def parse_duration(value: object) -> timedelta:
+    """Parse ``"30s"``/``"15m"``/``"6h"``/``"7d"`` (or a number of seconds) into a timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if value < 0:
+            raise ValueError("a duration cannot be negative")
+        return timedelta(seconds=value)
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match:
+            return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+    raise ValueError(f'not a duration: {value!r} (use e.g. "30s", "15m", "6h", "7d")')
+
+
+def format_duration(value: timedelta) -> str:
+    """Format a timedelta in the largest unit that divides it exactly."""
+    seconds = value.total_seconds()
+    for unit in ("w", "d", "h", "m", "s"):
+        size = _UNITS[unit]
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds * 1000)}ms"
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(parse_duration),
+    PlainSerializer(format_duration, return_type=str),
+]
+
+
+class Section(BaseModel):
+    """Base of every config section: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(Section):
+    url: str = "sqlite+aiosqlite:///govwatch.db"
+    pool_size: int = Field(default=10, ge=1)
+    echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("use sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB")
+        return value
+
+
+class HttpSettings(Section):
+    user_agent: str = "govwatch/0.1 (+https://github.com/govwatch/govwatch)"
+    timeout: Duration = timedelta(seconds=20)
+    max_response_bytes: int = Field(default=5_000_000, ge=1024)
+    per_host_concurrency: int = Field(default=2, ge=1)
+    per_host_rate: float = Field(default=1.0, gt=0)
+    max_connections: int = Field(default=256, ge=1)
+    max_redirects: int = Field(default=5, ge=0)
+    allow_private_networks: bool = False
+
+
+class SchedulerSettings(Section):
+    poll_interval: Duration = timedelta(minutes=15)
+    jitter: Duration = timedelta(minutes=1)
+    max_concurrency: int = Field(default=64, ge=1)
+    tick: Duration = timedelta(seconds=5)
+    lease: Duration = timedelta(minutes=5)
+    max_backoff: Duration = timedelta(hours=6)
+    snapshot_every: Duration = timedelta(hours=6)
+    degraded_after: int = Field(default=5, ge=1)
+
+
+class DetectSettings(Section):
+    silent_after: Duration = timedelta(days=7)
+    follower_change_percent: float = Field(default=5.0, ge=0)
+    follower_change_min: int = Field(default=100, ge=0)
+    follower_milestones: list[int] = Field(
+        default_factory=lambda: [1000, 5000, 10000, 25000, 50000, 100000, 500000, 1000000]
+    )
+    confirm_polls: int = Field(default=2, ge=1)
+
+
+class RelaySettings(Section):
+    tick: Duration = timedelta(seconds=1)
+    max_attempts: int = Field(default=8, ge=1)
+    per_chat_interval: Duration = timedelta(seconds=1)
+    per_group_per_minute: int = Field(default=20, ge=1)
+    global_per_second: int = Field(default=30, ge=1)
+
+
+class TelegramSettings(Section):
+    enabled: bool | None = None
+    token: SecretStr | None = None
+    base_url: str = "https://api.telegram.org/bot"
+    base_file_url: str | None = None
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    editors: list[int] = Field(default_factory=list)
+
+    @property
+    def active(self) -> bool:
+        """True when the Telegram backend should run."""
+        return self.token is not None if self.enabled is None else self.enabled
+
+
+class SlackSettings(Section):
+    enabled: bool | None = None
+    bot_token: SecretStr | None = None
+    app_token: SecretStr | None = None
+    signing_secret: SecretStr | None = None
+    mode: Literal["socket", "http"] = "socket"
+    port: int = Field(default=3000, ge=1, le=65535)
+    base_url: str = "https://slack.com/api/"
+    editors: list[str] = Field(default_factory=list)
+
+    @property
+    def active(self) -> bool:
+        """True when the Slack backend should run."""
+        return self.bot_token is not None if self.enabled is None else self.enabled
+
+    @field_validator("editors")
+    @classmethod
+    def _team_user_pairs(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not re.fullmatch(r"[A-Z0-9]+:[A-Z0-9]+", item):
+                raise ValueError(f'editor {item!r} must look like "T0123:U0456" (team_id:user_id)')
+        return value
+
+
+class I18nSettings(Section):
+    default_locale: Literal["ru", "kk", "en"] = "ru"
+    timezone: str = "Asia/Almaty"
+
+
+class LoggingSettings(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    json_format: bool = Field(default=False, alias="json")
+
+
+class SourceSettings(Section):
+    """Settings shared by every source section."""
+
+    base_url: str | None = None
+    per_host_rate: float | None = Field(default=None, gt=0)
+    enabled: bool = True
+
+
+class TelegramSourceSettings(SourceSettings):
+    base_url: str | None = "https://t.me"
+    fetch_plain_page: bool = True
+
+
+class BlueskySourceSettings(SourceSettings):
+    base_url: str | None = "https://public.api.bsky.app"
+
+
+class MastodonSourceSettings(SourceSettings):
+    scheme: Literal["https", "http"] = "https"
+
+
+class YoutubeSourceSettings(SourceSettings):
+    base_url: str | None = "https://www.youtube.com"
+    api_base_url: str = "https://www.googleapis.com/youtube/v3"
+    api_key: SecretStr | None = None
+
+
+class FacebookSourceSettings(SourceSettings):
+    base_url: str | None = "https://graph.facebook.com/v21.0"
+    access_token: SecretStr | None = None
+
+
+class InstagramSourceSettings(SourceSettings):
+    base_url: str | None = "https://graph.facebook.com/v21.0"
+    access_token: SecretStr | None = None
+    ig_user_id: str | None = None
+
+
+class XSourceSettings(SourceSettings):
+    base_url: str | None = "https://api.x.com/2"
+    bearer_token: SecretStr | None = None
+
+
+class VkSourceSettings(SourceSettings):
+    base_url: str | None = "https://api.vk.com/method"
+    service_token: SecretStr | None = None
+    api_version: str = "5.199"
+
+
+class SourcesSettings(Section):
+    telegram: TelegramSourceSettings = TelegramSourceSettings()
+    bluesky: BlueskySourceSettings = BlueskySourceSettings()
+    mastodon: MastodonSourceSettings = MastodonSourceSettings()
+    youtube: YoutubeSourceSettings = YoutubeSourceSettings()
+    rss: SourceSettings = SourceSettings()
+    html: SourceSettings = SourceSettings()
+    facebook: FacebookSourceSettings = FacebookSourceSettings()
+    instagram: InstagramSourceSettings = InstagramSourceSettings()
+    x: XSourceSettings = XSourceSettings()
+    vk: VkSourceSettings = VkSourceSettings()
+
+
+class Settings(BaseSettings):
+    """All of govwatch's configuration."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GOVWATCH_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    database: DatabaseSettings = DatabaseSettings()
+    http: HttpSettings = HttpSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
+    detect: DetectSettings = DetectSettings()
+    relay: RelaySettings = RelaySettings()
+    telegram: TelegramSettings = TelegramSettings()
+    slack: SlackSettings = SlackSettings()
+    i18n: I18nSettings = I18nSettings()
+    logging: LoggingSettings = LoggingSettings()
+    sources: SourcesSettings = SourcesSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment overrides the file (passed as init kwargs by load_settings).
+        return (env_settings, init_settings)
+
+    def secrets(self) -> list[str]:
+        """Every configured secret value, for log redaction."""
+        found: list[str] = []
+
+        def walk(model: BaseModel) -> None:
+            for name in type(model).model_fields:
+                value = getattr(model, name)
+                if isinstance(value, SecretStr) and value.get_secret_value():
+                    found.append(value.get_secret_value())
+                elif isinstance(value, BaseModel):
+                    walk(value)
+
+        walk(self)
+        return found
+
+
+def resolve_config_path(explicit: str | None) -> Path | None:
+    """The config file to read: ``--config``, then ``$GOVWATCH_CONFIG``, then ./govwatch.toml."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("GOVWATCH_CONFIG")
+    if env:
+        return Path(env)
+    default = Path(DEFAULT_CONFIG_FILE)
+    return default if default.is_file() else None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError([(str(path), "-", "file not found")]) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([(str(path), "-", f"not valid TOML: {exc}")]) from exc
+    except OSError as exc:
+        raise ConfigError([(str(path), "-", f"cannot read: {exc.strerror}")]) from exc
+
+
+def _problems(exc: ValidationError, file: str) -> list[tuple[str, str, str]]:
+    problems: list[tuple[str, str, str]] = []
+    for err in exc.errors(include_url=False):
+        key = ".".join(str(part) for part in err["loc"]) or "-"
+        reason = err["msg"]
+        if err["type"] == "extra_forbidden":
+            reason = "unknown key"
+        elif reason.startswith("Value error, "):
+            reason = reason.removeprefix("Value error, ")
+        problems.append((file, key, reason))
+    return problems
+
+
+def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
+    """Load settings from ``path`` (or defaults) plus the environment; raise ConfigError."""
+    file_data: dict[str, Any] = {}
+    label = "<defaults>"
+    if path is not None:
+        label = str(path)
+        file_data = _read_toml(Path(path))
+    for section, values in overrides.items():
+        merged = dict(file_data.get(section, {}))
+        merged.update(values)
+        file_data[section] = merged
+    try:
+        return Settings(**file_data)
+    except ValidationError as exc:
+        raise ConfigError(_problems(exc, label)) from None

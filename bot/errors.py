@@ -1,0 +1,177 @@
+"""One error tree for govwatch.
+
+Every error the application raises on purpose derives from :class:`GovwatchError`.
+Errors carry data (``retry_after``, ``reason``) so callers can record them as state
+instead of parsing messages.
+"""
+
+from __future__ import annotations
+
+
+class GovwatchError(Exception):
+    """Base of every error govwatch raises on purpose."""
+
+
+# --- configuration and user input -------------------------------------------------------
+
+
+class ConfigError(GovwatchError):
+    """The configuration is invalid; ``problems`` lists (file, key, reason) triples."""
+
+    def __init__(self, problems: list[tuple[str, str, str]]) -> None:
+        self.problems = problems
+        lines = [f"{file}: {key}: {reason}" for file, key, reason in problems]
+        super().__init__("\n".join(lines) or "invalid configuration")
+
+
+class UserInputError(GovwatchError):
+    """A user mistake that should be reported in one line, without a traceback."""
+
+
+class RosterError(UserInputError):
+    """A roster file has bad entries; ``problems`` lists (position, message) pairs."""
+
+    def __init__(self, source: str, problems: list[tuple[str, str]]) -> None:
+        self.source = source
+        self.problems = problems
+        lines = [f"{source}: {pos}: {msg}" for pos, msg in problems]
+        super().__init__("\n".join(lines))
+
+
+class InvalidHandle(UserInputError):
+    """A handle or URL cannot name an account on the given platform."""
+
+
+# --- network ---------------------------------------------------------------------------
+
+
+class FetchError(GovwatchError):
+    """A fetch failed; ``reason`` is the stable short name used in observations."""
+
+    reason: str = "network"
+
+    def __init__(self, message: str = "", *, reason: str | None = None) -> None:
+        super().__init__(message or self.reason)
+        if reason is not None:
+            self.reason = reason
+
+
+class BlockedAddress(FetchError):
+    """The URL or one of its redirect hops points at a forbidden address or scheme."""
+
+    reason = "blocked_address"
+
+
+class InvalidURL(FetchError):
+    """The URL is malformed or uses a scheme or form govwatch refuses."""
+
+    reason = "blocked_address"
+
+
+class ResponseTooLarge(FetchError):
+    """The response exceeded the configured byte cap (raw or decoded)."""
+
+    reason = "too_large"
+
+
+class FetchTimeout(FetchError):
+    """The fetch did not finish before its total deadline."""
+
+    reason = "timeout"
+
+
+class RateLimited(FetchError):
+    """The server answered 429 (or 503 with Retry-After); ``retry_after`` is in seconds."""
+
+    reason = "rate_limited"
+
+    def __init__(self, message: str = "", *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class HTTPStatusError(FetchError):
+    """The server answered with an unexpected status code."""
+
+    reason = "http_error"
+
+    def __init__(self, status: int, message: str = "") -> None:
+        super().__init__(message or f"HTTP {status}")
+        self.status = status
+
+
+class TooManyRedirects(FetchError):
+    """The redirect chain was longer than allowed."""
+
+    reason = "too_many_redirects"
+
+
+# --- parsing ---------------------------------------------------------------------------
+
+
+class ParseError(GovwatchError):
+    """A page or API response did not have the expected structure."""
+
+    def __init__(self, message: str = "", *, reason: str = "layout_changed") -> None:
+        super().__init__(message or reason)
+        self.reason = reason
+
+
+# --- store -----------------------------------------------------------------------------
+
+
+class StoreError(GovwatchError):
+    """A database operation failed in a way the caller should report."""
+
+
+class NotFound(StoreError):
+    """A looked-up row does not exist."""
+
+
+# --- delivery --------------------------------------------------------------------------
+
+
+class DeliveryError(GovwatchError):
+    """Sending a message to a chat failed."""
+
+    retryable: bool = True
+
+
+class DeliveryRetryAfter(DeliveryError):
+    """The chat platform asked us to wait ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: float, message: str = "") -> None:
+        super().__init__(message or f"retry after {retry_after}s")
+        self.retry_after = retry_after
+
+
+class ChatGone(DeliveryError):
+    """The chat no longer accepts messages (blocked, not found, archived, revoked)."""
+
+    retryable = False
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ChatMigrated(DeliveryError):
+    """A Telegram group became a supergroup with ``new_chat_id``."""
+
+    def __init__(self, new_chat_id: str) -> None:
+        super().__init__(f"migrated to {new_chat_id}")
+        self.new_chat_id = new_chat_id
+
+
+class BadMarkup(DeliveryError):
+    """The platform could not parse our markup; resend as plain text."""
+
+
+class OutcomeUnknown(DeliveryError):
+    """The request may or may not have reached the platform (timeout after sending)."""
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Retrying cannot help (bad request that is not a markup problem)."""
+
+    retryable = False

@@ -1,0 +1,66 @@
+"""Logging set-up with secret redaction: tokens never reach a log."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Iterable
+
+# Token shapes worth masking even when they are not in the config (e.g. typed in chat).
+_TOKEN_PATTERNS = (
+    re.compile(r"\d{6,12}:[A-Za-z0-9_-]{30,}"),  # Telegram bot token
+    re.compile(r"xox[abposr]-[A-Za-z0-9-]{10,}"),  # Slack bot/user tokens
+    re.compile(r"xapp-[A-Za-z0-9-]{10,}"),  # Slack app-level token
+    re.compile(r"(?i)(access_token|key|bearer_token|service_token|api_key)=[^&\s\"']+"),
+    re.compile(r"(?i)(authorization:\s*bearer\s+)[^\s\"']+"),
+)
+MASK = "***"
+
+
+class RedactingFilter(logging.Filter):
+    """Replaces configured secrets and token-shaped strings in every record."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret masked."""
+        for secret in self.secrets:
+            text = text.replace(secret, MASK)
+        for pattern in _TOKEN_PATTERNS:
+            text = pattern.sub(_mask_match, text)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        redacted = self.redact(message)
+        record.msg, record.args = redacted, None
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        return True
+
+
+def _mask_match(match: re.Match[str]) -> str:
+    if match.lastindex:
+        return f"{match.group(1)}{'' if match.group(1).endswith((' ', ':')) else '='}{MASK}"
+    return MASK
+
+
+def setup_logging(level: str = "INFO", *, secrets: Iterable[str] = ()) -> RedactingFilter:
+    """Log to stderr with secrets redacted on every handler; returns the filter."""
+    redactor = RedactingFilter(secrets)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    handler.addFilter(redactor)
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    # httpx logs every request URL at INFO; Telegram URLs contain the bot token.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
+    return redactor

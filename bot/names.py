@@ -1,0 +1,73 @@
+"""Forgiving name matching: case, Cyrillic or Latin spelling, partial names.
+
+``search_key`` builds the text stored in ``officials.search_key``; ``query_tokens`` turns
+what a journalist typed into tokens that must all appear in it. Both fold Russian and
+Kazakh Cyrillic to a simple Latin transliteration, so "Аймагамбетов", "aimagambetov"
+and "Aimagambetov" all match.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+_CYR = {
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh",
+    "з": "z", "и": "i", "й": "i", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o",
+    "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts",
+    "ч": "ch", "ш": "sh", "щ": "sh", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "iu",
+    "я": "ia",
+    # Kazakh letters
+    "ә": "a", "ғ": "g", "қ": "k", "ң": "n", "ө": "o", "ұ": "u", "ү": "u", "һ": "h", "і": "i",
+}  # fmt: skip
+
+# Latin spellings that differ only by convention are folded the same way.
+_LATIN_FOLDS = (
+    ("yu", "iu"), ("ya", "ia"), ("kh", "h"), ("ts", "c"), ("y", "i"), ("j", "zh"),
+    ("zhzh", "zh"), ("ck", "k"), ("q", "k"), ("w", "v"), ("x", "ks"),
+)  # fmt: skip
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def fold(text: str) -> str:
+    """Lower-case, strip accents, transliterate Cyrillic, and fold Latin spelling variants."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    out = "".join(_CYR.get(ch, ch) for ch in text)
+    out = unicodedata.normalize("NFKD", out)
+    out = "".join(ch for ch in out if not unicodedata.combining(ch))
+    for src, dst in _LATIN_FOLDS:
+        out = out.replace(src, dst)
+    return _NON_WORD.sub(" ", out).strip()
+
+
+def search_key(names: Iterable[str | None]) -> str:
+    """The folded names of one official, joined by "|" (stored for lookups)."""
+    keys = []
+    for name in names:
+        if name:
+            folded = fold(name)
+            if folded and folded not in keys:
+                keys.append(folded)
+    return "|".join(keys)
+
+
+def query_tokens(query: str) -> list[str]:
+    """The folded tokens of a typed name; each must be a word prefix in the key."""
+    return [tok for tok in fold(query).split() if tok]
+
+
+def matches(key: str, tokens: list[str]) -> bool:
+    """True when every token starts some word of one of the key's names."""
+    if not tokens:
+        return False
+    for name in key.split("|"):
+        words = name.split()
+        if all(any(w.startswith(tok) for w in words) for tok in tokens):
+            return True
+    return False
+
+
+def exact(key: str, tokens: list[str]) -> bool:
+    """True when the tokens are exactly one of the key's names (word for word, any order)."""
+    return any(sorted(name.split()) == sorted(tokens) for name in key.split("|"))

@@ -1,0 +1,355 @@
+"""SQLAlchemy 2 typed models: the whole govwatch schema.
+
+Conventions: every timestamp is a timezone-aware UTC ``UTCDateTime``; big append-only
+tables (snapshots, posts, events, deliveries) use 64-bit keys; JSON columns hold small
+structured values (payloads, selectors, HTTP validators), never data we query by.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from bot.store.types import BigID, UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
+
+
+class Official(Base):
+    __tablename__ = "officials"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    name_ru: Mapped[str | None] = mapped_column(String(300))
+    name_kk: Mapped[str | None] = mapped_column(String(300))
+    name_en: Mapped[str | None] = mapped_column(String(300))
+    #: Lower-cased, transliterated names joined by "|", for forgiving lookups.
+    search_key: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[str | None] = mapped_column(String(500))
+    organisation: Mapped[str | None] = mapped_column(String(500))
+    tenure_start: Mapped[date | None] = mapped_column(Date)
+    tenure_end: Mapped[date | None] = mapped_column(Date)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    accounts: Mapped[list[Account]] = relationship(
+        back_populates="official", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+    __table_args__ = (
+        UniqueConstraint("platform", "handle", name="uq_accounts_platform_handle"),
+        Index("ix_accounts_due", "enabled", "next_poll_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    official_id: Mapped[int] = mapped_column(ForeignKey("officials.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    handle: Mapped[str] = mapped_column(String(500))
+    url: Mapped[str | None] = mapped_column(String(2000))
+    platform_id: Mapped[str | None] = mapped_column(String(200))
+    #: Per-account source options (e.g. CSS selectors for ``html``).
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    poll_interval_s: Mapped[int | None] = mapped_column(Integer)
+    # scheduling and lease
+    next_poll_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column()
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    # health
+    last_polled_at: Mapped[datetime | None] = mapped_column()
+    last_success_at: Mapped[datetime | None] = mapped_column()
+    last_status: Mapped[str | None] = mapped_column(String(20))
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    #: Conditional-GET validators per URL (ETag, Last-Modified).
+    http_validators: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    official: Mapped[Official] = relationship(back_populates="accounts")
+
+
+class Watchlist(Base):
+    __tablename__ = "watchlists"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str | None] = mapped_column(String(300))
+    # per-watchlist overrides of [detect]
+    silent_after_s: Mapped[int | None] = mapped_column(Integer)
+    follower_change_percent: Mapped[float | None] = mapped_column()
+    follower_change_min: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WatchlistMember(Base):
+    __tablename__ = "watchlist_members"
+
+    watchlist_id: Mapped[int] = mapped_column(
+        ForeignKey("watchlists.id", ondelete="CASCADE"), primary_key=True
+    )
+    official_id: Mapped[int] = mapped_column(
+        ForeignKey("officials.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Snapshot(Base):
+    """Append-only history: written when a value changes, or at most every few hours."""
+
+    __tablename__ = "snapshots"
+    __table_args__ = (Index("ix_snapshots_account_observed", "account_id", "observed_at"),)
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    observed_at: Mapped[datetime] = mapped_column()
+    followers: Mapped[int | None] = mapped_column(Integer)
+    followers_exact: Mapped[bool | None] = mapped_column(Boolean)
+    posts_count: Mapped[int | None] = mapped_column(Integer)
+    display_name: Mapped[str | None] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(Text)
+    avatar_url: Mapped[str | None] = mapped_column(String(2000))
+
+
+class AccountState(Base):
+    """The latest known state of each account: what detection compares against."""
+
+    __tablename__ = "account_state"
+    __table_args__ = (Index("ix_account_state_followers", "followers"),)
+
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(String(100))
+    first_seen_at: Mapped[datetime] = mapped_column()
+    observed_at: Mapped[datetime] = mapped_column()
+    last_ok_at: Mapped[datetime | None] = mapped_column()
+    followers: Mapped[int | None] = mapped_column(Integer)
+    followers_exact: Mapped[bool | None] = mapped_column(Boolean)
+    followers_margin: Mapped[int] = mapped_column(Integer, default=0)
+    followers_alerted: Mapped[int | None] = mapped_column(Integer)
+    milestone_reached: Mapped[int | None] = mapped_column(Integer)
+    posts_count: Mapped[int | None] = mapped_column(Integer)
+    display_name: Mapped[str | None] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(Text)
+    avatar_url: Mapped[str | None] = mapped_column(String(2000))
+    last_post_at: Mapped[datetime | None] = mapped_column()
+    silent: Mapped[bool] = mapped_column(Boolean, default=False)
+    missing: Mapped[bool] = mapped_column(Boolean, default=False)
+    degraded: Mapped[bool] = mapped_column(Boolean, default=False)
+    absent_streak: Mapped[int] = mapped_column(Integer, default=0)
+    unknown_streak: Mapped[int] = mapped_column(Integer, default=0)
+    last_snapshot_at: Mapped[datetime | None] = mapped_column()
+    #: Detector scratch space (e.g. posts missing from the window, with their miss counts).
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Post(Base):
+    __tablename__ = "posts"
+    __table_args__ = (
+        UniqueConstraint("account_id", "platform_post_id", name="uq_posts_account_post"),
+        Index("ix_posts_account_published", "account_id", "published_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    platform_post_id: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str | None] = mapped_column(String(2000))
+    published_at: Mapped[datetime | None] = mapped_column()
+    text: Mapped[str] = mapped_column(Text, default="")
+    views: Mapped[int | None] = mapped_column(Integer)
+    edited: Mapped[bool] = mapped_column(Boolean, default=False)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    forwarded_from: Mapped[str | None] = mapped_column(String(500))
+    is_reply: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_repost: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_seen_at: Mapped[datetime] = mapped_column()
+    last_seen_at: Mapped[datetime] = mapped_column()
+    deleted_at: Mapped[datetime | None] = mapped_column()
+
+
+class EventRow(Base):
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_account_occurred", "account_id", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), index=True
+    )
+    official_id: Mapped[int | None] = mapped_column(
+        ForeignKey("officials.id", ondelete="SET NULL"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    occurred_at: Mapped[datetime] = mapped_column()
+    detected_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    dedup_key: Mapped[str] = mapped_column(String(300), unique=True)
+
+
+class Chat(Base):
+    __tablename__ = "chats"
+    __table_args__ = (UniqueConstraint("backend", "external_id", name="uq_chats_backend_external"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    backend: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(100))
+    team_id: Mapped[str | None] = mapped_column(String(50))
+    kind: Mapped[str] = mapped_column(String(20), default="private")
+    title: Mapped[str | None] = mapped_column(String(300))
+    locale: Mapped[str | None] = mapped_column(String(5))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    inactive_reason: Mapped[str | None] = mapped_column(String(100))
+    digest: Mapped[str] = mapped_column(String(10), default="off")
+    digest_time: Mapped[str | None] = mapped_column(String(5))
+    digest_last_sent_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Subscription(Base):
+    __tablename__ = "subscriptions"
+    __table_args__ = (
+        UniqueConstraint("chat_id", "target_type", "target_id", name="uq_subscriptions_target"),
+        Index("ix_subscriptions_target", "target_type", "target_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"), index=True)
+    #: "official", "watchlist" or "all" (then target_id is 0).
+    target_type: Mapped[str] = mapped_column(String(20))
+    target_id: Mapped[int] = mapped_column(Integer, default=0)
+    #: Event kinds to deliver; an empty list means every journalist-facing kind.
+    event_kinds: Mapped[list[Any]] = mapped_column(default=list)
+    #: "immediate" or "digest".
+    mode: Mapped[str] = mapped_column(String(10), default="immediate")
+    locale: Mapped[str | None] = mapped_column(String(5))
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Mute(Base):
+    """A chat that asked not to hear about one official (from an alert's button)."""
+
+    __tablename__ = "mutes"
+
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True)
+    official_id: Mapped[int] = mapped_column(
+        ForeignKey("officials.id", ondelete="CASCADE"), primary_key=True
+    )
+    until: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Delivery(Base):
+    """The outbox: one row per (event, chat), drained by the relay."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("event_id", "chat_id", name="uq_deliveries_event_chat"),
+        Index("ix_deliveries_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"), index=True)
+    #: pending | sending | sent | failed | skipped | digest
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column()
+    sent_at: Mapped[datetime | None] = mapped_column()
+    platform_message_id: Mapped[str | None] = mapped_column(String(100))
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Editor(Base):
+    __tablename__ = "editors"
+    __table_args__ = (UniqueConstraint("backend", "user_id", name="uq_editors_backend_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    backend: Mapped[str] = mapped_column(String(20))
+    #: Telegram user id, or "team_id:user_id" for Slack.
+    user_id: Mapped[str] = mapped_column(String(100))
+    added_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    backend: Mapped[str] = mapped_column(String(20))
+    user_id: Mapped[str] = mapped_column(String(100))
+    chat_id: Mapped[str | None] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(60))
+    target: Mapped[str | None] = mapped_column(String(300))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Setting(Base):
+    """Runtime settings changed by editors in chat (``/settings``)."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(100))
+
+
+__all__ = [
+    "Account",
+    "AccountState",
+    "AuditLog",
+    "Base",
+    "Chat",
+    "Delivery",
+    "Editor",
+    "EventRow",
+    "Mute",
+    "Official",
+    "Post",
+    "Setting",
+    "Snapshot",
+    "Subscription",
+    "Watchlist",
+    "WatchlistMember",
+    "utcnow",
+]
