@@ -7,8 +7,11 @@ one line on stderr and a non-zero exit, never a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable, Sequence
+
+from sqlalchemy.exc import DBAPIError
 
 from bot.config import Settings, load_settings, resolve_config_path
 from bot.errors import ConfigError, GovwatchError, UserInputError
@@ -43,8 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("run", "migrate the database, then poll, detect, deliver and chat until stopped")
 
     demo = add("demo", "run a simulated world on loopback with a console chat (no tokens)")
-    demo.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds")
-    demo.add_argument("--speed", type=float, default=60.0, metavar="X", help="world time per real second")
+    demo.add_argument(
+        "--duration", type=float, default=None, metavar="S", help="stop after S seconds"
+    )
+    demo.add_argument(
+        "--speed", type=float, default=60.0, metavar="X", help="world time per real second"
+    )
     demo.add_argument("--no-input", action="store_true", help="print alerts, then a final /report")
     demo.add_argument("--telegram-token", default=None, help="also connect a real Telegram bot")
 
@@ -68,7 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--url", help="a profile or channel URL")
     target.add_argument("--platform", help="platform name (with --handle)")
     probe.add_argument("--handle", help="account handle (the URL for rss and html)")
-    probe.add_argument("--file", action="append", default=[], metavar="SAVED", help="saved response")
+    probe.add_argument(
+        "--file", action="append", default=[], metavar="SAVED", help="saved response"
+    )
     probe.add_argument("--json", action="store_true", help="print JSON")
 
     poll = add("poll-once", "one polling pass, for cron-style use")
@@ -101,32 +110,29 @@ def _run_config_check(args: argparse.Namespace) -> int:
     return 0
 
 
+# "module:function" per subcommand; imported on use so that `--help` and `config check`
+# stay fast and nothing connects or starts at import time.
+HANDLERS: dict[str, str] = {
+    "run": "bot.app:main",
+    "demo": "bot.demo.cli:main",
+    "db": "bot.roster_cli:db_upgrade",
+    "import": "bot.roster_cli:import_roster",
+    "export": "bot.roster_cli:export_roster",
+    "export-data": "bot.reports.export:main",
+    "probe": "bot.sources.probe:main",
+    "poll-once": "bot.poll.cli:poll_once",
+    "ask": "bot.chat.console:ask",
+}
+
+
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
-    # Imports are local so that `govwatch config check` and `--help` stay fast and so
-    # that nothing connects or starts at import time.
-    handler: Callable[[Settings, argparse.Namespace], int]
-    match args.command:
-        case "run":
-            from bot.app import main as handler
-        case "demo":
-            from bot.demo.cli import main as handler
-        case "db":
-            from bot.roster_cli import db_upgrade as handler
-        case "import":
-            from bot.roster_cli import import_roster as handler
-        case "export":
-            if args.what == "roster":
-                from bot.roster_cli import export_roster as handler
-            else:
-                from bot.reports.export import main as handler
-        case "probe":
-            from bot.sources.probe import main as handler
-        case "poll-once":
-            from bot.poll.cli import poll_once as handler
-        case "ask":
-            from bot.chat.console import ask as handler
-        case _:  # pragma: no cover - argparse refuses unknown commands
-            raise UserInputError(f"unknown command {args.command}")
+    key = args.command
+    if key == "export" and args.what != "roster":
+        key = "export-data"
+    module_name, _, func_name = HANDLERS[key].partition(":")
+    handler: Callable[[Settings, argparse.Namespace], int] = getattr(
+        importlib.import_module(module_name), func_name
+    )
     return handler(settings, args)
 
 
@@ -151,9 +157,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    except OSError as exc:
+    except (OSError, DBAPIError) as exc:
         # e.g. the database server is not reachable: one line, no traceback
-        print(f"govwatch: error: {exc}", file=sys.stderr)
+        detail = exc.orig if isinstance(exc, DBAPIError) else exc
+        print(f"govwatch: error: {detail}".splitlines()[0], file=sys.stderr)
         return 1
 
 

@@ -104,6 +104,7 @@ class SchedulerSettings(Section):
     max_backoff: Duration = timedelta(hours=6)
     snapshot_every: Duration = timedelta(hours=6)
     degraded_after: int = Field(default=5, ge=1)
+    heartbeat_file: str | None = None
 
 
 class DetectSettings(Section):
@@ -122,6 +123,10 @@ class RelaySettings(Section):
     per_chat_interval: Duration = timedelta(seconds=1)
     per_group_per_minute: int = Field(default=20, ge=1)
     global_per_second: int = Field(default=30, ge=1)
+    #: How long a claimed delivery stays ours; an expired 'sending' row's outcome is unknown.
+    lease: Duration = timedelta(minutes=2)
+    #: Concurrent sends in one relay pass (each to a different chat).
+    concurrency: int = Field(default=16, ge=1)
 
 
 class TelegramSettings(Section):

@@ -30,12 +30,20 @@ _LATIN_FOLDS = (
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 
 
-def fold(text: str) -> str:
-    """Lower-case, strip accents, transliterate Cyrillic, and fold Latin spelling variants."""
+def transliterate(text: str) -> str:
+    """Lower-case ASCII words: accents stripped, Cyrillic transliterated."""
     text = unicodedata.normalize("NFKC", text).lower()
+    # Zero-width and bidi controls are invisible: "Ai\u200bmagambetov" is "Aimagambetov".
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
     out = "".join(_CYR.get(ch, ch) for ch in text)
     out = unicodedata.normalize("NFKD", out)
     out = "".join(ch for ch in out if not unicodedata.combining(ch))
+    return _NON_WORD.sub(" ", out).strip()
+
+
+def fold(text: str) -> str:
+    """Transliterate, then fold Latin spelling variants ("Aymagambetov" ~ "Aimagambetov")."""
+    out = transliterate(text)
     for src, dst in _LATIN_FOLDS:
         out = out.replace(src, dst)
     return _NON_WORD.sub(" ", out).strip()

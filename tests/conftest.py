@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,9 @@ from sqlalchemy.engine import make_url
 from bot.store.engine import Database
 from bot.store.migrate import upgrade_database
 from bot.store.models import Base
+
+# The crash/fault/hostile suite summary (scenarios, faults, lost and duplicated alerts).
+pytest_plugins = ["tests.crash_summary"]
 
 DATA = Path(__file__).parent / "data"
 PG_ENV = "GOVWATCH_TEST_DATABASE_URL"
@@ -38,7 +41,7 @@ def _guard_network() -> None:
     def allowed(address: object) -> bool:
         if isinstance(address, tuple) and address:
             host = str(address[0])
-            return host in ("localhost", "::1") or host.startswith("127.") or host == "::ffff:127.0.0.1"
+            return host in ("localhost", "::1", "::ffff:127.0.0.1") or host.startswith("127.")
         return True  # unix sockets
 
     def connect(self: socket.socket, address: object) -> None:
@@ -69,7 +72,9 @@ async def _ensure_pg_database(url: str) -> None:
         database="postgres",
     )
     try:
-        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", parsed.database)
+        exists = await admin.fetchval(
+            "SELECT 1 FROM pg_database WHERE datname = $1", parsed.database
+        )
         if not exists:
             await admin.execute(f'CREATE DATABASE "{parsed.database}"')
     finally:
@@ -122,6 +127,23 @@ async def database(db_url: str, pg_url: str | None) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
-def data_dir() -> Iterator[Path]:
+def cli_db(db_url: str, pg_url: str | None, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An empty database for synchronous CLI tests, exported as GOVWATCH_DATABASE__URL."""
+    if pg_url:
+
+        async def truncate() -> None:
+            db = Database(pg_url)
+            try:
+                await _truncate_all(db)
+            finally:
+                await db.close()
+
+        asyncio.run(truncate())
+    monkeypatch.setenv("GOVWATCH_DATABASE__URL", db_url)
+    return db_url
+
+
+@pytest.fixture
+def data_dir() -> Path:
     """The folder of saved pages and API responses."""
-    yield DATA
+    return DATA

@@ -18,8 +18,14 @@ async def test_timestamps_round_trip_as_aware_utc(database: Database) -> None:
         off = Official(slug="a", name="A", search_key="a")
         s.add(off)
         await s.flush()
-        s.add(Account(official_id=off.id, platform="telegram", handle="a_chan",
-                      next_poll_at=datetime(2026, 1, 1, 17, 0, tzinfo=almaty)))
+        s.add(
+            Account(
+                official_id=off.id,
+                platform="telegram",
+                handle="a_chan",
+                next_poll_at=datetime(2026, 1, 1, 17, 0, tzinfo=almaty),
+            )
+        )
     async with database.sessions() as s:
         acc = (await s.execute(select(Account))).scalar_one()
     assert acc.next_poll_at == datetime(2026, 1, 1, 12, 0, tzinfo=UTC)

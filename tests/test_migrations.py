@@ -1,0 +1,72 @@
+"""Migrations produce exactly the models' schema, on SQLite and PostgreSQL, and re-run safely."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, inspect, text
+from sqlalchemy.engine import make_url
+
+from bot.store.engine import Database
+from bot.store.migrate import needs_upgrade, upgrade_database
+from bot.store.models import Base
+
+
+@pytest.fixture
+async def empty_db(tmp_path: Path) -> AsyncIterator[Database]:
+    """A database with no tables at all (a fresh PostgreSQL database or SQLite file)."""
+    pg = os.environ.get("GOVWATCH_TEST_DATABASE_URL")
+    if not pg:
+        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}")
+        yield db
+        await db.close()
+        return
+    import asyncpg
+
+    url = make_url(pg)
+    name = f"gw_migr_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(host=url.host, port=url.port or 5432, user=url.username)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    db = Database(url.set(database=name).render_as_string(hide_password=False))
+    try:
+        yield db
+    finally:
+        await db.close()
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def _diff(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, Base.metadata))
+
+
+async def test_migrations_match_models_and_rerun(empty_db: Database) -> None:
+    assert await needs_upgrade(empty_db.engine)
+    await upgrade_database(empty_db.engine)
+    await upgrade_database(empty_db.engine)  # a second run is a no-op
+    assert not await needs_upgrade(empty_db.engine)
+    async with empty_db.engine.connect() as conn:
+        diff = await conn.run_sync(_diff)
+        tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
+    assert diff == []
+    assert set(Base.metadata.tables) <= tables
+
+
+async def test_sqlite_pragmas(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'p.db'}")
+    try:
+        async with db.engine.connect() as conn:
+            mode = (await conn.execute(text("PRAGMA journal_mode"))).scalar()
+            fks = (await conn.execute(text("PRAGMA foreign_keys"))).scalar()
+            busy = (await conn.execute(text("PRAGMA busy_timeout"))).scalar()
+    finally:
+        await db.close()
+    assert (mode, fks, busy) == ("wal", 1, 30000)
