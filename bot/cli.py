@@ -54,6 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--no-input", action="store_true", help="print alerts, then a final /report")
     demo.add_argument("--telegram-token", default=None, help="also connect a real Telegram bot")
+    demo.add_argument(
+        "--database",
+        default=None,
+        metavar="URL",
+        help="demo database (default: a temporary SQLite file)",
+    )
+    demo.add_argument("--lang", choices=("ru", "kk", "en"), default=None, help="reply language")
 
     db = add("db", "database maintenance")
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
@@ -65,7 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--dry-run", action="store_true", help="validate only, change nothing")
 
     exp = add("export", "export the roster (or, with --what, data for analysts)")
-    exp.add_argument("--format", choices=("toml", "csv"), default="toml")
+    exp.add_argument(
+        "--format", choices=("toml", "csv"), default=None, help="roster: toml (default) or csv"
+    )
     exp.add_argument("--what", choices=("roster", "snapshots", "posts", "events"), default="roster")
     exp.add_argument("--output", "-o", default="-", help="file to write (default: stdout)")
     exp.add_argument("--since", default=None, help="with --what: only rows after this (e.g. 30d)")
@@ -79,6 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--file", action="append", default=[], metavar="SAVED", help="saved response"
     )
     probe.add_argument("--json", action="store_true", help="print JSON")
+    probe.add_argument(
+        "--selector",
+        action="append",
+        default=[],
+        metavar="KEY=CSS",
+        help="html only: a CSS selector (followers, posts_count, name, post, post_date, ...)",
+    )
 
     poll = add("poll-once", "one polling pass, for cron-style use")
     which = poll.add_mutually_exclusive_group()

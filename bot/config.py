@@ -104,6 +104,8 @@ class SchedulerSettings(Section):
     max_backoff: Duration = timedelta(hours=6)
     snapshot_every: Duration = timedelta(hours=6)
     degraded_after: int = Field(default=5, ge=1)
+    #: Observations written per transaction when several finish together (1: one each).
+    write_batch: int = Field(default=50, ge=1, le=1000)
     heartbeat_file: str | None = None
 
 
@@ -140,6 +142,10 @@ class TelegramSettings(Section):
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     editors: list[int] = Field(default_factory=list)
+    #: Read/write timeout of one Bot API call; a send that times out has an unknown outcome.
+    send_timeout: Duration = timedelta(seconds=20)
+    #: Long-polling timeout of getUpdates.
+    poll_timeout: Duration = timedelta(seconds=10)
 
     @property
     def active(self) -> bool:

@@ -20,7 +20,8 @@ _YT_CHANNEL = re.compile(r"^UC[A-Za-z0-9_-]{22}$")
 _YT_HANDLE = re.compile(r"^@[A-Za-z0-9._-]{3,30}$")
 _FB_ID = re.compile(r"^(\d{5,20}|[A-Za-z0-9.]{5,50})$")
 _SIMPLE = re.compile(r"^[A-Za-z0-9_.]{1,50}$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\s\\]")
+# Also zero-width and bidi controls: invisible in chat, they disguise where a URL points.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\s\\\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 
 
 def _strip(raw: str) -> str:
@@ -46,7 +47,10 @@ def validate_url(url: str) -> str:
     """Check an http(s) URL's form (not its address): scheme, host, no userinfo or controls."""
     if _CONTROL.search(url):
         raise InvalidHandle(f"URL {url!r} contains spaces, backslashes or control characters")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. an unclosed "[" of an IPv6 literal
+        raise InvalidHandle(f"URL {url!r} is malformed") from exc
     if parts.scheme not in ("http", "https"):
         raise InvalidHandle(f"URL {url!r} must start with http:// or https://")
     if not parts.hostname:
@@ -185,7 +189,10 @@ def parse_platform(name: str) -> Platform:
 
 def normalize_handle(platform: Platform, raw: str) -> str:
     """The canonical handle for what an editor typed (a handle or a profile URL)."""
-    return _NORMALIZERS[platform](raw)
+    try:
+        return _NORMALIZERS[platform](raw)
+    except ValueError as exc:  # urlsplit's own errors (e.g. "Invalid IPv6 URL")
+        raise InvalidHandle(f"{raw!r} is not a valid address") from exc
 
 
 def canonical_url(platform: Platform, handle: str) -> str:

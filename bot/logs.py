@@ -6,14 +6,23 @@ import logging
 import re
 import sys
 from collections.abc import Iterable
+from urllib.parse import quote
 
 # Token shapes worth masking even when they are not in the config (e.g. typed in chat).
 _TOKEN_PATTERNS = (
-    re.compile(r"\d{6,12}:[A-Za-z0-9_-]{30,}"),  # Telegram bot token
-    re.compile(r"xox[abposr]-[A-Za-z0-9-]{10,}"),  # Slack bot/user tokens
+    re.compile(r"\d{6,12}(?::|%3[Aa])[A-Za-z0-9_-]{30,}"),  # Telegram bot token (or URL-quoted)
+    re.compile(r"xox[abposre]-[A-Za-z0-9-]{10,}"),  # Slack bot/user/refresh tokens
+    re.compile(r"hooks\.slack\.com/services/[A-Za-z0-9/_-]+"),  # Slack incoming webhook
     re.compile(r"xapp-[A-Za-z0-9-]{10,}"),  # Slack app-level token
     re.compile(r"(?i)(access_token|key|bearer_token|service_token|api_key)=[^&\s\"']+"),
     re.compile(r"(?i)(authorization:\s*bearer\s+)[^\s\"']+"),
+    # Secrets inside dict/JSON reprs, bearer values anywhere, passwords in database URLs.
+    re.compile(
+        r"(?i)([\"'](?:access_token|api_key|bearer_token|service_token|token|bot_token|"
+        r"app_token|signing_secret|webhook_secret|secret|password)[\"']\s*:\s*[\"'])[^\"']+"
+    ),
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/%=-]{8,}"),
+    re.compile(r"(://[^/\s:@]+:)[^@\s/]+(?=@)"),
 )
 MASK = "***"
 
@@ -28,7 +37,8 @@ class RedactingFilter(logging.Filter):
     def redact(self, text: str) -> str:
         """``text`` with every secret masked."""
         for secret in self.secrets:
-            text = text.replace(secret, MASK)
+            # Also the URL-quoted form: a token may travel inside a logged URL.
+            text = text.replace(secret, MASK).replace(quote(secret, safe=""), MASK)
         for pattern in _TOKEN_PATTERNS:
             text = pattern.sub(_mask_match, text)
         return text
@@ -46,7 +56,9 @@ class RedactingFilter(logging.Filter):
 
 def _mask_match(match: re.Match[str]) -> str:
     if match.lastindex:
-        return f"{match.group(1)}{'' if match.group(1).endswith((' ', ':')) else '='}{MASK}"
+        head = match.group(1)
+        separator = "" if head.endswith((" ", ":", '"', "'")) else "="
+        return f"{head}{separator}{MASK}"
     return MASK
 
 

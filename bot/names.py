@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from typing import Protocol
 
 _CYR = {
     "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh",
@@ -79,3 +80,22 @@ def matches(key: str, tokens: list[str]) -> bool:
 def exact(key: str, tokens: list[str]) -> bool:
     """True when the tokens are exactly one of the key's names (word for word, any order)."""
     return any(sorted(name.split()) == sorted(tokens) for name in key.split("|"))
+
+
+class HasNames(Protocol):
+    """Anything with an official's names (a model row or a report row)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def name_ru(self) -> str | None: ...
+    @property
+    def name_kk(self) -> str | None: ...
+    @property
+    def name_en(self) -> str | None: ...
+
+
+def localized_name(official: HasNames, locale: str) -> str:
+    """The official's name in ``locale`` when known, else the main name."""
+    localized = {"ru": official.name_ru, "kk": official.name_kk, "en": official.name_en}
+    return localized.get(locale) or official.name

@@ -67,7 +67,7 @@ async def _export(settings: Settings, fmt: str) -> str:
 
 def export_roster(settings: Settings, args: argparse.Namespace) -> int:
     """Write the roster as TOML or CSV to a file or stdout."""
-    text = asyncio.run(_export(settings, args.format))
+    text = asyncio.run(_export(settings, args.format or "toml"))
     if args.output == "-":
         sys.stdout.write(text)
     else:

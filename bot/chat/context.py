@@ -36,6 +36,8 @@ class Caller:
     #: The user's interface language as the platform reports it (a hint for new chats).
     language_hint: str | None = None
     chat_title: str | None = None
+    #: Set only by the console backend for a local operator (``govwatch ask --as-editor``).
+    local_editor: bool = False
 
 
 @dataclass(slots=True)

@@ -1,0 +1,40 @@
+"""Change detection: pure rules turning (previous state, observation) into events.
+
+``detect(prev, obs, info=AccountInfo, rules=Rules) -> Detection`` is the entry point.
+
+Every payload has ``platform``, ``handle``, ``url`` (the post URL for post events, else
+the profile URL) and ``profile_url``. The official's name is looked up by the renderer
+through ``events.official_id``. Times are ISO-8601 UTC strings. Per kind:
+
+=====================  ===================================================================
+kind                   extra payload keys
+=====================  ===================================================================
+new_post               post_id, text (trimmed to ~1000 chars), published_at, is_repost,
+                       is_reply, forwarded_from
+post_edited            same keys as new_post; ``text`` is the new text
+post_deleted           post_id, published_at, misses (polls the post was missing from)
+followers_up/_down     before (value at the last alert or first sight), after, delta
+                       (signed), percent (signed, 2 decimals; None when before is 0),
+                       exact (both counts exact), margin (rounding error of the two
+                       counts together), since (ISO time of ``before``)
+followers_milestone    milestone, followers, exact
+went_silent            last_post_at (None if the account never posted), silent_days
+                       (so far), silent_after_days (the threshold used)
+back_from_silence      silent_since, silent_days, returned_at (the new post's time)
+profile_changed        fields (sorted names), changes: {field: {before, after}} for
+                       display_name, description, avatar_url
+account_missing        reason, last_ok_at, absent_polls
+account_restored       missing_since (last ok before it went missing)
+source_degraded        reason, failures (unknown results in a row), last_ok_at
+source_recovered       degraded_since, status (``ok`` or ``absent``)
+=====================  ===================================================================
+
+Dedup keys are ``"<account_id>:<kind>:<detail>"`` where the detail comes from the change
+itself (post id, post id + text hash, previous alert time + values, silence reference
+time...), so processing the same change twice yields the same key.
+"""
+
+from bot.detect.engine import detect
+from bot.detect.state import AccountInfo, Detection, Rules, State
+
+__all__ = ["AccountInfo", "Detection", "Rules", "State", "detect"]

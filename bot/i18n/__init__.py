@@ -101,9 +101,9 @@ def format_percent(value: float, locale: str | None, *, signed: bool = False) ->
 
 
 _MONTHS: Final = {
-    "ru": "янв фев мар апр мая июн июл авг сен окт ноя дек".split(),
-    "kk": "қаң ақп нау сәу мам мау шіл там қыр қаз қар жел".split(),
-    "en": "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(),
+    "ru": ["янв", "фев", "мар", "апр", "мая", "июн", "июл", "авг", "сен", "окт", "ноя", "дек"],
+    "kk": ["қаң", "ақп", "нау", "сәу", "мам", "мау", "шіл", "там", "қыр", "қаз", "қар", "жел"],
+    "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
 }
 
 

@@ -8,7 +8,7 @@ structured values (payloads, selectors, HTTP validators), never data we query by
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -42,7 +42,11 @@ def utcnow() -> datetime:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+        list[Any]: JSON(),
+    }
 
 
 class Official(Base):
@@ -77,7 +81,9 @@ class Account(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    official_id: Mapped[int] = mapped_column(ForeignKey("officials.id", ondelete="CASCADE"), index=True)
+    official_id: Mapped[int] = mapped_column(
+        ForeignKey("officials.id", ondelete="CASCADE"), index=True
+    )
     platform: Mapped[str] = mapped_column(String(20))
     handle: Mapped[str] = mapped_column(String(500))
     url: Mapped[str | None] = mapped_column(String(2000))
@@ -132,7 +138,11 @@ class Snapshot(Base):
     """Append-only history: written when a value changes, or at most every few hours."""
 
     __tablename__ = "snapshots"
-    __table_args__ = (Index("ix_snapshots_account_observed", "account_id", "observed_at"),)
+    # followers is carried in the index so "followers at time T" (reports, charts) is an
+    # index-only probe, with no table page read per account.
+    __table_args__ = (
+        Index("ix_snapshots_account_observed", "account_id", "observed_at", "followers"),
+    )
 
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
@@ -267,7 +277,9 @@ class Mute(Base):
 
     __tablename__ = "mutes"
 
-    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True)
+    chat_id: Mapped[int] = mapped_column(
+        ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True
+    )
     official_id: Mapped[int] = mapped_column(
         ForeignKey("officials.id", ondelete="CASCADE"), primary_key=True
     )

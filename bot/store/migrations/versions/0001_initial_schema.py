@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 00:02:37.213075
+Create Date: 2026-11-27 01:03:02.949606
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-
 from alembic import op
 
 revision: str = "0001"
@@ -325,7 +324,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("snapshots", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_snapshots_account_observed", ["account_id", "observed_at"], unique=False
+            "ix_snapshots_account_observed",
+            ["account_id", "observed_at", "followers"],
+            unique=False,
         )
 
     op.create_table(

@@ -1,0 +1,253 @@
+"""The composition root: builds every part from Settings and owns their lifecycles.
+
+``govwatch run`` is ``main(settings, args)``: migrate the database, start every enabled
+chat backend (Telegram, Slack, plus any passed in, such as the demo's console), the
+outbox relay, the digest sender and the poll scheduler, run until SIGINT or SIGTERM,
+then stop in reverse order. In-flight polls get a short grace period; polls still
+running after it are abandoned and their leases released (a crash leaves them to expire
+instead). With no backend enabled it still polls, detects and queues alerts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, timedelta
+from pathlib import Path
+from typing import ClassVar, Protocol
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.chat.backend import ChatAddress, ChatBackend, SendResult
+from bot.chat.commands import CommandService
+from bot.chat.reply import Reply
+from bot.config import Settings
+from bot.domain import Platform
+from bot.errors import UserInputError
+from bot.logs import setup_logging
+from bot.net.client import HttpClient
+from bot.notify.relay import Relay
+from bot.poll.pipeline import Poller
+from bot.poll.scheduler import PollScheduler
+from bot.reports.charts import ChartCache
+from bot.reports.digest import DigestSender
+from bot.sources import build_sources
+from bot.sources.base import Source
+from bot.store.engine import Database
+from bot.store.migrate import upgrade_database
+
+log = logging.getLogger(__name__)
+
+#: Seconds in-flight polls may take to finish once a stop was asked for.
+STOP_GRACE_S = 10.0
+#: How often chats' digest times are checked.
+DIGEST_EVERY_S = 60.0
+
+
+class Service(Protocol):
+    """Anything with an async start and stop (chat backends, the relay...)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class RelayService:
+    """Runs the outbox relay in the background between start and stop."""
+
+    def __init__(self, relay: Relay) -> None:
+        self.relay = relay
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Start draining the outbox."""
+        self._stop.clear()
+        self._task = asyncio.create_task(self.relay.run(self._stop), name="relay")
+
+    async def stop(self) -> None:
+        """Finish the current pass, then stop."""
+        self._stop.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+
+class GuardedBackend:
+    """A chat backend whose failure to connect becomes one clear line (never the token)."""
+
+    name: ClassVar[str] = "guarded"
+
+    def __init__(self, backend: ChatBackend) -> None:
+        self.backend = backend
+        self.name = backend.name  # type: ignore[misc]
+
+    async def start(self) -> None:
+        """Start the backend; a failure names the platform, not the credentials."""
+        try:
+            await self.backend.start()
+        except Exception as exc:
+            # Only the class name: some client errors quote the rejected token.
+            raise UserInputError(
+                f"could not connect to {self.backend.name} ({type(exc).__name__}); "
+                "check the token and the network"
+            ) from None
+
+    async def stop(self) -> None:
+        """Stop the backend."""
+        await self.backend.stop()
+
+    async def send(self, address: ChatAddress, reply: Reply, *, plain: bool = False) -> SendResult:
+        """Send through the backend."""
+        return await self.backend.send(address, reply, plain=plain)
+
+
+def configured_backends(settings: Settings, commands: CommandService) -> dict[str, ChatBackend]:
+    """The chat backends the configuration enables (Telegram, Slack)."""
+    backends: dict[str, ChatBackend] = {}
+    if settings.telegram.active:
+        from bot.chat.telegram import TelegramBackend
+
+        backends["telegram"] = TelegramBackend(settings=settings, commands=commands)
+    if settings.slack.active:
+        from bot.chat.slack import SlackBackend
+
+        backends["slack"] = SlackBackend(settings=settings, commands=commands)
+    return backends
+
+
+class App:
+    """govwatch's running parts; pass ``db``/``http``/``sources`` to inject your own."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        db: Database | None = None,
+        http: HttpClient | None = None,
+        sources: Mapping[Platform, Source] | None = None,
+        owner: str | None = None,
+        commands: CommandService | None = None,
+        backends: Mapping[str, ChatBackend] | None = None,
+        chat: bool = True,
+    ) -> None:
+        self.settings = settings
+        self._own_db, self._own_http = db is None, http is None
+        self.db = db or Database(
+            settings.database.url,
+            echo=settings.database.echo,
+            pool_size=settings.database.pool_size,
+        )
+        self.http = http or HttpClient(settings.http)
+        self.sources = sources if sources is not None else build_sources(settings, self.http)
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.poller = Poller(self.db, self.sources, settings, owner=owner)
+        self.polling = PollScheduler(self.poller, self.scheduler, tick=settings.scheduler.tick)
+        self.services: list[Service] = []
+        self._started: list[Service] = []
+        self._stop_requested = asyncio.Event()
+        self.running = False
+        self.commands = commands or CommandService(
+            db=self.db, settings=settings, services={"chart_cache": ChartCache()}
+        )
+        self.backends: dict[str, ChatBackend] = dict(backends or {})
+        if chat:
+            self._add_chat()
+        if settings.scheduler.heartbeat_file:
+            self._heartbeat = Path(settings.scheduler.heartbeat_file)
+            self.add_periodic("heartbeat", self._beat, settings.scheduler.tick)
+
+    def _add_chat(self) -> None:
+        # Backends first, then the relay and digests that send through them.
+        configured = configured_backends(self.settings, self.commands)
+        self.backends.update({name: GuardedBackend(b) for name, b in configured.items()})
+        for backend in self.backends.values():
+            self.add_service(backend)
+        self.relay = Relay(db=self.db, backends=self.backends, settings=self.settings)
+        self.add_service(RelayService(self.relay))
+        self.digests = DigestSender(db=self.db, backends=self.backends, settings=self.settings)
+        self.add_periodic("digests", self.digests.run_due, DIGEST_EVERY_S)
+
+    async def _beat(self) -> None:
+        # Health checks read the file's age: the loop is alive while it keeps changing.
+        await asyncio.to_thread(self._heartbeat.touch)
+
+    def add_service(self, service: Service) -> None:
+        """Start ``service`` with the app and stop it (in reverse order) on shutdown."""
+        self.services.append(service)
+
+    def add_periodic(
+        self, name: str, coro_fn: Callable[[], Awaitable[object]], interval: timedelta | float
+    ) -> None:
+        """Run ``coro_fn()`` every ``interval``; a run still going makes the next one skip."""
+        seconds = interval.total_seconds() if isinstance(interval, timedelta) else float(interval)
+        self.scheduler.add_job(
+            coro_fn, "interval", seconds=seconds, id=name, name=name, max_instances=1, coalesce=True
+        )
+
+    async def start(self) -> None:
+        """Migrate the database, start services, then polling."""
+        # APScheduler logs every run of every job at INFO: several lines a second.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        await upgrade_database(self.db.engine)
+        for service in self.services:
+            await service.start()
+            self._started.append(service)
+        self.polling.start()
+        self.scheduler.start()
+        self.running = True
+        log.info("govwatch running as %s", self.poller.owner)
+
+    async def stop(self) -> None:
+        """Stop polling and periodic jobs, then services, then close connections."""
+        if self.running:
+            self.running = False
+            await self.polling.stop(grace=STOP_GRACE_S)
+            with contextlib.suppress(Exception):
+                self.scheduler.shutdown(wait=False)
+        for service in reversed(self._started):
+            try:
+                await service.stop()
+            except Exception:
+                log.exception("stopping %r failed", service)
+        self._started.clear()
+        if self._own_http:
+            await self.http.aclose()
+        if self._own_db:
+            await self.db.close()
+
+    def request_stop(self) -> None:
+        """Ask ``run_until_signal`` to return (what SIGINT and SIGTERM do)."""
+        self._stop_requested.set()
+
+    async def run_until_signal(self) -> None:
+        """Start, run until SIGINT/SIGTERM (or ``request_stop``), then stop cleanly."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self.request_stop)
+        try:
+            await self.start()
+            await self._stop_requested.wait()
+            log.info("stopping")
+        finally:
+            await self.stop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.remove_signal_handler(sig)
+
+
+def main(settings: Settings, args: argparse.Namespace) -> int:
+    """``govwatch run``: poll, detect, deliver and chat until stopped."""
+    setup_logging(settings.logging.level, secrets=settings.secrets())
+
+    async def run() -> None:
+        await App(settings).run_until_signal()
+
+    asyncio.run(run())
+    return 0

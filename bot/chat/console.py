@@ -1,0 +1,85 @@
+"""The console chat backend and ``govwatch ask``: commands and alerts as plain text."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import sys
+from typing import ClassVar, TextIO
+
+from bot.chat.backend import ChatAddress, SendResult
+from bot.chat.commands import CommandService
+from bot.chat.context import Caller
+from bot.chat.reply import Reply, render_plain
+from bot.config import Settings
+from bot.store.engine import Database
+from bot.store.migrate import upgrade_database
+
+
+class ConsoleBackend:
+    """Prints replies and alerts to a text stream (the demo's chat, and ``ask``)."""
+
+    name: ClassVar[str] = "console"
+
+    def __init__(
+        self, *, stream: TextIO | None = None, commands: CommandService | None = None
+    ) -> None:
+        self.stream = stream or sys.stdout
+        self.commands = commands
+        self._ids = itertools.count(1)
+
+    async def start(self) -> None:
+        """Nothing to connect to."""
+
+    async def stop(self) -> None:
+        """Nothing to release."""
+
+    async def send(self, address: ChatAddress, reply: Reply, *, plain: bool = False) -> SendResult:
+        """Print ``reply`` with the chat it is for."""
+        message_id = str(next(self._ids))
+        self.stream.write(f"--- [{address.external_id}] ---\n{render_plain(reply)}\n")
+        self.stream.flush()
+        return SendResult(message_id=message_id)
+
+    async def ask(self, caller: Caller, text: str, *, locale: str | None = None) -> Reply:
+        """Run ``text`` as ``caller`` and print the reply."""
+        if self.commands is None:
+            raise RuntimeError("ConsoleBackend.ask needs a CommandService")
+        reply = await self.commands.handle(caller, text, locale=locale)
+        self.stream.write(render_plain(reply) + "\n")
+        self.stream.flush()
+        return reply
+
+
+def console_caller(
+    chat_id: str = "console", *, editor: bool = False, lang: str | None = None
+) -> Caller:
+    """The local operator as a chat caller."""
+    return Caller(
+        backend="console",
+        user_id="console",
+        chat_id=chat_id,
+        chat_kind="private",
+        local_editor=editor,
+        language_hint=lang,
+        display_name="console",
+    )
+
+
+async def _ask(settings: Settings, args: argparse.Namespace) -> int:
+    db = Database(settings.database.url, pool_size=settings.database.pool_size)
+    try:
+        await upgrade_database(db.engine)
+        console = ConsoleBackend(commands=CommandService(db=db, settings=settings))
+        lang = getattr(args, "lang", None)
+        caller = console_caller(args.chat, editor=bool(args.as_editor), lang=lang)
+        await console.ask(caller, args.text, locale=lang)
+    finally:
+        await db.close()
+    return 0
+
+
+def ask(settings: Settings, args: argparse.Namespace) -> int:
+    """``govwatch ask "/top"``: run one command against the configured database and print it."""
+    return asyncio.run(_ask(settings, args))

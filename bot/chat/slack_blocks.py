@@ -1,0 +1,239 @@
+"""Turn a platform-neutral Reply into Slack Block Kit with mrkdwn, escaping outside text.
+
+Slack reads ``<...>`` as control sequences (``<!channel>``, ``<@U123>``, ``<url|label>``),
+so every ``&``, ``<`` and ``>`` of outside text becomes an entity; this is the only
+escaping Slack decodes, and it guarantees that a quoted post can never ping anyone or
+fake a link. Bidi and zero-width controls are dropped (they can make a link or a name
+read differently from what it is), and backticks become a look-alike so outside text can
+never close or open a code span around our own markup. Slack has no escape for ``*``,
+``_`` and ``~``: outside text may come out bold or italic, which is cosmetic only.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from bot.chat.reply import Line, Paragraph, Reply, Span, Table, format_table, render_plain
+
+#: Slack's limits (Block Kit reference).
+SECTION_TEXT_MAX = 3000
+BLOCKS_MAX = 50
+VIEW_BLOCKS_MAX = 100
+BUTTON_TEXT_MAX = 75
+FALLBACK_MAX = 3000
+HEADER_MAX = 150
+
+# Bidi embeddings/overrides/isolates and marks, zero-width space, word joiner and friends,
+# BOM, soft hyphen, and C0/C1 controls other than newline and tab. ZWJ/ZWNJ stay: emoji
+# sequences and some scripts need them, and they cannot reorder or hide text.
+_INVISIBLE = re.compile(
+    "[\u00ad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+    "\x00-\x08\x0b-\x1f\x7f-\x9f]"
+)
+_BACKTICK_LOOKALIKE = "\u02cb"  # MODIFIER LETTER GRAVE ACCENT
+_LINK_SCHEMES = frozenset({"http", "https", "mailto"})
+
+
+def clean(text: str) -> str:
+    """Outside text with bidi, zero-width and control characters removed."""
+    return _INVISIBLE.sub("", text)
+
+
+def escape(text: str) -> str:
+    """Outside text made inert for Slack mrkdwn (entities, no controls, no backticks)."""
+    text = clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("`", _BACKTICK_LOOKALIKE)
+
+
+def label(text: str) -> str:
+    """Outside text for a ``plain_text`` object: Slack does not parse it, but angle
+    brackets become look-alikes anyway so no payload ever carries ``<!...>``."""
+    return clean(text).replace("<", "\u2039").replace(">", "\u203a")
+
+
+def _safe_url(url: str) -> str | None:
+    """The URL escaped for ``<url|label>``, or None when it is not an http(s)/mailto link."""
+    url = clean(url).strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in _LINK_SCHEMES or any(c.isspace() for c in url):
+        return None
+    if parts.scheme.lower() != "mailto" and not parts.netloc:
+        return None
+    escaped = url.replace("&", "&amp;").replace("<", "%3C").replace(">", "%3E")
+    return escaped.replace("|", "%7C")
+
+
+def _wrap(text: str, marker: str) -> str:
+    """Wrap escaped text in a mrkdwn marker, keeping edge spaces outside (Slack needs that)."""
+    core = text.strip()
+    if not core:
+        return text
+    lead = text[: len(text) - len(text.lstrip())]
+    trail = text[len(text.rstrip()) :]
+    return f"{lead}{marker}{core}{marker}{trail}"
+
+
+def span_mrkdwn(span: Span) -> str:
+    """One span as mrkdwn: escaped text with our own emphasis, code or link markup."""
+    parts = []
+    for piece in span.text.split("\n"):
+        text = escape(piece)
+        if span.code:
+            text = _wrap(text, "`")
+        else:
+            if span.bold:
+                text = _wrap(text, "*")
+            if span.italic:
+                text = _wrap(text, "_")
+        parts.append(text)
+    text = "\n".join(parts)
+    if span.link:
+        url = _safe_url(span.link)
+        if url is None:
+            return f"{text} ({escape(span.link)})" if span.link != span.text else text
+        label = text.replace("|", "\u2223") or url  # "|" would end the label early
+        return f"<{url}|{label}>"
+    return text
+
+
+def line_mrkdwn(line: Line) -> str:
+    """One line of spans as mrkdwn."""
+    return "".join(span_mrkdwn(span) for span in line)
+
+
+def table_mrkdwn(table: Table) -> list[str]:
+    """A table as mrkdwn code blocks, each under Slack's section limit (title on the first)."""
+    out: list[str] = []
+    chunk: list[str] = []
+    budget = SECTION_TEXT_MAX - 200
+    # Columns are aligned on the displayed text: entities show as one character each.
+    cleaned = Table(
+        tuple(clean(c) for c in table.header),
+        tuple(tuple(clean(c) for c in row) for row in table.rows),
+        table.align,
+    )
+    for row in format_table(cleaned):
+        line = _cut_at(escape(row), budget)
+        if chunk and sum(len(x) + 1 for x in chunk) + len(line) > budget:
+            out.append("```\n" + "\n".join(chunk) + "\n```")
+            chunk = []
+        chunk.append(line)
+    if chunk:
+        out.append("```\n" + "\n".join(chunk) + "\n```")
+    if table.title and out:
+        out[0] = _wrap(_cut_at(escape(table.title), HEADER_MAX), "*") + "\n" + out[0]
+    return out
+
+
+def _split_text(lines: list[str]) -> list[str]:
+    """Join mrkdwn lines into section texts no longer than Slack allows."""
+    out: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in lines:
+        for piece in _hard_split(line):
+            if current and size + len(piece) + 1 > SECTION_TEXT_MAX:
+                out.append("\n".join(current))
+                current, size = [], 0
+            current.append(piece)
+            size += len(piece) + 1
+    if current:
+        out.append("\n".join(current))
+    return out
+
+
+def _hard_split(line: str) -> list[str]:
+    """Cut a single over-long line, never inside an entity such as ``&amp;``."""
+    pieces = []
+    while len(line) > SECTION_TEXT_MAX:
+        piece = _cut_at(line, SECTION_TEXT_MAX)
+        pieces.append(piece)
+        line = line[len(piece) :]
+    pieces.append(line)
+    return pieces
+
+
+def _cut_at(text: str, limit: int) -> str:
+    """The first ``limit`` characters of escaped text, backing off a split entity."""
+    amp = text.rfind("&", max(limit - 5, 0), limit)
+    if amp > 0 and ";" not in text[amp:limit]:
+        return text[:amp]
+    return text[:limit]
+
+
+def _section(text: str) -> dict[str, Any]:
+    # verbatim: Slack must not auto-link channel names or parse mentions in our text.
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text, "verbatim": True}}
+
+
+def _buttons(reply: Reply) -> list[dict[str, Any]]:
+    blocks = []
+    for row_no, row in enumerate(reply.buttons):
+        elements = [
+            {
+                "type": "button",
+                "action_id": f"gw.{row_no}.{col}",
+                "text": {
+                    "type": "plain_text",
+                    "text": label(button.text)[:BUTTON_TEXT_MAX] or "…",
+                    "emoji": True,
+                },
+                "value": button.action,
+            }
+            for col, button in enumerate(row[:25])
+        ]
+        if elements:
+            blocks.append(
+                {"type": "actions", "block_id": f"gw.actions.{row_no}", "elements": elements}
+            )
+    return blocks
+
+
+def content_blocks(reply: Reply) -> list[dict[str, Any]]:
+    """The reply's paragraphs and tables as section blocks (no buttons, no limit applied)."""
+    blocks: list[dict[str, Any]] = []
+    for block in reply.blocks:
+        if isinstance(block, Paragraph):
+            texts = _split_text([line_mrkdwn(line) for line in block.lines])
+        else:
+            texts = table_mrkdwn(block)
+        blocks.extend(_section(text) for text in texts if text.strip())
+    return blocks
+
+
+def reply_blocks(reply: Reply, *, limit: int = BLOCKS_MAX) -> list[dict[str, Any]]:
+    """The whole reply as Block Kit blocks (sections, then one actions block per row)."""
+    buttons = _buttons(reply)
+    content = content_blocks(reply)
+    room = limit - len(buttons)
+    if len(content) > room:
+        content = [*content[: room - 1], _section("…")]
+    return content + buttons
+
+
+def plain_text(reply: Reply, *, limit: int = FALLBACK_MAX) -> str:
+    """The reply as escaped plain text: the notification fallback and the ``plain`` mode."""
+    text = escape(render_plain(reply))
+    return text if len(text) <= limit else _cut_at(text, limit - 1) + "…"
+
+
+def fallback_text(reply: Reply) -> str:
+    """The short text Slack shows in notifications: the summary, else the plain reply."""
+    if reply.summary:
+        summary = escape(reply.summary)
+        return summary if len(summary) <= FALLBACK_MAX else _cut_at(summary, FALLBACK_MAX)
+    return plain_text(reply)
+
+
+def home_view(title: str, reply: Reply) -> dict[str, Any]:
+    """An App Home tab: a header followed by the reply's content."""
+    header = {
+        "type": "header",
+        "text": {"type": "plain_text", "text": label(title)[:HEADER_MAX] or "govwatch"},
+    }
+    return {"type": "home", "blocks": [header, *reply_blocks(reply, limit=VIEW_BLOCKS_MAX - 1)]}

@@ -1,0 +1,183 @@
+"""New, edited and deleted posts, judged against the window of posts the page shows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.detect.events import make_event
+from bot.detect.state import AccountInfo, Detection, Rules, State, iso, parse_iso, text_hash, trim
+from bot.domain import EventKind, Observation, PostSeen
+
+
+def _floor(posts: tuple[PostSeen, ...]) -> datetime | None:
+    # Pinned posts may be old; they do not mark the bottom of the window.
+    dates = [p.published_at for p in posts if p.published_at is not None and not p.pinned]
+    return min(dates) if dates else None
+
+
+def _prev_floor(prev: State) -> datetime | None:
+    window: dict[str, list[Any]] = prev.extra.get("window") or {}
+    dates = [parse_iso(v[0]) for v in window.values() if v[0] is not None and not v[2]]
+    found = [d for d in dates if d is not None]
+    return min(found) if found else prev.last_post_at
+
+
+def _entry(post: PostSeen, published: datetime | None) -> list[Any]:
+    return [iso(published), text_hash(post.text), post.pinned]
+
+
+def _dates(prev: State | None, obs: Observation) -> dict[str, datetime | None]:
+    """Each post's date, never later than when we first saw it (clocks and time zones lie)."""
+    window: dict[str, list[Any]] = (prev.extra.get("window") if prev else None) or {}
+    found: dict[str, datetime | None] = {}
+    for p in obs.posts:
+        known = window.get(p.id)
+        if known is not None and known[0] is not None and p.published_at is not None:
+            found[p.id] = min(p.published_at, parse_iso(known[0]) or p.published_at)
+        elif p.published_at is not None:
+            found[p.id] = min(p.published_at, obs.fetched_at)
+        else:
+            found[p.id] = None
+    return found
+
+
+def _post_payload(post: PostSeen) -> dict[str, Any]:
+    return {
+        "post_id": post.id,
+        "text": trim(post.text),
+        "published_at": iso(post.published_at),
+        "is_repost": post.is_repost,
+        "is_reply": post.is_reply,
+        "forwarded_from": post.forwarded_from,
+    }
+
+
+def _is_new(post: PostSeen, floor: datetime | None) -> bool:
+    # An unseen post older than the previous window is an old post seen for the first
+    # time (the window grew, or a post was unpinned), not a new one.
+    return post.published_at is None or floor is None or post.published_at > floor
+
+
+def _seen_posts(prev: State, obs: Observation, out: Detection, info: AccountInfo) -> None:
+    window: dict[str, list[Any]] | None = prev.extra.get("window")
+    missing: dict[str, list[Any]] = prev.extra.get("missing_posts") or {}
+    floor = _prev_floor(prev)
+    for post in obs.posts:
+        old = window.get(post.id) if window is not None else None
+        if old is None:
+            out.posts.append(post)
+            if window is not None and post.id not in missing and _is_new(post, floor):
+                out.events.append(
+                    make_event(
+                        info,
+                        EventKind.NEW_POST,
+                        occurred_at=post.published_at or obs.fetched_at,
+                        key=post.id,
+                        url=post.url,
+                        **_post_payload(post),
+                    )
+                )
+        elif old[1] != text_hash(post.text):
+            out.posts.append(post)
+            out.edited.add(post.id)
+            out.events.append(
+                make_event(
+                    info,
+                    EventKind.POST_EDITED,
+                    occurred_at=obs.fetched_at,
+                    key=f"{post.id}:{text_hash(post.text)}",
+                    url=post.url,
+                    **_post_payload(post),
+                )
+            )
+
+
+def _deleted_posts(
+    prev: State, obs: Observation, out: Detection, info: AccountInfo, rules: Rules
+) -> dict[str, list[Any]]:
+    """Count misses of posts that should be on the page; returns the still-pending ones."""
+    shown = {p.id for p in obs.posts}
+    floor = _floor(obs.posts)
+    candidates: dict[str, list[Any]] = {}
+    for post_id, entry in (prev.extra.get("window") or {}).items():
+        candidates[post_id] = [*entry[:3], 0]
+    candidates.update(prev.extra.get("missing_posts") or {})
+    pending: dict[str, list[Any]] = {}
+    for post_id, (published, digest, pinned, misses) in candidates.items():
+        if post_id in shown or published is None:
+            continue
+        published_at = parse_iso(published)
+        inside = obs.no_posts or (
+            floor is not None and published_at is not None and published_at > floor
+        )
+        if not inside:
+            continue  # it scrolled out of the window: not a deletion
+        _count_miss(
+            post_id, [published, digest, pinned, misses + 1], pending, out, info, rules, obs
+        )
+    return pending
+
+
+def _count_miss(
+    post_id: str,
+    entry: list[Any],
+    pending: dict[str, list[Any]],
+    out: Detection,
+    info: AccountInfo,
+    rules: Rules,
+    obs: Observation,
+) -> None:
+    if entry[3] < rules.confirm_polls:
+        pending[post_id] = entry
+        return
+    out.deleted.append(post_id)
+    out.events.append(
+        make_event(
+            info,
+            EventKind.POST_DELETED,
+            occurred_at=obs.fetched_at,
+            key=post_id,
+            post_id=post_id,
+            published_at=entry[0],
+            misses=entry[3],
+        )
+    )
+
+
+def detect_posts(
+    prev: State | None, obs: Observation, out: Detection, info: AccountInfo, rules: Rules
+) -> None:
+    """Add post events and post writes for an ``ok`` observation to ``out``."""
+    new = out.state
+    if obs.not_modified:
+        if prev is not None:
+            _not_modified(prev, obs, out, info, rules)
+        return
+    if not obs.posts and not obs.no_posts:
+        return  # the page showed no posts we could read: judge nothing
+    effective = _dates(prev, obs)
+    dates = [d for d in effective.values() if d is not None]
+    if dates or obs.no_posts:
+        new.extra["posts_visible"] = True  # silence can be judged for this account
+    if dates and (new.last_post_at is None or max(dates) > new.last_post_at):
+        new.last_post_at = max(dates)
+    if prev is None or prev.extra.get("window") is None:
+        out.posts.extend(obs.posts)
+    else:
+        _seen_posts(prev, obs, out, info)
+        new.extra["missing_posts"] = _deleted_posts(prev, obs, out, info, rules)
+        if any(e.kind is EventKind.NEW_POST and not e.payload["published_at"] for e in out.events):
+            # an undated new post: we know it appeared since the last look
+            new.last_post_at = obs.fetched_at
+    new.extra["window"] = {p.id: _entry(p, effective[p.id]) for p in obs.posts}
+
+
+def _not_modified(
+    prev: State, obs: Observation, out: Detection, info: AccountInfo, rules: Rules
+) -> None:
+    # An unchanged page still lacks the posts it lacked last time.
+    pending: dict[str, list[Any]] = {}
+    for post_id, entry in (prev.extra.get("missing_posts") or {}).items():
+        _count_miss(post_id, [*entry[:3], entry[3] + 1], pending, out, info, rules, obs)
+    out.state.extra["missing_posts"] = pending

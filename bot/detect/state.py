@@ -1,0 +1,144 @@
+"""The plain data detection works on: the account, its previous state, the rules."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.domain import Event, Platform, PostSeen
+
+#: Post texts in payloads are trimmed to about this many characters.
+TEXT_LIMIT = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class AccountInfo:
+    """Who is being observed: enough to build event payloads without queries."""
+
+    id: int
+    official_id: int
+    platform: Platform
+    handle: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """Thresholds for one account (config defaults, narrowed by its watchlists)."""
+
+    silent_after: timedelta = timedelta(days=7)
+    change_percent: float = 5.0
+    change_min: int = 100
+    milestones: tuple[int, ...] = ()
+    confirm_polls: int = 2
+    degraded_after: int = 5
+    snapshot_every: timedelta = timedelta(hours=6)
+
+    def narrowed(
+        self,
+        *,
+        silent_after_s: int | None = None,
+        change_percent: float | None = None,
+        change_min: int | None = None,
+    ) -> Rules:
+        """These rules with a watchlist's overrides applied where they are more sensitive."""
+        silent = self.silent_after
+        if silent_after_s is not None:
+            silent = min(silent, timedelta(seconds=silent_after_s))
+        return Rules(
+            silent_after=silent,
+            change_percent=self.change_percent
+            if change_percent is None
+            else min(self.change_percent, change_percent),
+            change_min=self.change_min if change_min is None else min(self.change_min, change_min),
+            milestones=self.milestones,
+            confirm_polls=self.confirm_polls,
+            degraded_after=self.degraded_after,
+            snapshot_every=self.snapshot_every,
+        )
+
+
+@dataclass(slots=True)
+class State:
+    """The latest state of one account (mirrors the ``account_state`` table).
+
+    ``extra`` is detector scratch space: ``window`` (posts of the last page seen, id ->
+    [published ISO or None, text hash, pinned]), ``missing_posts`` (id -> [published ISO,
+    text hash, pinned, misses]), ``alerted_at``/``alerted_margin`` (the last follower
+    alert), ``posts_visible`` (the source shows posts at all).
+    """
+
+    status: str
+    first_seen_at: datetime
+    observed_at: datetime
+    reason: str | None = None
+    last_ok_at: datetime | None = None
+    followers: int | None = None
+    followers_exact: bool | None = None
+    followers_margin: int = 0
+    followers_alerted: int | None = None
+    milestone_reached: int | None = None
+    posts_count: int | None = None
+    display_name: str | None = None
+    description: str | None = None
+    avatar_url: str | None = None
+    last_post_at: datetime | None = None
+    silent: bool = False
+    missing: bool = False
+    degraded: bool = False
+    absent_streak: int = 0
+    unknown_streak: int = 0
+    last_snapshot_at: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def copy(self) -> State:
+        """A deep copy, so detection never changes its input."""
+        return replace(self, extra=_copy_json(self.extra))
+
+
+def _copy_json(value: Any) -> Any:
+    # extra holds JSON values only; this is several times faster than copy.deepcopy
+    if isinstance(value, dict):
+        return {k: _copy_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy_json(v) for v in value]
+    return value
+
+
+@dataclass(slots=True)
+class Detection:
+    """What one observation changes: the new state, events and post rows to write."""
+
+    state: State
+    events: list[Event] = field(default_factory=list)
+    #: Posts to insert or refresh (new, first seen, edited or seen again after a deletion).
+    posts: list[PostSeen] = field(default_factory=list)
+    #: Ids of posts whose text changed.
+    edited: set[str] = field(default_factory=set)
+    #: Ids of posts confirmed deleted.
+    deleted: list[str] = field(default_factory=list)
+    snapshot: bool = False
+
+
+def text_hash(text: str) -> str:
+    """A short, whitespace-insensitive fingerprint of a post text."""
+    normal = " ".join(text.split())
+    return hashlib.sha1(normal.encode(), usedforsecurity=False).hexdigest()[:16]
+
+
+def trim(text: str, limit: int = TEXT_LIMIT) -> str:
+    """``text`` without NUL characters, cut to ``limit`` characters with an ellipsis."""
+    text = text.replace("\x00", "")
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO-8601 text of an aware datetime, or None."""
+    return None if value is None else value.isoformat()
+
+
+def parse_iso(value: str | None) -> datetime | None:
+    """The datetime written by ``iso``."""
+    return None if value is None else datetime.fromisoformat(value)

@@ -1,0 +1,502 @@
+"""The outbox relay: claims pending deliveries, renders them per chat, sends, records.
+
+Crash safety: a pass claims due rows as ``claimed`` (with a lease); each row is then
+marked ``sending`` in its own commit right before its network call and ``sent`` right
+after it. An expired ``claimed`` row was never handed to a platform: it simply becomes
+``pending`` again, however often workers die. An expired ``sending`` row had an unknown
+outcome (the process died mid-send): it is retried once, then given up, so an alert is
+never lost silently and never repeated more than that one unknowable time.
+Several relays may share one PostgreSQL: claims use ``FOR UPDATE SKIP LOCKED``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import case, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.chat.backend import ChatAddress, ChatBackend, SendResult
+from bot.chat.commands import chat_locale
+from bot.chat.reply import Reply
+from bot.config import Settings
+from bot.errors import (
+    BadMarkup,
+    ChatGone,
+    ChatMigrated,
+    DeliveryError,
+    DeliveryRetryAfter,
+    OutcomeUnknown,
+)
+from bot.failpoints import failpoint
+from bot.notify.pacing import Pacer
+from bot.notify.render import render_event
+from bot.store.engine import Database
+from bot.store.models import (
+    Account,
+    Chat,
+    Delivery,
+    EventRow,
+    Mute,
+    Official,
+    Subscription,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+UNKNOWN = "outcome unknown"
+#: A chat whose next slot is at most this far away is waited for inside the pass.
+INLINE_WAIT_S = 1.5
+#: How long one pass may keep sending to a single chat.
+PASS_BUDGET_S = 5.0
+MAX_BACKOFF = timedelta(hours=1)
+
+
+@dataclass(slots=True)
+class _Job:
+    """One claimed delivery with everything needed to send it."""
+
+    delivery: Delivery
+    event: EventRow
+    chat: Chat
+    official: Official | None
+    account: Account | None
+    muted: bool = False
+    #: Handed to the backend (from then on, a crash leaves its outcome unknown).
+    started: bool = False
+
+
+class Relay:
+    """Drains the outbox to the chat backends, paced and retried."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        backends: Mapping[str, ChatBackend],
+        settings: Settings,
+        pacer: Pacer | None = None,
+    ) -> None:
+        self.db = db
+        self.backends = dict(backends)
+        self.settings = settings
+        relay = settings.relay
+        self.pacer = pacer or Pacer(
+            per_chat_interval=relay.per_chat_interval.total_seconds(),
+            per_group_per_minute=relay.per_group_per_minute,
+            global_per_second=relay.global_per_second,
+        )
+        self._limit = asyncio.Semaphore(relay.concurrency)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Drain repeatedly until ``stop`` is set (errors are logged, never fatal)."""
+        tick = self.settings.relay.tick.total_seconds()
+        while not stop.is_set():
+            sent = 0
+            try:
+                sent = await self.drain()
+            except Exception:
+                log.exception("relay pass failed")
+            if sent == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), tick)
+            self.pacer.forget_idle(time.monotonic())
+
+    async def drain(self, *, limit: int = 200) -> int:
+        """One pass over due deliveries; returns how many messages were sent."""
+        if not self.backends:
+            return 0
+        await self._recover_expired()
+        jobs = await self._claim(limit)
+        by_chat: dict[int, list[_Job]] = defaultdict(list)
+        for job in jobs:
+            by_chat[job.chat.id].append(job)
+        try:
+            results = await asyncio.gather(
+                *(self._chat_worker(chat_jobs) for chat_jobs in by_chat.values())
+            )
+        except asyncio.CancelledError:
+            # Shutting down: rows never handed to a backend go back untouched, so only a
+            # send really in flight counts as an unknown outcome.
+            untouched = [j for j in jobs if not j.started and j.delivery.status == "claimed"]
+            await asyncio.shield(self._release(untouched, 0.0, keep_schedule=True))
+            raise
+        return sum(results)
+
+    # --- claiming ------------------------------------------------------------------------
+
+    async def _recover_expired(self) -> None:
+        """Rows left by a dead worker: unsent claims go back; unknown sends retry once."""
+        now = utcnow()
+        # Claimed but never handed to a backend: nothing can have reached the chat.
+        unclaim = (
+            update(Delivery)
+            .where(Delivery.status == "claimed", Delivery.lease_until < now)
+            .values(status="pending", lease_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        again = Delivery.last_error.like(f"{UNKNOWN}%")
+        stmt = (
+            update(Delivery)
+            .where(Delivery.status == "sending", Delivery.lease_until < now)
+            .values(
+                status=case((again, "failed"), else_="pending"),
+                last_error=case(
+                    (again, f"{UNKNOWN} twice; not retried"), else_=f"{UNKNOWN}: lease expired"
+                ),
+                lease_until=None,
+                next_attempt_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        async with self.db.sessions() as session:
+            await session.execute(unclaim)
+            await session.execute(stmt)
+            await session.commit()
+
+    async def _claim(self, limit: int) -> list[_Job]:
+        now = utcnow()
+        due = (
+            select(Delivery.id)
+            .join(Chat, Chat.id == Delivery.chat_id)
+            .where(
+                Delivery.status == "pending",
+                Delivery.next_attempt_at <= now,
+                Chat.backend.in_(sorted(self.backends)),
+            )
+            .order_by(Delivery.next_attempt_at, Delivery.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=Delivery)
+        )
+        claim = (
+            update(Delivery)
+            .where(Delivery.id.in_(due.scalar_subquery()), Delivery.status == "pending")
+            .values(status="claimed", lease_until=now + self.settings.relay.lease)
+            .returning(Delivery.id)
+            .execution_options(synchronize_session=False)
+        )
+        async with self.db.sessions() as session:
+            ids = list((await session.scalars(claim)).all())
+            await session.commit()
+            if not ids:
+                return []
+            return await _load_jobs(session, ids)
+
+    # --- sending ---------------------------------------------------------------------------
+
+    async def _chat_worker(self, jobs: Sequence[_Job]) -> int:
+        sent = 0
+        async with self._limit:
+            # A busy chat gets a few seconds per pass; the rest waits in the outbox, so a
+            # claim never outlives its lease and other chats are not starved.
+            deadline = time.monotonic() + PASS_BUDGET_S
+            for index, job in enumerate(jobs):
+                if await self._skip_reason(job) is not None:
+                    continue
+                key = f"{job.chat.backend}:{job.chat.external_id}"
+                wait = await self._wait_turn(
+                    key, group=job.chat.kind != "private", deadline=deadline
+                )
+                if wait > 0:
+                    await self._release(jobs[index:], wait)
+                    break
+                sent += await self._send(job)
+                if not job.chat.active or job.delivery.status == "pending":
+                    # Gone or held back by a 429: the rest of this chat waits too.
+                    await self._release(jobs[index + 1 :], 0.0, keep_schedule=True)
+                    break
+        return sent
+
+    async def _wait_turn(self, key: str, *, group: bool, deadline: float) -> float:
+        """Book a slot, sleeping for it when it is near; else the wait to reschedule by."""
+        while True:
+            now = time.monotonic()
+            wait = self.pacer.reserve(key, group=group, now=now)
+            if wait == 0:
+                return 0.0
+            if wait > INLINE_WAIT_S or now + wait > deadline:
+                return wait
+            await asyncio.sleep(wait)
+
+    async def _skip_reason(self, job: _Job) -> str | None:
+        reason = None
+        if not job.chat.active:
+            reason = f"chat inactive: {job.chat.inactive_reason or '-'}"
+        elif job.muted:
+            reason = "muted"
+        if reason is not None:
+            await self._finish(job.delivery, status="skipped", error=reason)
+        return reason
+
+    async def _send(self, job: _Job) -> int:
+        """Send one delivery and record the outcome; returns 1 when it was sent."""
+        delivery = job.delivery
+        job.started = True
+        await self._mark_sending(delivery)
+        failpoint("relay.before_send")
+        try:
+            result = await self._attempt(job)
+        except DeliveryRetryAfter as exc:
+            key = f"{job.chat.backend}:{job.chat.external_id}"
+            self.pacer.block(key, exc.retry_after, now=time.monotonic())
+            await self._retry_later(
+                delivery, exc.retry_after, f"retry after {exc.retry_after:g}s", count=False
+            )
+        except ChatGone as exc:
+            await self._deactivate(job.chat, exc.reason)
+            await self._finish(delivery, status="failed", error=f"chat gone: {exc.reason}")
+        except OutcomeUnknown as exc:
+            await self._unknown(delivery, str(exc))
+        except DeliveryError as exc:
+            await self._failed_attempt(delivery, exc, retryable=exc.retryable)
+        except Exception as exc:
+            log.exception("sending delivery %s failed", delivery.id)
+            await self._failed_attempt(delivery, exc, retryable=True)
+        else:
+            self.pacer.sent(
+                f"{job.chat.backend}:{job.chat.external_id}",
+                group=job.chat.kind != "private",
+                now=time.monotonic(),
+            )
+            failpoint("relay.after_send")
+            await self._finish(delivery, status="sent", message_id=result.message_id, count=True)
+            return 1
+        return 0
+
+    async def _attempt(self, job: _Job) -> SendResult:
+        """Send, resending once as plain text (bad markup) or to a migrated chat."""
+        backend = self.backends[job.chat.backend]
+        reply = self._render(job)
+        address = ChatAddress(job.chat.backend, job.chat.external_id, job.chat.team_id)
+        plain = migrated = False
+        while True:
+            try:
+                return await backend.send(address, reply, plain=plain)
+            except BadMarkup:
+                if plain:
+                    raise
+                log.warning("delivery %s: markup refused, resending as plain text", job.delivery.id)
+                plain = True
+            except ChatMigrated as exc:
+                if migrated:
+                    raise
+                migrated = True
+                await self._migrate(job.chat, exc.new_chat_id)
+                address = ChatAddress(job.chat.backend, job.chat.external_id, job.chat.team_id)
+
+    def _render(self, job: _Job) -> Reply:
+        locale = chat_locale(job.chat, self.settings)
+        tz = job.chat.timezone or self.settings.i18n.timezone
+        return render_event(
+            job.event, official=job.official, account=job.account, locale=locale, tz=tz
+        )
+
+    # --- recording outcomes --------------------------------------------------------------
+
+    async def _finish(
+        self,
+        delivery: Delivery,
+        *,
+        status: str,
+        error: str | None = None,
+        message_id: str | None = None,
+        count: bool = False,
+    ) -> None:
+        values: dict[str, Any] = {"status": status, "lease_until": None}
+        if status == "sent":
+            values.update(sent_at=utcnow(), platform_message_id=message_id)
+        if error is not None:
+            values["last_error"] = error[:500]
+        if count:
+            values["attempts"] = delivery.attempts + 1
+        await self._update(delivery, values)
+
+    async def _retry_later(
+        self, delivery: Delivery, seconds: float, error: str, *, count: bool
+    ) -> None:
+        values: dict[str, Any] = {
+            "status": "pending",
+            "lease_until": None,
+            "next_attempt_at": utcnow() + timedelta(seconds=seconds),
+            "last_error": error[:500],
+        }
+        if count:
+            values["attempts"] = delivery.attempts + 1
+        await self._update(delivery, values)
+
+    async def _unknown(self, delivery: Delivery, detail: str) -> None:
+        if (delivery.last_error or "").startswith(UNKNOWN):
+            await self._finish(
+                delivery, status="failed", error=f"{UNKNOWN} twice: {detail}", count=True
+            )
+        else:
+            await self._retry_later(delivery, 5.0, f"{UNKNOWN}: {detail}", count=True)
+
+    async def _failed_attempt(
+        self, delivery: Delivery, exc: BaseException, *, retryable: bool
+    ) -> None:
+        attempts = delivery.attempts + 1
+        error = f"{type(exc).__name__}: {exc}"
+        if not retryable or attempts >= self.settings.relay.max_attempts:
+            await self._finish(delivery, status="failed", error=error, count=True)
+            return
+        backoff = min(timedelta(seconds=5 * 2**attempts), MAX_BACKOFF)
+        await self._retry_later(delivery, backoff.total_seconds(), error, count=True)
+
+    async def _release(
+        self, jobs: Sequence[_Job], wait: float, *, keep_schedule: bool = False
+    ) -> None:
+        """Give claimed rows back, due when their chat may send again (staggered)."""
+        if not jobs:
+            return
+        base = utcnow() + timedelta(seconds=wait)
+        step = timedelta(seconds=self.pacer.per_chat_interval)
+        async with self.db.sessions() as session:
+            for index, job in enumerate(jobs):
+                values: dict[str, Any] = {"status": "pending", "lease_until": None}
+                if not keep_schedule:
+                    values["next_attempt_at"] = base + step * index
+                await session.execute(
+                    update(Delivery)
+                    .where(Delivery.id == job.delivery.id, Delivery.status == "claimed")
+                    .values(**values)
+                    .execution_options(synchronize_session=False)
+                )
+            await session.commit()
+
+    async def _mark_sending(self, delivery: Delivery) -> None:
+        """Commit that this row is about to be handed to a backend (its own transaction)."""
+        delivery.status = "sending"
+        async with self.db.sessions() as session:
+            await session.execute(
+                update(Delivery)
+                .where(Delivery.id == delivery.id)
+                .values(status="sending")
+                .execution_options(synchronize_session=False)
+            )
+            await session.commit()
+
+    async def _update(self, delivery: Delivery, values: dict[str, Any]) -> None:
+        for key, value in values.items():
+            setattr(delivery, key, value)
+        async with self.db.sessions() as session:
+            await session.execute(
+                update(Delivery)
+                .where(Delivery.id == delivery.id)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            await session.commit()
+
+    async def _deactivate(self, chat: Chat, reason: str) -> None:
+        chat.active, chat.inactive_reason = False, reason[:100]
+        async with self.db.sessions() as session:
+            await session.execute(
+                update(Chat)
+                .where(Chat.id == chat.id)
+                .values(active=False, inactive_reason=reason[:100])
+            )
+            await session.commit()
+        log.info("chat %s deactivated: %s", chat.id, reason)
+
+    async def _migrate(self, chat: Chat, new_external_id: str) -> None:
+        """Point ``chat`` at its new supergroup id, merging into an existing row if any."""
+        async with self.db.sessions() as session:
+            await migrate_chat(session, chat, new_external_id)
+            await session.commit()
+
+
+async def migrate_chat(session: AsyncSession, chat: Chat, new_external_id: str) -> None:
+    """Point ``chat`` at its new supergroup id, merging into an existing row if any."""
+    existing = (
+        await session.scalars(
+            select(Chat).where(Chat.backend == chat.backend, Chat.external_id == new_external_id)
+        )
+    ).first()
+    if existing is None:
+        await session.execute(
+            update(Chat)
+            .where(Chat.id == chat.id)
+            .values(external_id=new_external_id, kind="group")
+            .execution_options(synchronize_session=False)
+        )
+        chat.external_id, chat.kind = new_external_id, "group"
+        return
+    # The supergroup already talked to us: move subscriptions it lacks, retire the old row.
+    have = {
+        (s.target_type, s.target_id)
+        for s in (
+            await session.scalars(select(Subscription).where(Subscription.chat_id == existing.id))
+        )
+    }
+    for sub in (
+        await session.scalars(select(Subscription).where(Subscription.chat_id == chat.id))
+    ).all():
+        if (sub.target_type, sub.target_id) not in have:
+            sub.chat_id = existing.id
+    await session.execute(
+        update(Chat).where(Chat.id == chat.id).values(active=False, inactive_reason="migrated")
+    )
+    chat.external_id, chat.kind = existing.external_id, existing.kind
+
+
+async def _load_jobs(session: AsyncSession, ids: Sequence[int]) -> list[_Job]:
+    """The claimed deliveries with their events, chats, officials and accounts (5 queries)."""
+    deliveries = (
+        await session.scalars(select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id))
+    ).all()
+    events = await _by_id(session, EventRow, {d.event_id for d in deliveries})
+    chats = await _by_id(session, Chat, {d.chat_id for d in deliveries})
+    officials = await _by_id(
+        session, Official, {e.official_id for e in events.values() if e.official_id}
+    )
+    accounts = await _by_id(
+        session, Account, {e.account_id for e in events.values() if e.account_id}
+    )
+    muted = await _mutes(session, set(chats), set(officials))
+    jobs = []
+    for d in deliveries:
+        event = events[d.event_id]
+        jobs.append(
+            _Job(
+                delivery=d,
+                event=event,
+                chat=chats[d.chat_id],
+                official=officials.get(event.official_id) if event.official_id else None,
+                account=accounts.get(event.account_id) if event.account_id else None,
+                muted=(d.chat_id, event.official_id) in muted,
+            )
+        )
+    return jobs
+
+
+async def _mutes(
+    session: AsyncSession, chat_ids: set[int], official_ids: set[int]
+) -> set[tuple[int, int | None]]:
+    if not chat_ids or not official_ids:
+        return set()
+    now = utcnow()
+    rows = await session.execute(
+        select(Mute.chat_id, Mute.official_id).where(
+            Mute.chat_id.in_(sorted(chat_ids)),
+            Mute.official_id.in_(sorted(official_ids)),
+            (Mute.until.is_(None)) | (Mute.until > now),
+        )
+    )
+    return {(c, o) for c, o in rows.all()}
+
+
+async def _by_id(session: AsyncSession, model: Any, ids: set[int]) -> dict[int, Any]:
+    if not ids:
+        return {}
+    rows = (await session.scalars(select(model).where(model.id.in_(sorted(ids))))).all()
+    return {row.id: row for row in rows}

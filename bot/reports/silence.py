@@ -1,0 +1,117 @@
+"""Who has gone quiet (``/silent``), longest silences first, against their usual rhythm.
+
+Silence is measured from successful fetches only: an official counts as silent when none
+of their accounts shows a post within the period and every account was read
+successfully after the period began. When a source failed, the official is "unknown".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.reports.history import median_gap, post_times
+from bot.reports.scope import AccountRow, OfficialRow, load_scope
+
+DEFAULT_DAYS = 7
+MAX_DAYS = 3650
+#: How far back posts are read to learn an official's usual gap.
+RHYTHM_LOOKBACK = timedelta(days=365)
+
+
+@dataclass(frozen=True, slots=True)
+class SilentOfficial:
+    """An official with no post within the period."""
+
+    official: OfficialRow
+    last_post_at: datetime | None
+    #: Time since the last post (or since first seen, when no post was ever seen).
+    silent_for: timedelta
+    usual_gap: timedelta | None
+    platforms: tuple[str, ...]
+
+    @property
+    def never_posted(self) -> bool:
+        """No post of this official was ever seen."""
+        return self.last_post_at is None
+
+    @property
+    def times_usual(self) -> float | None:
+        """How many usual gaps the silence lasts."""
+        if self.usual_gap is None or self.usual_gap.total_seconds() <= 0:
+            return None
+        return self.silent_for / self.usual_gap
+
+
+@dataclass(slots=True)
+class SilenceReport:
+    """Silent officials, and those whose silence could not be measured."""
+
+    days: int
+    watchlist: str | None
+    measured_at: datetime
+    members: int
+    silent: list[SilentOfficial] = field(default_factory=list)
+    unknown: list[OfficialRow] = field(default_factory=list)
+    #: Officials with at least one account on the roster.
+    with_accounts: int = 0
+
+
+async def silent_officials(
+    session: AsyncSession,
+    *,
+    days: int = DEFAULT_DAYS,
+    watchlist: str | None = None,
+    now: datetime | None = None,
+) -> SilenceReport:
+    """Officials with no post in ``days`` days, longest silence first."""
+    now = now or datetime.now(UTC)
+    days = max(1, min(days, MAX_DAYS))
+    since = now - timedelta(days=days)
+    scope = await load_scope(session, watchlist=watchlist)
+    report = SilenceReport(
+        days=days, watchlist=scope.watchlist, measured_at=now, members=len(scope.officials)
+    )
+    by_official: dict[int, list[AccountRow]] = {}
+    for account in scope.accounts:
+        if account.exists:
+            by_official.setdefault(account.official_id, []).append(account)
+    report.with_accounts = len(by_official)
+    quiet: list[tuple[OfficialRow, list[AccountRow]]] = []
+    for official in scope.officials.values():
+        accounts = by_official.get(official.id)
+        if not accounts:
+            continue
+        last_post = max((a.last_post_at for a in accounts if a.last_post_at), default=None)
+        if last_post is not None and last_post >= since:
+            continue
+        if all(a.last_ok_at is not None and a.last_ok_at >= since for a in accounts):
+            quiet.append((official, accounts))
+        else:
+            report.unknown.append(official)
+    ids = [a.id for _, accounts in quiet for a in accounts]
+    times = await post_times(session, ids, since=now - RHYTHM_LOOKBACK)
+    for official, accounts in quiet:
+        report.silent.append(_silent(official, accounts, times, now))
+    report.silent.sort(key=lambda s: (-s.silent_for, s.official.name))
+    return report
+
+
+def _silent(
+    official: OfficialRow,
+    accounts: list[AccountRow],
+    times: dict[int, list[datetime]],
+    now: datetime,
+) -> SilentOfficial:
+    last_post = max((a.last_post_at for a in accounts if a.last_post_at), default=None)
+    first_seen = min((a.first_seen_at for a in accounts if a.first_seen_at), default=now)
+    merged = [moment for a in accounts for moment in times.get(a.id, [])]
+    return SilentOfficial(
+        official=official,
+        last_post_at=last_post,
+        silent_for=now - (last_post or first_seen),
+        usual_gap=median_gap(merged),
+        platforms=tuple(sorted({a.platform for a in accounts})),
+    )

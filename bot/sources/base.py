@@ -1,0 +1,236 @@
+"""The Source interface and the helpers every platform module shares."""
+
+from __future__ import annotations
+
+import json
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from selectolax.lexbor import LexborHTMLParser
+
+from bot.config import Settings, SourceSettings
+from bot.domain import AccountRef, Observation, Platform, PostSeen, Status
+from bot.errors import FetchError, ParseError, RateLimited
+from bot.net.client import HttpClient, Response
+
+log = logging.getLogger(__name__)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+# Platforms whose missing token was already logged in this process.
+_TOKEN_WARNED: set[Platform] = set()
+
+
+def utcnow() -> datetime:
+    """The current time, aware UTC, without microseconds."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def unknown(
+    account: AccountRef,
+    fetched_at: datetime,
+    reason: str,
+    *,
+    retry_after: float | None = None,
+    platform: Platform | None = None,
+) -> Observation:
+    """An ``unknown`` observation with ``reason`` and no values."""
+    return Observation(
+        platform=platform or account.platform,
+        handle=account.handle,
+        status=Status.UNKNOWN,
+        fetched_at=fetched_at,
+        reason=reason,
+        retry_after=retry_after,
+    )
+
+
+def absent(platform: Platform, handle: str, fetched_at: datetime, reason: str) -> Observation:
+    """An ``absent`` observation: positive evidence the account does not exist or is hidden."""
+    return Observation(
+        platform=platform, handle=handle, status=Status.ABSENT, fetched_at=fetched_at, reason=reason
+    )
+
+
+def parse_json(body: bytes) -> Any:
+    """Decode a JSON body or raise ParseError(bad_json)."""
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ParseError(f"not JSON: {exc}", reason="bad_json") from exc
+
+
+def parse_time(value: object) -> datetime | None:
+    """Parse an ISO 8601 timestamp into aware UTC; None when missing or malformed."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return None
+    return parsed.astimezone(UTC)
+
+
+def encode_validators(url: str, found: Mapping[str, str]) -> dict[str, str]:
+    """Store one URL's cache validators as a JSON value keyed by the URL."""
+    return {url: json.dumps(dict(found), sort_keys=True)} if found else {}
+
+
+def decode_validators(account: AccountRef, url: str) -> dict[str, str]:
+    """The cache validators stored for ``url`` (empty when none or unreadable)."""
+    raw = account.validators.get(url)
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return {}
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): str(v) for k, v in value.items() if isinstance(v, str)}
+
+
+class Source(ABC):
+    """Reads one platform. ``fetch`` never raises for fetch or parse problems."""
+
+    platform: ClassVar[Platform]
+    needs_token: ClassVar[bool] = False
+    exact_followers: ClassVar[bool] = True
+    has_posts: ClassVar[bool] = True
+
+    def __init__(self, *, http: HttpClient, settings: Settings) -> None:
+        self.http = http
+        self.settings = settings
+
+    @property
+    def options(self) -> SourceSettings:
+        """This platform's section of ``settings.sources``."""
+        section: SourceSettings = getattr(self.settings.sources, self.platform.value)
+        return section
+
+    @property
+    def rate(self) -> float | None:
+        """The per-host request rate this platform asks for (None: the client default)."""
+        return self.options.per_host_rate
+
+    def has_token(self) -> bool:
+        """True when the operator configured what this source needs."""
+        return not self.needs_token
+
+    async def fetch(self, account: AccountRef) -> Observation:
+        """Fetch one account and classify the result as ok, absent or unknown."""
+        fetched_at = utcnow()
+        if self.needs_token and not self.has_token():
+            if self.platform not in _TOKEN_WARNED:
+                _TOKEN_WARNED.add(self.platform)
+                log.warning("%s: no token configured; its accounts stay unknown", self.platform)
+            return unknown(account, fetched_at, "token_required", platform=self.platform)
+        try:
+            return await self._fetch(account, fetched_at)
+        except RateLimited as exc:
+            return unknown(account, fetched_at, exc.reason, retry_after=exc.retry_after)
+        except (FetchError, ParseError) as exc:
+            log.debug("%s %s: %s", self.platform, account.handle, exc)
+            return unknown(account, fetched_at, exc.reason)
+        except Exception:
+            # A parser bug on one odd page must not stop the poller; it is logged loudly.
+            log.exception("%s %s: unexpected error while reading", self.platform, account.handle)
+            return unknown(account, fetched_at, "parser_error")
+
+    @abstractmethod
+    async def _fetch(self, account: AccountRef, fetched_at: datetime) -> Observation:
+        """Platform-specific fetch; may raise FetchError or ParseError."""
+
+    async def get(self, url: str, account: AccountRef, **kwargs: Any) -> Response:
+        """GET ``url`` with this account's stored validators and this platform's rate."""
+        return await self.http.get(
+            url, validators=decode_validators(account, url), rate=self.rate, **kwargs
+        )
+
+
+def not_modified(account: AccountRef, platform: Platform, fetched_at: datetime) -> Observation:
+    """The observation for a 304: nothing changed since the last ok fetch."""
+    return Observation(
+        platform=platform,
+        handle=account.handle,
+        status=Status.OK,
+        fetched_at=fetched_at,
+        not_modified=True,
+        validators=dict(account.validators),
+    )
+
+
+def http_failure(response: Response) -> str:
+    """The reason name for an unexpected HTTP status."""
+    return f"http_{response.status}"
+
+
+def html_to_text(markup: str | None) -> str:
+    """Plain text of an HTML fragment: paragraphs and <br> become newlines."""
+    if not markup:
+        return ""
+    tree = LexborHTMLParser(f"<div id='gw-root'>{markup}</div>")
+    root = tree.css_first("#gw-root")
+    if root is None:
+        return ""
+    for node in root.css("br"):
+        node.replace_with("\n")
+    for node in root.css("p"):
+        node.insert_after("\n\n")
+    text = root.text(separator="", strip=False).replace("\u00a0", " ")
+    lines = [" ".join(line.split()) for line in text.split("\n")]
+    return "\n".join(lines).strip().replace("\n\n\n", "\n\n")
+
+
+def error_of(data: object) -> str | None:
+    """The ``error`` string of a JSON error object, or None."""
+    if isinstance(data, dict):
+        value = data.get("error")
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def newest_first(posts: Iterable[PostSeen]) -> tuple[PostSeen, ...]:
+    """Posts sorted newest first; undated posts keep their page order at the end."""
+    items = list(posts)
+    dated = [p for p in items if p.published_at is not None]
+    dated.sort(key=lambda p: p.published_at or _EPOCH, reverse=True)
+    return tuple(dated) + tuple(p for p in items if p.published_at is None)
+
+
+def obj(value: object) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty dict."""
+    return value if isinstance(value, dict) else {}
+
+
+def seq(value: object) -> list[Any]:
+    """``value`` when it is a JSON array, else an empty list."""
+    return value if isinstance(value, list) else []
+
+
+_LOGIN_WORDS = ("log in", "login", "sign in", "signin", "войти", "вход", "кіру")
+_CONSENT_WORDS = ("consent", "cookie", "согласие")
+
+
+def wall_reason(body: bytes) -> str:
+    """Why a page lacks the expected content: login_wall, consent_page or layout_changed."""
+    tree = LexborHTMLParser(body[:200_000])
+    if tree.css_first("input[type=password]") is not None:
+        return "login_wall"
+    text = " ".join(
+        part for part in (_text_of(tree.css_first("title")), _text_of(tree.body)) if part
+    ).lower()
+    if any(word in text for word in _LOGIN_WORDS):
+        return "login_wall"
+    if any(word in text for word in _CONSENT_WORDS):
+        return "consent_page"
+    return "layout_changed"
+
+
+def _text_of(node: Any) -> str:
+    return str(node.text(separator=" ")) if node is not None else ""

@@ -1,0 +1,150 @@
+"""Bluesky through the public AppView (no token): getProfile plus getAuthorFeed."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from bot.domain import AccountRef, Observation, Platform, PostSeen, Status
+from bot.errors import ParseError
+from bot.sources.base import (
+    Source,
+    absent,
+    error_of,
+    newest_first,
+    obj,
+    parse_json,
+    parse_time,
+)
+
+_ABSENT_ERRORS = {
+    "AccountTakedown": "suspended",
+    "AccountDeactivated": "deactivated",
+    "BlockedActor": "not_public",
+}
+_FEED_LIMIT = 30
+
+
+def _classify_error(data: object, handle: str, fetched_at: datetime) -> Observation | None:
+    error = error_of(data)
+    if error is None:
+        return None
+    message = str(data.get("message", "")) if isinstance(data, dict) else ""
+    if error in _ABSENT_ERRORS:
+        return absent(Platform.BLUESKY, handle, fetched_at, _ABSENT_ERRORS[error])
+    if error == "InvalidRequest" and "not found" in message.lower():
+        return absent(Platform.BLUESKY, handle, fetched_at, "not_found")
+    if error == "RateLimitExceeded":
+        raise ParseError(message, reason="rate_limited")
+    raise ParseError(f"{error}: {message}", reason="api_error")
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def parse_profile(body: bytes, *, handle: str, fetched_at: datetime) -> Observation:
+    """Parse an ``app.bsky.actor.getProfile`` answer (or its error object)."""
+    data = parse_json(body)
+    classified = _classify_error(data, handle, fetched_at)
+    if classified is not None:
+        return classified
+    if not isinstance(data, dict) or not isinstance(data.get("did"), str):
+        raise ParseError("profile without a did", reason="layout_changed")
+    followers = _int(data.get("followersCount"))
+    return Observation(
+        platform=Platform.BLUESKY,
+        handle=handle,
+        status=Status.OK,
+        fetched_at=fetched_at,
+        display_name=(data.get("displayName") or None),
+        description=(data.get("description") or None),
+        avatar_url=(data.get("avatar") or None),
+        followers=followers,
+        followers_exact=True if followers is not None else None,
+        posts_count=_int(data.get("postsCount")),
+        platform_id=data["did"],
+    )
+
+
+def _post(item: dict[str, Any], actor: str | None) -> PostSeen | None:
+    post = item.get("post")
+    if not isinstance(post, dict) or not isinstance(post.get("uri"), str):
+        return None
+    record = obj(post.get("record"))
+    author = obj(post.get("author"))
+    reason = obj(item.get("reason"))
+    rkey = post["uri"].rsplit("/", 1)[-1]
+    author_handle = author.get("handle") or author.get("did") or ""
+    reposted = str(reason.get("$type", "")).endswith("#reasonRepost") or (
+        actor is not None and author.get("did") not in (None, actor)
+    )
+    return PostSeen(
+        id=rkey,
+        url=f"https://bsky.app/profile/{author_handle}/post/{rkey}" if author_handle else None,
+        published_at=parse_time(record.get("createdAt")) or parse_time(post.get("indexedAt")),
+        text=str(record.get("text") or ""),
+        is_reply="reply" in record or "reply" in item,
+        is_repost=reposted,
+        forwarded_from=author_handle if reposted else None,
+        pinned=str(reason.get("$type", "")).endswith("#reasonPin"),
+    )
+
+
+def parse_feed(body: bytes, *, actor_did: str | None = None) -> tuple[PostSeen, ...]:
+    """Parse an ``app.bsky.feed.getAuthorFeed`` answer into posts, newest first."""
+    data = parse_json(body)
+    if error_of(data) is not None:
+        raise ParseError(str(error_of(data)), reason="api_error")
+    feed = data.get("feed") if isinstance(data, dict) else None
+    if not isinstance(feed, list):
+        raise ParseError("feed without a feed list", reason="layout_changed")
+    posts = [p for item in feed if isinstance(item, dict) and (p := _post(item, actor_did))]
+    return newest_first(posts)
+
+
+def parse_account(
+    profile: bytes, feed: bytes | None, *, handle: str, fetched_at: datetime
+) -> Observation:
+    """Combine a profile and (optionally) a feed answer into one observation."""
+    observation = parse_profile(profile, handle=handle, fetched_at=fetched_at)
+    if not observation.ok or feed is None:
+        return observation
+    posts = parse_feed(feed, actor_did=observation.platform_id)
+    return replace(observation, posts=posts, no_posts=not posts and observation.posts_count == 0)
+
+
+class BlueskySource(Source):
+    """Bluesky accounts through public.api.bsky.app."""
+
+    platform = Platform.BLUESKY
+    needs_token = False
+    exact_followers = True
+    has_posts = True
+
+    async def _fetch(self, account: AccountRef, fetched_at: datetime) -> Observation:
+        base = (self.settings.sources.bluesky.base_url or "").rstrip("/") + "/xrpc/"
+        actor = account.platform_id or account.handle
+        query = urlencode({"actor": actor})
+        profile = await self.http.get(f"{base}app.bsky.actor.getProfile?{query}", rate=self.rate)
+        if profile.status >= 500:
+            raise ParseError(f"HTTP {profile.status}", reason=f"http_{profile.status}")
+        observation = parse_profile(profile.body, handle=account.handle, fetched_at=fetched_at)
+        if not observation.ok:
+            return observation
+        feed_query = urlencode(
+            {
+                "actor": observation.platform_id or actor,
+                "limit": _FEED_LIMIT,
+                "filter": "posts_with_replies",
+                "includePins": "true",
+            }
+        )
+        feed = await self.http.get(
+            f"{base}app.bsky.feed.getAuthorFeed?{feed_query}", rate=self.rate
+        )
+        if feed.status != 200:
+            raise ParseError(f"feed HTTP {feed.status}", reason=f"http_{feed.status}")
+        return parse_account(profile.body, feed.body, handle=account.handle, fetched_at=fetched_at)

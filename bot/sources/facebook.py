@@ -1,0 +1,125 @@
+"""Facebook Pages through the Graph API (needs an operator token)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from bot.domain import AccountRef, Observation, Platform, PostSeen, Status
+from bot.errors import ParseError
+from bot.sources.base import Source, absent, newest_first, parse_json, parse_time
+
+_RATE_CODES = frozenset({4, 17, 32, 613, 80001})
+_PAGE_FIELDS = "id,name,about,followers_count,fan_count,picture{url}"
+_POST_FIELDS = "id,message,created_time,permalink_url,updated_time"
+_POSTS_LIMIT = 25
+
+
+def graph_error(
+    data: object, *, platform: Platform, handle: str, fetched_at: datetime
+) -> Observation | None:
+    """Classify a Graph API error object: absent for missing objects, else raise ParseError."""
+    if not isinstance(data, dict) or not isinstance(data.get("error"), dict):
+        return None
+    error = data["error"]
+    code = error.get("code")
+    subcode = error.get("error_subcode")
+    message = str(error.get("message", "Graph API error"))
+    if code == 803 or (code == 100 and subcode in (33, 2207013)) or code == 110:
+        return absent(platform, handle, fetched_at, "not_found")
+    if code in _RATE_CODES:
+        raise ParseError(message, reason="rate_limited")
+    if code == 190:
+        raise ParseError(message, reason="token_invalid")
+    if code in (10, 200, 104) or (isinstance(code, int) and 200 <= code < 300):
+        raise ParseError(message, reason="not_permitted")
+    raise ParseError(message, reason="api_error")
+
+
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def parse_page(body: bytes, *, handle: str, fetched_at: datetime) -> Observation:
+    """Parse ``GET /{page}?fields=...`` into an observation without posts."""
+    data = parse_json(body)
+    classified = graph_error(data, platform=Platform.FACEBOOK, handle=handle, fetched_at=fetched_at)
+    if classified is not None:
+        return classified
+    if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+        raise ParseError("page without an id", reason="layout_changed")
+    followers = _count(data.get("followers_count"))
+    if followers is None:
+        followers = _count(data.get("fan_count"))
+    picture = (
+        data.get("picture", {}).get("data", {}) if isinstance(data.get("picture"), dict) else {}
+    )
+    return Observation(
+        platform=Platform.FACEBOOK,
+        handle=handle,
+        status=Status.OK,
+        fetched_at=fetched_at,
+        display_name=data.get("name") or None,
+        description=data.get("about") or None,
+        avatar_url=picture.get("url") if isinstance(picture, dict) else None,
+        followers=followers,
+        followers_exact=True if followers is not None else None,
+        platform_id=data["id"],
+    )
+
+
+def _post(item: dict[str, Any]) -> PostSeen | None:
+    if not isinstance(item.get("id"), str):
+        return None
+    created = parse_time(item.get("created_time"))
+    updated = parse_time(item.get("updated_time"))
+    return PostSeen(
+        id=item["id"],
+        url=item.get("permalink_url") or None,
+        published_at=created,
+        text=str(item.get("message") or ""),
+        edited=bool(created and updated and updated > created),
+    )
+
+
+def parse_posts(body: bytes) -> tuple[PostSeen, ...]:
+    """Parse ``GET /{page}/posts`` into posts, newest first."""
+    data = parse_json(body)
+    graph_error(data, platform=Platform.FACEBOOK, handle="", fetched_at=datetime.min)
+    items = data.get("data") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise ParseError("posts answer without data", reason="layout_changed")
+    posts = [p for i in items if isinstance(i, dict) and (p := _post(i))]
+    return newest_first(posts)
+
+
+class FacebookSource(Source):
+    """Facebook Pages; needs ``sources.facebook.access_token``."""
+
+    platform = Platform.FACEBOOK
+    needs_token = True
+    exact_followers = True
+    has_posts = True
+
+    def has_token(self) -> bool:
+        """True when an access token is configured."""
+        return self.settings.sources.facebook.access_token is not None
+
+    async def _fetch(self, account: AccountRef, fetched_at: datetime) -> Observation:
+        options = self.settings.sources.facebook
+        assert options.access_token is not None
+        headers = {"Authorization": f"Bearer {options.access_token.get_secret_value()}"}
+        base = (
+            f"{(options.base_url or '').rstrip('/')}/{quote(account.platform_id or account.handle)}"
+        )
+        page = await self.http.get(
+            f"{base}?{urlencode({'fields': _PAGE_FIELDS})}", headers=headers, rate=self.rate
+        )
+        observation = parse_page(page.body, handle=account.handle, fetched_at=fetched_at)
+        if not observation.ok:
+            return observation
+        query = urlencode({"fields": _POST_FIELDS, "limit": _POSTS_LIMIT})
+        posts = await self.http.get(f"{base}/posts?{query}", headers=headers, rate=self.rate)
+        return replace(observation, posts=parse_posts(posts.body))

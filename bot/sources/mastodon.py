@@ -1,0 +1,131 @@
+"""Mastodon accounts (no token): ``accounts/lookup`` plus the account's statuses."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, NoReturn
+from urllib.parse import urlencode
+
+from bot.domain import AccountRef, Observation, Platform, PostSeen, Status
+from bot.errors import ParseError
+from bot.sources.base import Source, absent, error_of, html_to_text, parse_json, parse_time
+
+_STATUSES_LIMIT = 40
+
+
+def _classify_error(data: object, handle: str, fetched_at: datetime) -> Observation:
+    error = (error_of(data) or "").lower()
+    if "not found" in error:
+        return absent(Platform.MASTODON, handle, fetched_at, "not_found")
+    if "suspended" in error:
+        return absent(Platform.MASTODON, handle, fetched_at, "suspended")
+    _raise_for(error)
+
+
+def _raise_for(error: str) -> NoReturn:
+    if "authenticated" in error or "authorized" in error:
+        raise ParseError(error, reason="login_wall")
+    if "too many" in error:
+        raise ParseError(error, reason="rate_limited")
+    raise ParseError(error or "unexpected answer", reason="api_error")
+
+
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def parse_lookup(body: bytes, *, handle: str, fetched_at: datetime) -> Observation:
+    """Parse an ``/api/v1/accounts/lookup`` answer (or its error object)."""
+    data = parse_json(body)
+    if not isinstance(data, dict) or "error" in data:
+        return _classify_error(data, handle, fetched_at)
+    if not isinstance(data.get("id"), str):
+        raise ParseError("account without an id", reason="layout_changed")
+    if data.get("suspended") is True:
+        return absent(Platform.MASTODON, handle, fetched_at, "suspended")
+    followers = _count(data.get("followers_count"))
+    return Observation(
+        platform=Platform.MASTODON,
+        handle=handle,
+        status=Status.OK,
+        fetched_at=fetched_at,
+        display_name=data.get("display_name") or data.get("username") or None,
+        description=html_to_text(data.get("note")) or None,
+        avatar_url=data.get("avatar") or None,
+        # Accounts that hide their social graph report 0: that is not a measurement.
+        followers=None if data.get("hide_collections") and not followers else followers,
+        followers_exact=True if followers is not None else None,
+        posts_count=_count(data.get("statuses_count")),
+        platform_id=data["id"],
+    )
+
+
+def _post(status: dict[str, Any]) -> PostSeen | None:
+    if not isinstance(status.get("id"), str):
+        return None
+    reblog = status.get("reblog") if isinstance(status.get("reblog"), dict) else None
+    content = reblog if reblog is not None else status
+    origin = reblog.get("account", {}) if reblog is not None else {}
+    return PostSeen(
+        id=status["id"],
+        url=status.get("url") or (reblog or {}).get("url") or None,
+        published_at=parse_time(status.get("created_at")),
+        text=html_to_text(content.get("content")) or str(content.get("spoiler_text") or ""),
+        edited=bool(status.get("edited_at")),
+        forwarded_from=(origin.get("acct") or None) if isinstance(origin, dict) else None,
+        is_reply=status.get("in_reply_to_id") is not None,
+        is_repost=reblog is not None,
+        pinned=bool(status.get("pinned")),
+    )
+
+
+def parse_statuses(body: bytes) -> tuple[PostSeen, ...]:
+    """Parse an ``/api/v1/accounts/<id>/statuses`` answer into posts, newest first."""
+    data = parse_json(body)
+    if not isinstance(data, list):
+        _raise_for((error_of(data) or "statuses answer is not a list").lower())
+    posts = [p for s in data if isinstance(s, dict) and (p := _post(s))]
+    return tuple(sorted(posts, key=lambda p: int(p.id) if p.id.isdigit() else 0, reverse=True))
+
+
+def parse_account(
+    lookup: bytes, statuses: bytes | None, *, handle: str, fetched_at: datetime
+) -> Observation:
+    """Combine a lookup and (optionally) a statuses answer into one observation."""
+    observation = parse_lookup(lookup, handle=handle, fetched_at=fetched_at)
+    if not observation.ok or statuses is None:
+        return observation
+    posts = parse_statuses(statuses)
+    return replace(observation, posts=posts, no_posts=not posts and observation.posts_count == 0)
+
+
+class MastodonSource(Source):
+    """Mastodon accounts on any instance; the handle is user@instance."""
+
+    platform = Platform.MASTODON
+    needs_token = False
+    exact_followers = True
+    has_posts = True
+
+    async def _fetch(self, account: AccountRef, fetched_at: datetime) -> Observation:
+        user, _, host = account.handle.partition("@")
+        if not user or not host:
+            raise ParseError(f"{account.handle!r} is not user@instance", reason="bad_handle")
+        base = f"{self.settings.sources.mastodon.scheme}://{host}/api/v1/accounts"
+        lookup = await self.http.get(f"{base}/lookup?{urlencode({'acct': user})}", rate=self.rate)
+        if lookup.status >= 500:
+            raise ParseError(f"HTTP {lookup.status}", reason=f"http_{lookup.status}")
+        observation = parse_lookup(lookup.body, handle=account.handle, fetched_at=fetched_at)
+        if not observation.ok:
+            return observation
+        query = urlencode({"limit": _STATUSES_LIMIT})
+        statuses = await self.http.get(
+            f"{base}/{observation.platform_id}/statuses?{query}", rate=self.rate
+        )
+        if statuses.status >= 500:
+            raise ParseError(f"HTTP {statuses.status}", reason=f"http_{statuses.status}")
+        posts = parse_statuses(statuses.body)
+        return replace(
+            observation, posts=posts, no_posts=not posts and observation.posts_count == 0
+        )

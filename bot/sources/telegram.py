@@ -1,0 +1,292 @@
+"""Telegram public channels without a token: ``t.me/s/<channel>`` plus the plain page.
+
+``/s/`` gives the newest posts and a rounded subscriber count; the plain ``t.me/<channel>``
+page gives the exact count. A redirect from ``/s/`` to the plain page means the name is
+not a previewable channel: the plain page then says what it is.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import replace
+from datetime import UTC, datetime
+from urllib.parse import quote, urlsplit
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from bot.domain import AccountRef, Count, Observation, Platform, PostSeen, Status
+from bot.errors import FetchError, ParseError
+from bot.sources.base import (
+    Source,
+    absent,
+    encode_validators,
+    http_failure,
+    not_modified,
+    wall_reason,
+)
+from bot.sources.numbers import parse_count
+
+_VIEWS_WORD = re.compile(r"\s*views?\s*$", re.IGNORECASE)
+# t.me localises the plain page by Accept-Language: ask for English, read Russian too.
+_SUBSCRIBERS = re.compile(r"(subscriber|подписчик)", re.IGNORECASE)
+_MEMBERS = re.compile(r"(member|участник)", re.IGNORECASE)
+_HEADERS = {"Accept-Language": "en-US,en;q=0.9"}
+_LOGO = "telegram.org/img/t_logo"
+
+
+def _text(node: LexborNode | None) -> str | None:
+    if node is None:
+        return None
+    value = node.text(separator="", strip=False).strip()
+    return value or None
+
+
+def _rich_text(node: LexborNode) -> str:
+    """Text of a message body with <br> as newlines and whitespace tidied."""
+    for br in node.css("br"):
+        br.replace_with("\n")
+    text = node.text(separator="", strip=False).replace("\u00a0", " ")
+    lines = [" ".join(line.split()) for line in text.split("\n")]
+    return "\n".join(lines).strip()
+
+
+def _channel_id(message: LexborNode) -> str | None:
+    raw = message.attributes.get("data-view")
+    if not raw:
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    except (ValueError, TypeError):
+        return None
+    value = data.get("c") if isinstance(data, dict) else None
+    if isinstance(value, int):
+        return str(abs(value))
+    return None
+
+
+def _published(message: LexborNode) -> datetime | None:
+    node = message.css_first(".tgme_widget_message_date time[datetime]")
+    raw = node.attributes.get("datetime") if node is not None else None
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value.astimezone(UTC) if value.tzinfo else None
+
+
+def _views(message: LexborNode) -> int | None:
+    node = message.css_first(".tgme_widget_message_views")
+    raw = _text(node)
+    if raw is None:
+        return None
+    try:
+        return parse_count(_VIEWS_WORD.sub("", raw)).value
+    except ParseError:
+        return None
+
+
+def _edited(message: LexborNode) -> bool:
+    meta = message.css_first(".tgme_widget_message_meta")
+    # Only the meta span's own text counts: an author signature could itself read "edited".
+    return meta is not None and "edited" in meta.text(deep=False).lower()
+
+
+def _message_text(message: LexborNode) -> str:
+    nodes = message.css(".tgme_widget_message_text.js-message_text")
+    if not nodes:
+        return ""
+    # Reply previews reuse the text class inside a.tgme_widget_message_reply: skip them.
+    reply = message.css_first("a.tgme_widget_message_reply")
+    quoted = {n.mem_id for n in reply.css(".tgme_widget_message_text")} if reply else set()
+    for node in nodes:
+        if node.mem_id not in quoted:
+            return _rich_text(node)  # the first match is the outermost (albums nest it twice)
+    return ""
+
+
+def _post(message: LexborNode, channel: str) -> PostSeen | None:
+    data_post = message.attributes.get("data-post") or ""
+    _, _, post_id = data_post.rpartition("/")
+    if not post_id.isdigit():
+        return None
+    link = message.css_first("a.tgme_widget_message_date")
+    url = (link.attributes.get("href") if link is not None else None) or (
+        f"https://t.me/{data_post or channel}"
+    )
+    forwarded = _text(message.css_first(".tgme_widget_message_forwarded_from_name"))
+    return PostSeen(
+        id=post_id,
+        url=url,
+        published_at=_published(message),
+        text=_message_text(message),
+        views=_views(message),
+        edited=_edited(message),
+        forwarded_from=forwarded,
+        is_reply=message.css_first("a.tgme_widget_message_reply") is not None,
+        is_repost=forwarded is not None,
+    )
+
+
+def _subscribers(tree: LexborHTMLParser) -> Count | None:
+    for counter in tree.css(".tgme_channel_info_counter"):
+        kind = (_text(counter.css_first(".counter_type")) or "").lower()
+        if _SUBSCRIBERS.match(kind):
+            value = _text(counter.css_first(".counter_value"))
+            return parse_count(value) if value else None
+    return None
+
+
+def _og(tree: LexborHTMLParser, name: str) -> str | None:
+    node = tree.css_first(f'meta[property="og:{name}"]')
+    value = node.attributes.get("content") if node is not None else None
+    return value.strip() if value and value.strip() else None
+
+
+def parse_channel_page(body: bytes, *, channel: str, fetched_at: datetime) -> Observation:
+    """Parse a ``t.me/s/<channel>`` page: header, rounded subscribers and posts (newest first)."""
+    if b"</html>" not in body[-2048:]:
+        # A cut page loses its newest posts (they are at the bottom): never trust it.
+        raise ParseError("page ends before </html>", reason="truncated")
+    tree = LexborHTMLParser(body)
+    header = tree.css_first(".tgme_channel_info")
+    messages = tree.css(".tgme_widget_message_wrap .tgme_widget_message[data-post]")
+    if header is None:
+        if tree.css_first(".tgme_page_extra, .tgme_page_icon") is not None:
+            return parse_plain_page(body, channel=channel, fetched_at=fetched_at)
+        raise ParseError("no channel header on the /s/ page", reason=wall_reason(body))
+    if not messages and tree.css_first(".tme_no_messages_found") is not None:
+        # Every real channel shows at least its "channel created" message on the newest
+        # page; Telegram also serves this under throttling. Never read it as "no posts".
+        raise ParseError("Telegram says no posts found", reason="no_posts_found")
+    if not messages:
+        raise ParseError("no messages and no 'no posts' notice", reason="layout_changed")
+    followers = _subscribers(tree)
+    content = [m for m in messages if "service_message" not in _classes(m)]
+    found = [p for m in content if (p := _post(m, channel)) is not None]
+    if len(found) < len(content):
+        raise ParseError("messages without a readable post id", reason="layout_changed")
+    kept = sorted(found, key=lambda p: int(p.id), reverse=True)
+    avatar = tree.css_first(".tgme_channel_info_header img")
+    return Observation(
+        platform=Platform.TELEGRAM,
+        handle=channel,
+        status=Status.OK,
+        fetched_at=fetched_at,
+        display_name=_text(tree.css_first(".tgme_channel_info_header_title span")),
+        description=_description(tree.css_first(".tgme_channel_info_description")),
+        avatar_url=(avatar.attributes.get("src") if avatar is not None else None) or None,
+        followers=followers.value if followers else None,
+        followers_exact=followers.exact if followers else None,
+        followers_margin=followers.margin if followers else 0,
+        posts=tuple(kept),
+        no_posts=not kept,
+        platform_id=next((c for m in messages if (c := _channel_id(m))), None),
+    )
+
+
+def _classes(node: LexborNode) -> list[str]:
+    return (node.attributes.get("class") or "").split()
+
+
+def _description(node: LexborNode | None) -> str | None:
+    return _rich_text(node) or None if node is not None else None
+
+
+def parse_plain_page(body: bytes, *, channel: str, fetched_at: datetime) -> Observation:
+    """Parse a plain ``t.me/<name>`` page: exact subscribers, or what the name is instead."""
+    tree = LexborHTMLParser(body)
+    title = _text(tree.css_first(".tgme_page_title span")) or _text(
+        tree.css_first(".tgme_page_title")
+    )
+    extra = _text(tree.css_first(".tgme_page_extra")) or ""
+    if title is None:
+        if tree.css_first(".tgme_page_icon") is not None or "Telegram: Contact" in (
+            _text(tree.css_first("title")) or ""
+        ):
+            return absent(Platform.TELEGRAM, channel, fetched_at, "not_found")
+        raise ParseError("not a Telegram page", reason=wall_reason(body))
+    lowered = extra.lower()
+    if _SUBSCRIBERS.search(extra):
+        count = parse_count(_SUBSCRIBERS.split(extra)[0])
+        image = _og(tree, "image")
+        return Observation(
+            platform=Platform.TELEGRAM,
+            handle=channel,
+            status=Status.OK,
+            fetched_at=fetched_at,
+            display_name=title,
+            description=_description(tree.css_first(".tgme_page_description")),
+            avatar_url=image if image and _LOGO not in image else None,
+            followers=count.value,
+            followers_exact=count.exact,
+            followers_margin=count.margin,
+        )
+    if _MEMBERS.search(extra):
+        return absent(Platform.TELEGRAM, channel, fetched_at, "is_group")
+    if lowered.startswith("@") and lowered.endswith("bot"):
+        return absent(Platform.TELEGRAM, channel, fetched_at, "is_bot")
+    if extra.startswith("@") or not extra:
+        return absent(Platform.TELEGRAM, channel, fetched_at, "is_user")
+    raise ParseError(f"unrecognised plain page extra {extra!r}", reason="layout_changed")
+
+
+def merge_plain(channel_page: Observation, plain: Observation) -> Observation:
+    """Take the exact subscriber count (and title) of the plain page into a /s/ observation."""
+    if plain.status is not Status.OK or plain.followers is None:
+        return channel_page
+    return replace(
+        channel_page,
+        followers=plain.followers,
+        followers_exact=plain.followers_exact,
+        followers_margin=plain.followers_margin,
+        display_name=channel_page.display_name or plain.display_name,
+        description=channel_page.description or plain.description,
+    )
+
+
+class TelegramSource(Source):
+    """Public Telegram channels, read from t.me without a token."""
+
+    platform = Platform.TELEGRAM
+    needs_token = False
+    exact_followers = True
+    has_posts = True
+
+    def _base(self) -> str:
+        return (self.settings.sources.telegram.base_url or "https://t.me").rstrip("/")
+
+    async def _fetch(self, account: AccountRef, fetched_at: datetime) -> Observation:
+        channel = account.handle
+        url = f"{self._base()}/s/{quote(channel, safe='')}"
+        response = await self.get(url, account, headers=_HEADERS)
+        if response.not_modified:
+            return not_modified(account, self.platform, fetched_at)
+        if response.status != 200:
+            raise ParseError(f"HTTP {response.status}", reason=http_failure(response))
+        if "/s/" not in urlsplit(response.url).path:
+            # Redirected to the plain page: a missing name, group, user, bot or a
+            # channel with web preview disabled (counted from the plain page).
+            return parse_plain_page(response.body, channel=channel, fetched_at=fetched_at)
+        observation = parse_channel_page(response.body, channel=channel, fetched_at=fetched_at)
+        observation = replace(observation, validators=encode_validators(url, response.validators))
+        if observation.ok and self.settings.sources.telegram.fetch_plain_page:
+            observation = merge_plain(observation, await self._plain(account, fetched_at))
+        return observation
+
+    async def _plain(self, account: AccountRef, fetched_at: datetime) -> Observation:
+        try:
+            response = await self.http.get(
+                f"{self._base()}/{quote(account.handle, safe='')}", headers=_HEADERS, rate=self.rate
+            )
+        except FetchError:  # the rounded /s/ count stays; the exact one is a bonus
+            return Observation(self.platform, account.handle, Status.UNKNOWN, fetched_at)
+        if response.status != 200:
+            return Observation(self.platform, account.handle, Status.UNKNOWN, fetched_at)
+        try:
+            return parse_plain_page(response.body, channel=account.handle, fetched_at=fetched_at)
+        except ParseError:
+            return Observation(self.platform, account.handle, Status.UNKNOWN, fetched_at)

@@ -1,0 +1,177 @@
+"""VK communities and people through the VK API (needs a service token)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from bot.domain import AccountRef, Observation, Platform, PostSeen, Status
+from bot.errors import ParseError
+from bot.sources.base import Source, absent, newest_first, obj, parse_json
+
+_ABSENT_CODES = {
+    100: "not_found",
+    113: "not_found",
+    18: "deleted",
+    15: "not_public",
+    30: "not_public",
+}
+_WALL_LIMIT = 20
+
+
+def vk_response(body: bytes, *, handle: str, fetched_at: datetime) -> Any:
+    """The ``response`` of a VK API answer; an Observation (absent) or ParseError on errors."""
+    data = parse_json(body)
+    if not isinstance(data, dict):
+        raise ParseError("VK answer is not an object", reason="layout_changed")
+    error = data.get("error")
+    if isinstance(error, dict):
+        code = error.get("error_code")
+        message = str(error.get("error_msg", "VK API error"))
+        if code in _ABSENT_CODES:
+            return absent(Platform.VK, handle, fetched_at, _ABSENT_CODES[code])
+        if code in (6, 9, 29):
+            raise ParseError(message, reason="rate_limited")
+        if code == 5:
+            raise ParseError(message, reason="token_invalid")
+        raise ParseError(message, reason="api_error")
+    if "response" not in data:
+        raise ParseError("VK answer without response", reason="layout_changed")
+    return data["response"]
+
+
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def parse_group(body: bytes, *, handle: str, fetched_at: datetime) -> Observation:
+    """Parse ``groups.getById`` (old list form or 5.139+ ``{groups: [...]}`` form)."""
+    response = vk_response(body, handle=handle, fetched_at=fetched_at)
+    if isinstance(response, Observation):
+        return response
+    groups = response.get("groups") if isinstance(response, dict) else response
+    if not isinstance(groups, list) or not groups or not isinstance(groups[0], dict):
+        return absent(Platform.VK, handle, fetched_at, "not_found")
+    group = groups[0]
+    if group.get("deactivated"):
+        return absent(Platform.VK, handle, fetched_at, str(group["deactivated"]))
+    if group.get("is_closed") and _count(group.get("members_count")) is None:
+        return absent(Platform.VK, handle, fetched_at, "not_public")
+    followers = _count(group.get("members_count"))
+    return Observation(
+        platform=Platform.VK,
+        handle=handle,
+        status=Status.OK,
+        fetched_at=fetched_at,
+        display_name=group.get("name") or None,
+        description=group.get("description") or None,
+        avatar_url=group.get("photo_200") or None,
+        followers=followers,
+        followers_exact=True if followers is not None else None,
+        platform_id=f"-{group['id']}" if isinstance(group.get("id"), int) else None,
+    )
+
+
+def parse_user(body: bytes, *, handle: str, fetched_at: datetime) -> Observation:
+    """Parse ``users.get`` with ``followers_count``."""
+    response = vk_response(body, handle=handle, fetched_at=fetched_at)
+    if isinstance(response, Observation):
+        return response
+    if not isinstance(response, list) or not response or not isinstance(response[0], dict):
+        return absent(Platform.VK, handle, fetched_at, "not_found")
+    user = response[0]
+    if user.get("deactivated"):
+        return absent(Platform.VK, handle, fetched_at, str(user["deactivated"]))
+    followers = _count(user.get("followers_count"))
+    name = " ".join(str(user.get(k) or "") for k in ("first_name", "last_name")).strip()
+    return Observation(
+        platform=Platform.VK,
+        handle=handle,
+        status=Status.OK,
+        fetched_at=fetched_at,
+        display_name=name or None,
+        avatar_url=user.get("photo_200") or None,
+        followers=followers,
+        followers_exact=True if followers is not None else None,
+        platform_id=str(user["id"]) if isinstance(user.get("id"), int) else None,
+    )
+
+
+def _post(item: dict[str, Any], handle: str) -> PostSeen | None:
+    if not isinstance(item.get("id"), int):
+        return None
+    owner = item.get("owner_id")
+    date = item.get("date")
+    views = obj(item.get("views"))
+    history = item.get("copy_history")
+    origin = (
+        history[0]
+        if isinstance(history, list) and history and isinstance(history[0], dict)
+        else None
+    )
+    return PostSeen(
+        id=str(item["id"]),
+        url=f"https://vk.com/wall{owner}_{item['id']}" if owner is not None else None,
+        published_at=datetime.fromtimestamp(date, UTC) if isinstance(date, int) else None,
+        text=str(item.get("text") or (origin or {}).get("text") or ""),
+        views=_count(views.get("count")),
+        edited=bool(item.get("edited")),
+        forwarded_from=str(origin.get("owner_id")) if origin else None,
+        is_repost=origin is not None,
+        pinned=bool(item.get("is_pinned")),
+    )
+
+
+def parse_wall(body: bytes, *, handle: str) -> tuple[PostSeen, ...]:
+    """Parse ``wall.get`` into posts, newest first."""
+    response = vk_response(body, handle=handle, fetched_at=datetime.now(UTC))
+    if isinstance(response, Observation):
+        raise ParseError("wall not readable", reason=response.reason or "not_public")
+    items = response.get("items") if isinstance(response, dict) else None
+    if not isinstance(items, list):
+        raise ParseError("wall answer without items", reason="layout_changed")
+    return newest_first(p for i in items if isinstance(i, dict) and (p := _post(i, handle)))
+
+
+class VkSource(Source):
+    """VK communities (members) and people (followers); needs ``sources.vk.service_token``."""
+
+    platform = Platform.VK
+    needs_token = True
+    exact_followers = True
+    has_posts = True
+
+    def has_token(self) -> bool:
+        """True when a service token is configured."""
+        return self.settings.sources.vk.service_token is not None
+
+    async def _call(self, method: str, **params: str | int) -> bytes:
+        options = self.settings.sources.vk
+        assert options.service_token is not None
+        query = urlencode(
+            {
+                **params,
+                "v": options.api_version,
+                "access_token": options.service_token.get_secret_value(),
+            }
+        )
+        response = await self.http.get(
+            f"{(options.base_url or '').rstrip('/')}/{method}?{query}", rate=self.rate
+        )
+        return response.body
+
+    async def _fetch(self, account: AccountRef, fetched_at: datetime) -> Observation:
+        name = account.handle
+        body = await self._call(
+            "groups.getById", group_id=name, fields="members_count,description,photo_200"
+        )
+        observation = parse_group(body, handle=name, fetched_at=fetched_at)
+        if observation.status is Status.ABSENT and observation.reason == "not_found":
+            body = await self._call("users.get", user_ids=name, fields="followers_count,photo_200")
+            observation = parse_user(body, handle=name, fetched_at=fetched_at)
+        if not observation.ok:
+            return observation
+        wall = await self._call("wall.get", domain=name, count=_WALL_LIMIT)
+        return replace(observation, posts=parse_wall(wall, handle=name))

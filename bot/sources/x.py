@@ -1,0 +1,130 @@
+"""X (Twitter) accounts through API v2 (needs a bearer token; every read is billed)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from bot.domain import AccountRef, Observation, Platform, PostSeen, Status
+from bot.errors import ParseError
+from bot.sources.base import Source, absent, newest_first, obj, parse_json, parse_time, seq
+
+_USER_FIELDS = "public_metrics,description,name,profile_image_url"
+_TWEET_FIELDS = "created_at,public_metrics,referenced_tweets,edit_history_tweet_ids"
+_TWEETS_LIMIT = 20
+
+
+def _errors(data: object, *, handle: str, fetched_at: datetime) -> Observation | None:
+    errors = data.get("errors") if isinstance(data, dict) else None
+    if not isinstance(errors, list) or not errors or (isinstance(data, dict) and "data" in data):
+        return None
+    first = errors[0] if isinstance(errors[0], dict) else {}
+    text = f"{first.get('title', '')} {first.get('detail', '')} {first.get('type', '')}".lower()
+    if "suspended" in text:
+        return absent(Platform.X, handle, fetched_at, "suspended")
+    if "not found" in text or "resource-not-found" in text:
+        return absent(Platform.X, handle, fetched_at, "not_found")
+    if "too many" in text:
+        raise ParseError(text.strip(), reason="rate_limited")
+    if "unauthorized" in text or "forbidden" in text:
+        raise ParseError(text.strip(), reason="not_permitted")
+    raise ParseError(text.strip() or "X API error", reason="api_error")
+
+
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def parse_user(body: bytes, *, handle: str, fetched_at: datetime) -> Observation:
+    """Parse ``GET /2/users/by/username/<u>`` into an observation without posts."""
+    data = parse_json(body)
+    classified = _errors(data, handle=handle, fetched_at=fetched_at)
+    if classified is not None:
+        return classified
+    user = data.get("data") if isinstance(data, dict) else None
+    if not isinstance(user, dict) or not isinstance(user.get("id"), str):
+        raise ParseError("user answer without data.id", reason="layout_changed")
+    metrics = obj(user.get("public_metrics"))
+    followers = _count(metrics.get("followers_count"))
+    return Observation(
+        platform=Platform.X,
+        handle=handle,
+        status=Status.OK,
+        fetched_at=fetched_at,
+        display_name=user.get("name") or None,
+        description=user.get("description") or None,
+        avatar_url=user.get("profile_image_url") or None,
+        followers=followers,
+        followers_exact=True if followers is not None else None,
+        posts_count=_count(metrics.get("tweet_count")),
+        platform_id=user["id"],
+    )
+
+
+def _tweet(item: dict[str, Any], handle: str) -> PostSeen | None:
+    if not isinstance(item.get("id"), str):
+        return None
+    refs = seq(item.get("referenced_tweets"))
+    kinds = {r.get("type") for r in refs if isinstance(r, dict)}
+    metrics = obj(item.get("public_metrics"))
+    history = item.get("edit_history_tweet_ids")
+    return PostSeen(
+        id=item["id"],
+        url=f"https://x.com/{handle}/status/{item['id']}",
+        published_at=parse_time(item.get("created_at")),
+        text=str(item.get("text") or ""),
+        views=_count(metrics.get("impression_count")),
+        edited=isinstance(history, list) and len(history) > 1,
+        is_reply="replied_to" in kinds,
+        is_repost="retweeted" in kinds,
+    )
+
+
+def parse_tweets(body: bytes, *, handle: str) -> tuple[PostSeen, ...]:
+    """Parse ``GET /2/users/<id>/tweets`` into posts, newest first."""
+    data = parse_json(body)
+    if not isinstance(data, dict):
+        raise ParseError("tweets answer is not an object", reason="layout_changed")
+    items = data.get("data", [])
+    if "data" not in data:
+        _errors(data, handle=handle, fetched_at=datetime.min)
+    if not isinstance(items, list):
+        raise ParseError("tweets answer without a data list", reason="layout_changed")
+    return newest_first(p for i in items if isinstance(i, dict) and (p := _tweet(i, handle)))
+
+
+class XSource(Source):
+    """X accounts; needs ``sources.x.bearer_token``."""
+
+    platform = Platform.X
+    needs_token = True
+    exact_followers = True
+    has_posts = True
+
+    def has_token(self) -> bool:
+        """True when a bearer token is configured."""
+        return self.settings.sources.x.bearer_token is not None
+
+    async def _fetch(self, account: AccountRef, fetched_at: datetime) -> Observation:
+        options = self.settings.sources.x
+        assert options.bearer_token is not None
+        headers = {"Authorization": f"Bearer {options.bearer_token.get_secret_value()}"}
+        base = (options.base_url or "").rstrip("/")
+        query = urlencode({"user.fields": _USER_FIELDS})
+        user = await self.http.get(
+            f"{base}/users/by/username/{quote(account.handle)}?{query}",
+            headers=headers,
+            rate=self.rate,
+        )
+        observation = parse_user(user.body, handle=account.handle, fetched_at=fetched_at)
+        if not observation.ok:
+            return observation
+        query = urlencode({"max_results": _TWEETS_LIMIT, "tweet.fields": _TWEET_FIELDS})
+        tweets = await self.http.get(
+            f"{base}/users/{observation.platform_id}/tweets?{query}",
+            headers=headers,
+            rate=self.rate,
+        )
+        return replace(observation, posts=parse_tweets(tweets.body, handle=account.handle))

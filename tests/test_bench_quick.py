@@ -1,0 +1,110 @@
+"""Smoke tests of the benchmark harness: the world's pages, the math, a tiny polling run."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bench.common import percentile
+from bench.polling import run_passes
+from bench.run import _headline
+from bench.world import World, WorldProcess, handle_of, index_of, short_count
+from bot.domain import Status
+from bot.sources.telegram import parse_channel_page
+from bot.store.engine import Database
+
+HEADLINE_KEYS = (
+    "polls_per_s",
+    "ceiling_polls_per_s",
+    "p95_change_to_outbox_s",
+    "peak_rss_mb",
+    "top_p95_ms",
+    "double_polls",
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(912, "912"), (1000, "1K"), (48213, "48.2K"), (200_500, "200K"), (1_234_567, "1.23M")],
+)
+def test_short_count_matches_telegram(value: int, text: str) -> None:
+    assert short_count(value) == text
+
+
+def test_handles_round_trip() -> None:
+    assert handle_of(42) == "bw000042"
+    assert index_of("bw000042") == 42
+    assert index_of("someone") is None
+
+
+def test_world_pages_are_realistic_and_parse() -> None:
+    world = World(20, seed=3)
+    for index in range(20):
+        body = world.page(index)
+        assert 19_000 <= len(body) <= 47_000
+        obs = parse_channel_page(body, channel=handle_of(index), fetched_at=datetime.now(UTC))
+        assert obs.status is Status.OK
+        assert len(obs.posts) == world.page_len[index]
+        assert obs.posts[0].id == str(world.last_post[index])
+
+
+def test_world_change_adds_a_newer_post_and_logs_it() -> None:
+    world = World(3, seed=1)
+    before = list(world.last_post)
+    world.change(1000.0)
+    index, post, at = world.changes[-1]
+    assert post == before[index] + 1 == world.last_post[index]
+    assert at == 1000.0
+    assert f'data-post="{handle_of(index)}/{post}"'.encode() in world.page(index)
+
+
+def test_percentile() -> None:
+    assert percentile([], 95) is None
+    assert percentile([5.0], 50) == 5.0
+    assert percentile([1.0, 2.0, 3.0, 4.0], 50) == pytest.approx(2.5)
+    assert percentile(list(map(float, range(101))), 95) == pytest.approx(95.0)
+
+
+def test_headline_prints_null_for_what_was_not_measured() -> None:
+    headline = _headline({})
+    for key in HEADLINE_KEYS:
+        assert key in headline
+        assert headline[key] is None
+
+
+async def test_polling_passes_poll_each_account_once_and_store_only_changes(
+    database: Database,
+) -> None:
+    n = 30
+    world = WorldProcess(n).start()
+    try:
+        result = await run_passes(database, world, n, concurrency=8, changes_per_day=3.0)
+    finally:
+        world.stop()
+    assert result["steady_pass"]["claimed"] == n
+    assert result["steady_pass"]["ok"] == n
+    assert result["steady_pass"]["events"] == 0
+    assert result["changed_pass"]["events"] == result["changes"]
+    # snapshots/posts/events grow with changes, not with polls
+    assert result["bytes_per_unchanged_poll"] == 0
+    # one fetch per account per pass after the reset (steady + changed), never at once
+    assert result["world"]["max_fetches"] == 2
+    assert result["world"]["overlaps"] == 0
+
+
+def test_pacer_counts_spacing_from_completed_sends() -> None:
+    # Found by the delivery bench: slots booked before the request leaves let network
+    # and event-loop delays bunch messages up at Telegram, which answered 429.
+    from bot.notify.pacing import Pacer
+
+    pacer = Pacer(per_chat_interval=1.0, per_group_per_minute=20, global_per_second=3)
+    assert pacer.reserve("a", group=False, now=0.0) == 0
+    pacer.sent("a", group=False, now=0.3)
+    assert pacer.reserve("a", group=False, now=1.0) == pytest.approx(0.3)
+    for key in ("b", "c"):
+        assert pacer.reserve(key, group=False, now=0.0) == 0
+        pacer.sent(key, group=False, now=0.2)
+    # three sends completed at 0.3, 0.2, 0.2: the window frees at 1.2, not at 1.0
+    assert pacer.reserve("d", group=False, now=1.1) == pytest.approx(0.1)
+    assert pacer.reserve("d", group=False, now=1.2) == 0
