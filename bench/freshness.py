@@ -163,7 +163,7 @@ async def measure(
         world.set_rate(rate)
         await asyncio.sleep(seconds)
         world.set_rate(0)
-        await asyncio.sleep(interval + 3)
+        await asyncio.sleep(interval + 2)
         changes = world.changes()
         offset = time.time() - time.monotonic()
         outbox_at = await _outbox_times(db)

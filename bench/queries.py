@@ -227,8 +227,8 @@ async def measure(
     return {
         "url": url if keep or reuse else None,
         "db": kind,
-        "accounts": accounts,
-        "days": days,
+        "accounts": None if reuse else accounts,
+        "days": None if reuse else days,
         "mode": mode,
         **made,
         "db_bytes": size,

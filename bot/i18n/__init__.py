@@ -135,6 +135,8 @@ def format_duration(value: timedelta, locale: str | None) -> str:
         n, key = seconds // 86400, "units.days"
     elif seconds >= 3600:
         n, key = seconds // 3600, "units.hours"
+    elif seconds >= 60:
+        n, key = seconds // 60, "units.minutes"
     else:
-        n, key = max(seconds // 60, 0), "units.minutes"
+        n, key = max(seconds, 0), "units.seconds"
     return f"{format_number(n, locale)}\u00a0{plural(locale, n, t(locale, key))}"
