@@ -62,14 +62,14 @@ def _plan(args: argparse.Namespace, pg: bool) -> dict[str, Any]:
         "fresh_s": 3 if quick else 60,
         "fresh_interval": 3 if quick else 30,
         "fresh_rate": 3 if quick else 2,
-        "history": args.history or ((500, 30) if quick else (5000, 365)),
+        "history": args.history or ((400, 30) if quick else (5000, 365)),
         "query_db": "sqlite" if quick or not pg else "postgres",
         "query_repeat": 5 if quick else 30,
-        "chats": args.chats or (60 if quick else 1000),
+        "chats": args.chats or (40 if quick else 1000),
         "workers": (args.workers or ([2] if quick else [1, 2, 4])) if pg else [],
-        "workers_n": 300 if quick else 3000,
+        "workers_n": 200 if quick else 3000,
         # quick: N=1,000 seeded, each pass time-boxed so the whole run fits in a minute
-        "budget": 3.0 if quick else args.budget,
+        "budget": 2.0 if quick else args.budget,
     }
 
 

@@ -46,6 +46,9 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEn
     return create_async_engine(
         url,
         echo=echo,
+        # PostgreSQL's JIT compiles the leaderboard's aggregate on every call (measured:
+        # /top 171 ms with it, 68 ms without, 5,000 accounts x a year of history).
+        connect_args={"server_settings": {"jit": "off"}},
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
