@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Select, and_, case, func, literal, select
+from sqlalchemy import Float, Integer, Select, and_, case, cast, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.reports.history import followers_probe
@@ -31,6 +31,12 @@ DEFAULT_PERIOD = timedelta(days=7)
 MAX_LIMIT = 50
 METRIC_NAMES = ("followers", "growth", "percent", "posts")
 MISSING_LISTED = 25
+_AGG_NAMES = (
+    "oid", "n", "fsum", "fcnt", "stale", "gsum", "bsum", "gcnt", "late",
+    "psum", "pread", "punread", "unk",
+)  # fmt: skip
+#: The aggregate's columns that make an _Agg (the rest are totals).
+_AGG_COLUMNS = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,9 +132,10 @@ async def top(
         if wl is not None
         else None
     )
-    stmt = _aggregate_query(metric, since=now - period, until=now, platform=platform,
-                            members=members)  # fmt: skip
-    aggs = [_Agg(*row) for row in await core_rows(session, stmt)]
+    limit = max(1, min(limit, MAX_LIMIT))
+    agg = _aggregate_query(metric, since=now - period, until=now, platform=platform,
+                           members=members)  # fmt: skip
+    rows = await core_rows(session, _ranked_query(metric, agg, limit=limit))
     board = Leaderboard(
         metric=metric,
         platform=platform,
@@ -136,10 +143,46 @@ async def top(
         watchlist=wl.name if wl else None,
         measured_at=now,
         members=0,
-        unknown_accounts=await _unknown_accounts(session, platform, members),
+        # Window totals ride on every row; no row at all means no live account in scope.
+        unknown_accounts=int(rows[0].unknown or 0) if rows else 0,
+        ranked=int(rows[0].ranked) if rows else 0,
     )
-    await _rank(session, board, aggs, members, limit=max(1, min(limit, MAX_LIMIT)))
+    scored = [(float(r.value), _Agg(*r[:_AGG_COLUMNS])) for r in rows if r.value is not None]
+    unvalued = [r.oid for r in rows if r.value is None]
+    await _rank(session, board, scored, unvalued, members, platform=platform, limit=limit)
     return board
+
+
+def _value_sql(metric: str, c: Any) -> Any:
+    # The same rules as _value(), in SQL, so only the leaders leave the database.
+    if metric == "followers":
+        return case((c.fcnt > 0, c.fsum))
+    if metric == "growth":
+        return case((c.gcnt > 0, c.gsum))
+    if metric == "percent":
+        ok = and_(c.gcnt > 0, c.bsum != 0, c.gsum.is_not(None))
+        return case((ok, cast(c.gsum, Float) * 100.0 / c.bsum))
+    return case((or_(c.pread > 0, c.punread > 0), func.coalesce(c.psum, 0)))
+
+
+def _ranked_query(metric: str, agg: Select[Any], *, limit: int) -> Select[Any]:
+    # Every official with no value comes back too (they are listed apart), plus the
+    # leaders down to the ``limit``-th value (ties at the cut included). The per-official
+    # sums are materialized once; the cut is a top-N pick on the value alone, so the
+    # thousands of other rows are never sorted or sent.
+    g = agg.cte("g")
+    scored = select(*g.c, _value_sql(metric, g.c).label("value")).cte("scored")
+    scored = scored.prefix_with("MATERIALIZED")
+    value = scored.c.value
+    cut = (
+        select(value).where(value.is_not(None)).order_by(value.desc())
+        .offset(limit - 1).limit(1).scalar_subquery()
+    )  # fmt: skip
+    ranked = select(func.count(value)).select_from(scored).scalar_subquery()
+    unknown = select(func.sum(scored.c.unk)).select_from(scored).scalar_subquery()
+    return select(*scored.c, ranked.label("ranked"), unknown.label("unknown")).where(
+        or_(value.is_(None), cut.is_(None), value >= cut)
+    )
 
 
 def _live_accounts(platform: str | None, members: Select[int] | None) -> list[Any]:
@@ -209,23 +252,14 @@ def _aggregate_query(
                       func.sum(case((c.rd == 0, c.p), else_=0))]  # fmt: skip
     else:
         posts_cols = [zero, zero, zero]
-    return select(
+    columns = [
         c.oid, func.count(), func.sum(c.f), func.count(c.f), func.max(c.stale),
-        *growth_cols, *posts_cols,
-    ).group_by(c.oid)  # fmt: skip
-
-
-async def _unknown_accounts(
-    session: AsyncSession, platform: str | None, members: Select[int] | None
-) -> int:
-    healthy = and_(AccountState.status == "ok", AccountState.degraded.is_(False))
-    stmt = (
-        select(func.count())
-        .select_from(Account)
-        .outerjoin(AccountState, AccountState.account_id == Account.id)
-        .where(*_live_accounts(platform, members), ~func.coalesce(healthy, False))
-    )
-    return int((await core_rows(session, stmt))[0][0])
+        *growth_cols, *posts_cols, func.sum(c.stale),
+    ]  # fmt: skip
+    # Named, in _Agg's order (the first _AGG_COLUMNS), so a subquery can rank them.
+    return select(
+        *(col.label(name) for col, name in zip(columns, _AGG_NAMES, strict=True))
+    ).group_by(c.oid)
 
 
 def _value(metric: str, agg: _Agg) -> float | None:
@@ -243,36 +277,50 @@ def _value(metric: str, agg: _Agg) -> float | None:
 async def _rank(
     session: AsyncSession,
     board: Leaderboard,
-    aggs: list[_Agg],
+    scored: list[tuple[float, _Agg]],
+    unvalued: list[int],
     members: Select[int] | None,
     *,
+    platform: str | None,
     limit: int,
 ) -> None:
-    scored = [(v, a) for a in aggs if (v := _value(board.metric, a)) is not None]
-    board.ranked = len(scored)
-    ids_stmt = select(Official.id)
+    count = select(func.count()).select_from(Official)
     if members is not None:
-        ids_stmt = ids_stmt.where(Official.id.in_(members))
-    everyone = [row[0] for row in await core_rows(session, ids_stmt)]
-    board.members = len(everyone)
-    valued = {a.official_id for _, a in scored}
-    missing = [o for o in everyone if o not in valued]
-    # Names decide the order of ties, so ties at the cut are all fetched.
-    scored.sort(key=lambda item: -item[0])
-    cut = scored[:limit]
-    while len(cut) < len(scored) and scored[len(cut)][0] == cut[-1][0]:
-        cut.append(scored[len(cut)])
-    rows = await _officials(session, [a.official_id for _, a in cut])
-    platforms = await _platforms(session, [a.official_id for _, a in cut], board.platform)
-    cut.sort(key=lambda item: (-item[0], rows[item[1].official_id].name, item[1].official_id))
+        count = count.where(Official.id.in_(members))
+    board.members = int((await core_rows(session, count))[0][0])
+    board.missing_count = board.members - board.ranked
+    rows = await _officials(session, [a.official_id for _, a in scored])
+    platforms = await _platforms(session, [a.official_id for _, a in scored], board.platform)
+    # Names decide the order of ties (the query returned every tie at the cut).
+    scored.sort(key=lambda item: (-item[0], rows[item[1].official_id].name, item[1].official_id))
     rank, previous = 0, None
-    for position, (value, agg) in enumerate(cut[:limit], start=1):
+    for position, (value, agg) in enumerate(scored[:limit], start=1):
         if value != previous:
             rank, previous = position, value
         board.entries.append(_entry(rank, value, rows[agg.official_id], agg,
                                     platforms.get(agg.official_id, ())))  # fmt: skip
-    board.missing_count = len(missing)
-    board.missing = await _first_by_name(session, missing, MISSING_LISTED)
+    board.missing = await _missing(session, unvalued, members, platform=platform)
+
+
+async def _missing(
+    session: AsyncSession, unvalued: list[int], members: Select[int] | None, *, platform: str | None
+) -> list[OfficialRow]:
+    # Missing = no live account in scope at all, or accounts that gave no value.
+    live = (
+        select(Account.official_id)
+        .outerjoin(AccountState, AccountState.account_id == Account.id)
+        .where(*_live_accounts(platform, members))
+    )
+    stmt = select(
+        Official.id, Official.name, Official.name_ru, Official.name_kk, Official.name_en
+    ).where(~Official.id.in_(live))
+    if members is not None:
+        stmt = stmt.where(Official.id.in_(members))
+    stmt = stmt.order_by(Official.name, Official.id).limit(MISSING_LISTED)
+    found = [OfficialRow(*row) for row in await core_rows(session, stmt)]
+    found.extend(await _first_by_name(session, unvalued, MISSING_LISTED))
+    found.sort(key=lambda o: (o.name, o.id))
+    return found[:MISSING_LISTED]
 
 
 async def _officials(session: AsyncSession, ids: list[int]) -> dict[int, OfficialRow]:
