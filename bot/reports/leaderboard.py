@@ -154,7 +154,7 @@ async def top(
 
 
 def _value_sql(metric: str, c: Any) -> Any:
-    # The same rules as _value(), in SQL, so only the leaders leave the database.
+    # Who gets a value at all: in SQL, so only the leaders leave the database.
     if metric == "followers":
         return case((c.fcnt > 0, c.fsum))
     if metric == "growth":
@@ -262,18 +262,6 @@ def _aggregate_query(
     ).group_by(c.oid)
 
 
-def _value(metric: str, agg: _Agg) -> float | None:
-    if metric == "followers":
-        return agg.followers if agg.with_followers else None
-    if metric == "growth":
-        return agg.growth if agg.with_growth else None
-    if metric == "percent":
-        if not agg.with_growth or not agg.base or agg.growth is None:
-            return None
-        return agg.growth * 100.0 / agg.base
-    return (agg.posts or 0) if (agg.read or agg.unread_posts) else None
-
-
 async def _rank(
     session: AsyncSession,
     board: Leaderboard,
@@ -368,7 +356,7 @@ def _entry(
         followers=agg.followers if agg.with_followers else None,
         growth=agg.growth if has_growth else None,
         growth_percent=(agg.growth or 0) * 100.0 / agg.base if has_growth and agg.base else None,
-        posts=agg.posts if _value("posts", agg) is not None else None,
+        posts=(agg.posts or 0) if (agg.read or agg.unread_posts) else None,
         partial=agg.partial,
         stale=agg.stale,
         platforms=platforms,
