@@ -53,57 +53,65 @@ POST_COLS = (
 )
 
 
-def _history(
-    index: int, days: int, mode: str, now: Any, rng: random.Random
-) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], dict[str, Any]]:
-    start = now - timedelta(days=days)
-    followers = rng.choice((900, 4_000, 30_000, 200_000)) + rng.randrange(1000)
-    trend = rng.uniform(-0.5, 3.0)
+class _Series:
+    """One account's generated history so far (the generator walks time, not accounts)."""
+
+    __slots__ = ("followers", "last_post", "last_snap_h", "silent_from", "trend")
+
+    def __init__(self, index: int, days: int, rng: random.Random) -> None:
+        self.followers = rng.choice((900, 4_000, 30_000, 200_000)) + rng.randrange(1000)
+        self.trend = rng.uniform(-0.5, 3.0)
+        self.last_snap_h = -SNAPSHOT_EVERY_H
+        # Every tenth account falls silent 10-40 days before the end.
+        self.silent_from = days - rng.randrange(10, 40) if index % 10 == 0 else days
+        self.last_post: datetime | None = None
+
+
+def _hour(
+    series: list[_Series], hour: int, at: datetime, mode: str, rng: random.Random
+) -> list[tuple[Any, ...]]:
     snaps: list[tuple[Any, ...]] = []
-    last_snap_h = -SNAPSHOT_EVERY_H
-    for hour in range(days * 24):
+    for index, s in enumerate(series):
         changed = rng.random() < 0.35
         if changed:
-            followers = max(0, followers + int(rng.gauss(trend, 4)))
-        if mode == "hourly" or changed or hour - last_snap_h >= SNAPSHOT_EVERY_H:
-            snaps.append((index + 1, start + timedelta(hours=hour), followers, True, None))
-            last_snap_h = hour
+            s.followers = max(0, s.followers + int(rng.gauss(s.trend, 4)))
+        if mode == "hourly" or changed or hour - s.last_snap_h >= SNAPSHOT_EVERY_H:
+            snaps.append((index + 1, at, s.followers, True, None))
+            s.last_snap_h = hour
+    return snaps
+
+
+def _day(
+    series: list[_Series], day: int, start: datetime, rng: random.Random
+) -> list[tuple[Any, ...]]:
     posts: list[tuple[Any, ...]] = []
-    silent_from = days - rng.randrange(10, 40) if index % 10 == 0 else days
-    last_post = None
-    for day in range(min(days, silent_from)):
+    for index, s in enumerate(series):
+        if day >= s.silent_from:
+            continue
         for k in range(rng.choice((0, 1, 1, 2, 3))):
             at = start + timedelta(days=day, hours=rng.randrange(24), minutes=k)
             pid = day * 10 + k
-            posts.append(
-                (
-                    index + 1,
-                    str(pid),
-                    f"https://t.me/bw{index:06d}/{pid}",
-                    at,
-                    "Текст поста для проверки скорости запросов.",
-                    1000 + pid,
-                    False,
-                    False,
-                    False,
-                    False,
-                    at,
-                    at,
-                )
-            )
-            last_post = at if last_post is None or at > last_post else last_post
-    state = {
+            url = f"https://t.me/bw{index:06d}/{pid}"
+            text = "Текст поста для проверки скорости запросов."
+            posts.append((index + 1, str(pid), url, at, text, 1000 + pid,
+                          False, False, False, False, at, at))  # fmt: skip
+            s.last_post = at if s.last_post is None or at > s.last_post else s.last_post
+    posts.sort(key=lambda p: p[3])
+    return posts
+
+
+def _state(index: int, s: _Series, start: datetime, now: datetime) -> dict[str, Any]:
+    return {
         "account_id": index + 1,
         "status": "ok",
         "first_seen_at": start,
         "observed_at": now,
         "last_ok_at": now,
-        "followers": followers,
+        "followers": s.followers,
         "followers_exact": True,
-        "last_post_at": last_post,
+        "last_post_at": s.last_post,
         "last_snapshot_at": now,
     }
-    return snaps, posts, state
 
 
 def _sqlite_value(value: Any) -> Any:
@@ -148,23 +156,26 @@ async def generate(db: Database, accounts: int, days: int, *, mode: str) -> dict
             insert(WatchlistMember),
             [{"watchlist_id": 1, "official_id": i + 1} for i in range(accounts)],
         )
+    # Rows are written in time order, a week at a time, as the pipeline appends them:
+    # the physical order of the history tables is then the real one.
     counts = {"snapshots": 0, "posts": 0}
-    batch = 250
-    for lo in range(0, accounts, batch):
+    start = now - timedelta(days=days)
+    series = [_Series(i, days, rng) for i in range(accounts)]
+    for week in range(0, days, 7):
         snaps: list[tuple[Any, ...]] = []
         posts: list[tuple[Any, ...]] = []
-        states: list[dict[str, Any]] = []
-        for index in range(lo, min(lo + batch, accounts)):
-            s, p, st = _history(index, days, mode, now, rng)
-            snaps += s
-            posts += p
-            states.append(st)
+        for day in range(week, min(week + 7, days)):
+            for hour in range(day * 24, day * 24 + 24):
+                snaps += _hour(series, hour, start + timedelta(hours=hour), mode, rng)
+            posts += _day(series, day, start, rng)
         await _bulk(db, Snapshot.__table__, SNAP_COLS, snaps)
         await _bulk(db, Post.__table__, POST_COLS, posts)
-        async with db.engine.begin() as conn:
-            await conn.execute(insert(AccountState), states)
         counts["snapshots"] += len(snaps)
         counts["posts"] += len(posts)
+    states = [_state(i, s, start, now) for i, s in enumerate(series)]
+    for lo in range(0, len(states), 1000):
+        async with db.engine.begin() as conn:
+            await conn.execute(insert(AccountState), states[lo : lo + 1000])
     if db.dialect == "postgresql":
         async with db.engine.connect() as conn:
             await conn.execution_options(isolation_level="AUTOCOMMIT")

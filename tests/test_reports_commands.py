@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.reports.charts import ChartCache
 from bot.store.engine import Database
 from bot.store.models import Chat
-from tests.test_reports_world import NOW, build_world, cabinet
+from tests.test_reports_world import NOW, Acc, Off, build_world, cabinet
 
 LOCALES = ("ru", "kk", "en")
 
@@ -194,3 +194,18 @@ async def test_digest_settings(database: Database) -> None:
 
 def test_now_is_fixed() -> None:
     assert isinstance(NOW, datetime)
+
+
+async def test_top_lists_the_first_missing_and_counts_the_rest(database: Database) -> None:
+    ranked = [Off(f"Ranked {i}", accounts=[Acc("telegram", f"r{i}", history=[(1, 100 + i)])])
+              for i in range(3)]  # fmt: skip
+    absent = [Off(f"Absent {i:02d}") for i in range(30)]
+    await build_world(database, ranked + absent)
+    reply = await ask(service(database), "/top")
+    text = render_plain(reply)
+    assert table_names(reply) == ["Ranked 2", "Ranked 1", "Ranked 0"]
+    # The first 25 by name, then how many more: 30 in all, not 25.
+    assert "Absent 00" in text
+    assert "Absent 24" in text
+    assert "Absent 25" not in text
+    assert "and 5 more" in text

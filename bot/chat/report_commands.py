@@ -69,12 +69,13 @@ def _period_text(locale: str, period: timedelta) -> str:
     return format_duration(period, locale)
 
 
-def _names(locale: str, officials: Sequence[OfficialRow]) -> str:
+def _names(locale: str, officials: Sequence[OfficialRow], *, total: int | None = None) -> str:
+    # ``total`` is how many there are when ``officials`` holds only the first ones.
     shown = [o.display(locale) for o in officials[:NAMES_LISTED]]
     text = ", ".join(shown)
-    if len(officials) > NAMES_LISTED:
-        more = format_number(len(officials) - NAMES_LISTED, locale)
-        text += " " + t(locale, "reports.and_more", count=more)
+    rest = max(len(officials) if total is None else total, len(officials)) - len(shown)
+    if rest > 0:
+        text += " " + t(locale, "reports.and_more", count=format_number(rest, locale))
     return text
 
 
@@ -209,7 +210,8 @@ def _top_reply(ctx: CommandContext, board: Leaderboard) -> Reply:
     if any(e.stale for e in board.entries):
         builder.line(t(loc, "reports.top.note_stale"))
     if board.missing:
-        builder.line(t(loc, "reports.top.missing", names=_names(loc, board.missing)))
+        names = _names(loc, board.missing, total=board.missing_count)
+        builder.line(t(loc, "reports.top.missing", names=names))
     builder.line(Span(_methods(ctx, board.measured_at, board.unknown_accounts), italic=True))
     return builder.build(summary=_top_title(loc, board))
 

@@ -12,6 +12,8 @@ from bot.reports.history import Baseline, followers_at, median_gap, post_counts,
 from bot.reports.scope import AccountRow, OfficialRow, load_scope
 from bot.store.models import Official, Post, Watchlist, WatchlistMember
 
+#: The rhythm is the median gap between an account's latest ``history.RHYTHM_POSTS``
+#: posts within this window.
 RHYTHM_WINDOW = timedelta(days=90)
 
 

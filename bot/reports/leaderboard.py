@@ -1,8 +1,10 @@
 """Leaderboards (``/top``): followers now, growth over a period, posting activity.
 
 An entry is one official: the sum over their accounts on the chosen platform (or on every
-platform). Followers come from the latest-state table; growth needs one indexed snapshot
-probe per account; posting activity one index range count per account. All of it is
+platform). Followers come from the latest-state table; growth's baselines from one range
+read of the snapshots just before the period (``history.recent_followers``), with an
+index probe only for accounts that had none there; posting activity from one index
+range count per account. All of it is
 summed per official inside the database in one statement, so Python only sorts a few
 thousand sums. Ties share a rank; officials with no value are listed apart, never ranked
 as zero.
@@ -10,15 +12,38 @@ as zero.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Float, Integer, Select, and_, case, cast, func, literal, or_, select
+from sqlalchemy import (
+    BindParameter,
+    CompoundSelect,
+    Float,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.reports.history import followers_probe
-from bot.reports.scope import OfficialRow, core_rows, resolve_watchlist
+from bot.reports.history import (
+    BASELINE_WINDOW,
+    NARROW_MAX,
+    followers_before,
+    followers_probe,
+    recent_followers,
+)
+from bot.reports.scope import OfficialRow, resolve_watchlist
 from bot.store.models import (
     Account,
     AccountState,
@@ -127,30 +152,91 @@ async def top(
         raise ValueError(f"unknown metric {metric!r}")
     now = now or datetime.now(UTC)
     wl = await resolve_watchlist(session, watchlist) if watchlist else None
-    members = (
-        select(WatchlistMember.official_id).where(WatchlistMember.watchlist_id == wl.id)
-        if wl is not None
-        else None
-    )
     limit = max(1, min(limit, MAX_LIMIT))
-    agg = _aggregate_query(metric, since=now - period, until=now, platform=platform,
-                           members=members)  # fmt: skip
-    rows = await core_rows(session, _ranked_query(metric, agg, limit=limit))
+    shape = _Scope(
+        platform=platform is not None,
+        members=wl is not None,
+        dialect=session.get_bind().dialect.name,
+    )
+    params = {
+        "since": now - period,
+        "until": now,
+        "window_start": now - period - BASELINE_WINDOW,
+        "platform": platform,
+        "watchlist_id": wl.id if wl else None,
+        "cut_offset": limit - 1,
+    }
+    connection = await session.connection()
+    if metric in ("growth", "percent") and not shape.everything:
+        # Few accounts in scope: read their history account by account.
+        count = select(func.count()).select_from(shape.accounts().subquery())
+        size = (await connection.execute(count, params)).scalar_one()
+        shape = replace(shape, narrow=size <= NARROW_MAX)
+    rows = (await connection.execute(_statement(metric, shape), params)).all()
+    totals = rows[0] if rows else None
     board = Leaderboard(
         metric=metric,
         platform=platform,
         period=period,
         watchlist=wl.name if wl else None,
         measured_at=now,
-        members=0,
-        # Window totals ride on every row; no row at all means no live account in scope.
-        unknown_accounts=int(rows[0].unknown or 0) if rows else 0,
-        ranked=int(rows[0].ranked) if rows else 0,
+        # The totals ride on every row; no row at all means no official in scope.
+        members=int(totals.members) if totals else 0,
+        unknown_accounts=int(totals.unknown or 0) if totals else 0,
+        ranked=int(totals.ranked or 0) if totals else 0,
     )
-    scored = [(float(r.value), _Agg(*r[:_AGG_COLUMNS])) for r in rows if r.value is not None]
-    unvalued = [r.oid for r in rows if r.value is None]
-    await _rank(session, board, scored, unvalued, members, platform=platform, limit=limit)
+    board.missing_count = board.members - board.ranked
+    board.missing = [_official(r) for r in rows if r.kind == _MISSING]
+    leaders = [r for r in rows if r.kind == _LEADER]
+    # Names decide the order of ties (the query returned every tie at the cut).
+    leaders.sort(key=lambda r: (-float(r.value), r.name, r.oid))
+    rank, previous = 0, None
+    for position, row in enumerate(leaders[:limit], start=1):
+        if row.value != previous:
+            rank, previous = position, row.value
+        board.entries.append(_entry(rank, row))
     return board
+
+
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    """The statement's shape: is there a platform, a watchlist; which SQL dialect."""
+
+    platform: bool
+    members: bool
+    dialect: str
+    #: Few enough accounts to read their history account by account.
+    narrow: bool = False
+
+    @property
+    def everything(self) -> bool:
+        """Every enabled account is in scope."""
+        return not self.platform and not self.members
+
+    def member_ids(self) -> Select[Any]:
+        """The watchlist's members (``:watchlist_id``)."""
+        return select(WatchlistMember.official_id).where(
+            WatchlistMember.watchlist_id == bindparam("watchlist_id")
+        )
+
+    def accounts(self) -> Select[Any]:
+        """Ids of the enabled accounts in scope (history reads are narrowed to them)."""
+        stmt = select(Account.id).where(Account.enabled.is_(True))
+        if self.platform:
+            stmt = stmt.where(Account.platform == bindparam("platform"))
+        if self.members:
+            stmt = stmt.where(Account.official_id.in_(self.member_ids()))
+        return stmt
+
+
+_LEADER, _MISSING = 0, 1
+
+
+@cache
+def _statement(metric: str, scope: _Scope) -> CompoundSelect[Any]:
+    # Built once per shape and run with bound values: building this statement costs
+    # more Python time than PostgreSQL takes to run it.
+    return _board_query(metric, _aggregate_query(metric, scope=scope), scope=scope)
 
 
 def _value_sql(metric: str, c: Any) -> Any:
@@ -165,49 +251,93 @@ def _value_sql(metric: str, c: Any) -> Any:
     return case((or_(c.pread > 0, c.punread > 0), func.coalesce(c.psum, 0)))
 
 
-def _ranked_query(metric: str, agg: Select[Any], *, limit: int) -> Select[Any]:
-    # Every official with no value comes back too (they are listed apart), plus the
-    # leaders down to the ``limit``-th value (ties at the cut included). The per-official
-    # sums are materialized once; the cut is a top-N pick on the value alone, so the
-    # thousands of other rows are never sorted or sent.
+def _board_query(metric: str, agg: Select[Any], *, scope: _Scope) -> CompoundSelect[Any]:
+    # One statement, one round trip: the leaders down to the ``:cut_offset``+1-th value
+    # (ties at the cut included) with their names, then the first officials by name
+    # that have no value (no live account in scope, or no figure), with the scope's
+    # totals on every row. The per-official sums are materialized once; the cut is a
+    # top-N pick on the value alone, so the thousands of other rows are never sorted
+    # or sent.
     g = agg.cte("g")
     scored = select(*g.c, _value_sql(metric, g.c).label("value")).cte("scored")
     scored = scored.prefix_with("MATERIALIZED")
     value = scored.c.value
     cut = (
         select(value).where(value.is_not(None)).order_by(value.desc())
-        .offset(limit - 1).limit(1).scalar_subquery()
+        .offset(bindparam("cut_offset", type_=Integer)).limit(1).scalar_subquery()
     )  # fmt: skip
-    ranked = select(func.count(value)).select_from(scored).scalar_subquery()
-    unknown = select(func.sum(scored.c.unk)).select_from(scored).scalar_subquery()
-    return select(*scored.c, ranked.label("ranked"), unknown.label("unknown")).where(
-        or_(value.is_(None), cut.is_(None), value >= cut)
+    members = select(func.count()).select_from(Official)
+    if scope.members:
+        members = members.where(Official.id.in_(scope.member_ids()))
+    totals = [
+        select(func.count(value)).select_from(scored).scalar_subquery().label("ranked"),
+        select(func.sum(scored.c.unk)).select_from(scored).scalar_subquery().label("unknown"),
+        members.scalar_subquery().label("members"),
+    ]
+    names = [Official.id.label("oid"), Official.name, Official.name_ru, Official.name_kk,
+             Official.name_en]  # fmt: skip
+    figures = [scored.c[n] for n in (*_AGG_NAMES[1:], "value")]
+    leaders = (
+        select(literal(_LEADER).label("kind"), *names, _platforms(scope), *figures, *totals)
+        .join_from(scored, Official, Official.id == scored.c.oid)
+        # Fewer values than the cut: everyone with a value is a leader.
+        .where(value >= func.coalesce(cut, value))
     )
+    nulls = [cast(null(), leaders.selected_columns[n].type).label(n)
+             for n in ("platforms", *_AGG_NAMES[1:], "value")]  # fmt: skip
+    missing = (
+        select(literal(_MISSING).label("kind"), *names, *nulls, *totals)
+        .outerjoin_from(Official, scored, scored.c.oid == Official.id)
+        .where(value.is_(None))
+        .order_by(Official.name, Official.id)
+        .limit(MISSING_LISTED)
+    )
+    if scope.members:
+        missing = missing.where(Official.id.in_(scope.member_ids()))
+    # SQLite allows ORDER BY and LIMIT in a compound's member only inside a subquery.
+    return union_all(leaders, select(missing.subquery("missing")))
 
 
-def _live_accounts(platform: str | None, members: Select[int] | None) -> list[Any]:
+def _platforms(scope: _Scope) -> Any:
+    # Which platforms an official is ranked on: read only for the rows returned.
+    stmt = select(func.aggregate_strings(Account.platform, ",")).where(
+        Account.official_id == Official.id
+    )
+    if scope.platform:
+        stmt = stmt.where(Account.platform == bindparam("platform"))
+    return stmt.scalar_subquery().label("platforms")
+
+
+def _live_accounts(scope: _Scope) -> list[Any]:
     conditions: list[Any] = [
         Account.enabled.is_(True),
         func.coalesce(AccountState.missing, False).is_(False),
         func.coalesce(AccountState.status, "") != "absent",
     ]
-    if platform:
-        conditions.append(Account.platform == platform)
-    if members is not None:
-        conditions.append(Account.official_id.in_(members))
+    if scope.platform:
+        conditions.append(Account.platform == bindparam("platform"))
+    if scope.members:
+        conditions.append(Account.official_id.in_(scope.member_ids()))
     return conditions
 
 
-def _aggregate_query(
-    metric: str,
-    *,
-    since: datetime,
-    until: datetime,
-    platform: str | None,
-    members: Select[int] | None,
-) -> Select[Any]:
-    # One pass in the database: each account's figures in a materialized CTE (so every
-    # snapshot probe runs once), summed per official. Python only sorts the sums.
+def _post_counts(scope: _Scope) -> Any:
+    # A range read of the period's posts (ix_posts_published). For a narrower scope the
+    # accounts are named too, and the planner picks: that range read, or an index range
+    # per account when the scope is small.
+    stmt = select(Post.account_id, func.count().label("n")).where(
+        Post.published_at >= bindparam("since")
+    )
+    if not scope.everything:
+        stmt = stmt.where(Post.account_id.in_(scope.accounts()))
+    return stmt.group_by(Post.account_id).subquery("post_counts")
+
+
+def _aggregate_query(metric: str, *, scope: _Scope) -> Select[Any]:
+    # One pass in the database: each account's figures (in a materialized CTE when they
+    # need index probes, so each probe runs once), summed per official.
+    since: BindParameter[datetime] = bindparam("since")
+    until: BindParameter[datetime] = bindparam("until")
     healthy = and_(AccountState.status == "ok", AccountState.degraded.is_(False))
     columns: list[Any] = [
         Account.id.label("aid"),
@@ -216,26 +346,26 @@ def _aggregate_query(
         case((healthy, 0), else_=1).label("stale"),
         case((AccountState.last_ok_at >= since, 1), else_=0).label("rd"),
     ]
+    joined = Account.__table__.outerjoin(
+        AccountState.__table__, AccountState.account_id == Account.id
+    )
     growth = metric in ("growth", "percent")
     if growth:
-        columns.append(followers_probe(Account.id, at=since).label("b0"))
+        # The window is read for every account at once, unless the scope is small.
+        narrow = scope.accounts() if scope.narrow else None
+        recent = recent_followers(since, start=bindparam("window_start"),
+                                  accounts=narrow, dialect=scope.dialect)  # fmt: skip
+        joined = joined.outerjoin(recent, recent.c.account_id == Account.id)
+        columns.append(followers_before(Account.id, recent, at=since).label("b0"))
     if metric == "posts":
-        posts = (
-            select(func.count())
-            .where(Post.account_id == Account.id, Post.published_at >= since)
-            .scalar_subquery()
-        )
-        columns.append(posts.label("p"))
-    acct = (
-        select(*columns)
-        .select_from(Account)
-        .outerjoin(AccountState, AccountState.account_id == Account.id)
-        .where(*_live_accounts(platform, members))
-        .cte("acct")
-        .prefix_with("MATERIALIZED")
-    )
+        counts = _post_counts(scope)
+        joined = joined.outerjoin(counts, counts.c.account_id == Account.id)
+        columns.append(func.coalesce(counts.c.n, 0).label("p"))
+    acct = select(*columns).select_from(joined).where(*_live_accounts(scope)).cte("acct")
+    if growth:
+        acct = acct.prefix_with("MATERIALIZED")
     c = acct.c
-    null = literal(None, Integer)
+    null_ = literal(None, Integer)
     zero = literal(0, Integer)
     if growth:
         # The fallback probe (first count inside the period) only runs for accounts
@@ -246,7 +376,7 @@ def _aggregate_query(
         growth_cols: list[Any] = [func.sum(c.f - base), func.sum(case((c.f.is_not(None), base))),
                        func.count(c.f - base), late]  # fmt: skip
     else:
-        growth_cols = [null, null, zero, zero]
+        growth_cols = [null_, null_, zero, zero]
     if metric == "posts":
         posts_cols: list[Any] = [func.sum(case((c.rd == 1, c.p), else_=0)), func.max(c.rd),
                       func.sum(case((c.rd == 0, c.p), else_=0))]  # fmt: skip
@@ -256,108 +386,27 @@ def _aggregate_query(
         c.oid, func.count(), func.sum(c.f), func.count(c.f), func.max(c.stale),
         *growth_cols, *posts_cols, func.sum(c.stale),
     ]  # fmt: skip
-    # Named, in _Agg's order (the first _AGG_COLUMNS), so a subquery can rank them.
     return select(
         *(col.label(name) for col, name in zip(columns, _AGG_NAMES, strict=True))
     ).group_by(c.oid)
 
 
-async def _rank(
-    session: AsyncSession,
-    board: Leaderboard,
-    scored: list[tuple[float, _Agg]],
-    unvalued: list[int],
-    members: Select[int] | None,
-    *,
-    platform: str | None,
-    limit: int,
-) -> None:
-    count = select(func.count()).select_from(Official)
-    if members is not None:
-        count = count.where(Official.id.in_(members))
-    board.members = int((await core_rows(session, count))[0][0])
-    board.missing_count = board.members - board.ranked
-    rows = await _officials(session, [a.official_id for _, a in scored])
-    platforms = await _platforms(session, [a.official_id for _, a in scored], board.platform)
-    # Names decide the order of ties (the query returned every tie at the cut).
-    scored.sort(key=lambda item: (-item[0], rows[item[1].official_id].name, item[1].official_id))
-    rank, previous = 0, None
-    for position, (value, agg) in enumerate(scored[:limit], start=1):
-        if value != previous:
-            rank, previous = position, value
-        board.entries.append(_entry(rank, value, rows[agg.official_id], agg,
-                                    platforms.get(agg.official_id, ())))  # fmt: skip
-    board.missing = await _missing(session, unvalued, members, platform=platform)
+def _official(row: Any) -> OfficialRow:
+    return OfficialRow(row.oid, row.name, row.name_ru, row.name_kk, row.name_en)
 
 
-async def _missing(
-    session: AsyncSession, unvalued: list[int], members: Select[int] | None, *, platform: str | None
-) -> list[OfficialRow]:
-    # Missing = no live account in scope at all, or accounts that gave no value.
-    live = (
-        select(Account.official_id)
-        .outerjoin(AccountState, AccountState.account_id == Account.id)
-        .where(*_live_accounts(platform, members))
-    )
-    stmt = select(
-        Official.id, Official.name, Official.name_ru, Official.name_kk, Official.name_en
-    ).where(~Official.id.in_(live))
-    if members is not None:
-        stmt = stmt.where(Official.id.in_(members))
-    stmt = stmt.order_by(Official.name, Official.id).limit(MISSING_LISTED)
-    found = [OfficialRow(*row) for row in await core_rows(session, stmt)]
-    found.extend(await _first_by_name(session, unvalued, MISSING_LISTED))
-    found.sort(key=lambda o: (o.name, o.id))
-    return found[:MISSING_LISTED]
-
-
-async def _officials(session: AsyncSession, ids: list[int]) -> dict[int, OfficialRow]:
-    if not ids:
-        return {}
-    stmt = select(
-        Official.id, Official.name, Official.name_ru, Official.name_kk, Official.name_en
-    ).where(Official.id.in_(ids))
-    return {row[0]: OfficialRow(*row) for row in await core_rows(session, stmt)}
-
-
-async def _first_by_name(session: AsyncSession, ids: list[int], count: int) -> list[OfficialRow]:
-    if not ids:
-        return []
-    found: list[OfficialRow] = []
-    for chunk in range(0, len(ids), 5000):
-        rows = await _officials(session, ids[chunk : chunk + 5000])
-        found.extend(rows.values())
-    found.sort(key=lambda o: (o.name, o.id))
-    return found[:count]
-
-
-async def _platforms(
-    session: AsyncSession, ids: list[int], platform: str | None
-) -> dict[int, tuple[str, ...]]:
-    if not ids:
-        return {}
-    stmt = select(Account.official_id, Account.platform).where(Account.official_id.in_(ids))
-    if platform:
-        stmt = stmt.where(Account.platform == platform)
-    out: dict[int, set[str]] = {}
-    for official_id, name in await core_rows(session, stmt):
-        out.setdefault(official_id, set()).add(name)
-    return {k: tuple(sorted(v)) for k, v in out.items()}
-
-
-def _entry(
-    rank: int, value: float, official: OfficialRow, agg: _Agg, platforms: tuple[str, ...]
-) -> Entry:
+def _entry(rank: int, row: Any) -> Entry:
+    agg = _Agg(row.oid, *(row._mapping[n] for n in _AGG_NAMES[1:_AGG_COLUMNS]))
     has_growth = agg.with_growth > 0 and agg.growth is not None
     return Entry(
         rank=rank,
-        official=official,
-        value=value,
+        official=_official(row),
+        value=float(row.value),
         followers=agg.followers if agg.with_followers else None,
         growth=agg.growth if has_growth else None,
         growth_percent=(agg.growth or 0) * 100.0 / agg.base if has_growth and agg.base else None,
         posts=(agg.posts or 0) if (agg.read or agg.unread_posts) else None,
         partial=agg.partial,
         stale=agg.stale,
-        platforms=platforms,
+        platforms=tuple(sorted(set((row.platforms or "").split(",")) - {""})),
     )

@@ -17,7 +17,8 @@ from bot.reports.scope import AccountRow, OfficialRow, load_scope
 
 DEFAULT_DAYS = 7
 MAX_DAYS = 3650
-#: How far back posts are read to learn an official's usual gap.
+#: How far back posts are read to learn an official's usual gap: the median gap between
+#: each account's latest ``history.RHYTHM_POSTS`` posts within this lookback.
 RHYTHM_LOOKBACK = timedelta(days=365)
 
 
