@@ -208,6 +208,9 @@ async def test_silent_longest_first_with_usual_gap(database: Database) -> None:
     # A failing source is "unknown", never "silent".
     assert [o.name for o in report.unknown] == ["Marat Zhumabaev"]
     assert long.silent == []
+    # Counted in the database: members, and members with at least one live account.
+    assert (report.members, report.with_accounts) == (7, 6)
+    assert (long.members, long.with_accounts, long.watchlist) == (6, 5, "gov")
 
 
 async def test_official_card(database: Database) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Executable, and_, select
+from sqlalchemy import Executable, Select, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import Platform
@@ -222,9 +222,10 @@ async def load_scope(
     *,
     watchlist: str | None = None,
     platform: str | None = None,
-    official_ids: Sequence[int] | None = None,
+    official_ids: Sequence[int] | Select[Any] | None = None,
 ) -> Scope:
-    """Officials (watchlist members, or all) and their accounts with latest state."""
+    """Officials (watchlist members, or all; ``official_ids`` narrows them, as a list or a
+    select of ids) and their accounts with latest state."""
     wl = await resolve_watchlist(session, watchlist) if watchlist else None
     off_stmt = select(
         Official.id, Official.name, Official.name_ru, Official.name_kk, Official.name_en
@@ -239,8 +240,9 @@ async def load_scope(
         off_stmt = off_stmt.where(Official.id.in_(members))
         acc_stmt = acc_stmt.where(Account.official_id.in_(members))
     if official_ids is not None:
-        off_stmt = off_stmt.where(Official.id.in_(list(official_ids)))
-        acc_stmt = acc_stmt.where(Account.official_id.in_(list(official_ids)))
+        wanted = official_ids if isinstance(official_ids, Select) else list(official_ids)
+        off_stmt = off_stmt.where(Official.id.in_(wanted))
+        acc_stmt = acc_stmt.where(Account.official_id.in_(wanted))
     if platform:
         acc_stmt = acc_stmt.where(and_(Account.platform == platform))
     officials = {row[0]: OfficialRow(*row) for row in await core_rows(session, off_stmt)}

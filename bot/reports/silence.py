@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.reports.history import median_gap, post_times
-from bot.reports.scope import AccountRow, OfficialRow, load_scope
+from bot.reports.scope import AccountRow, OfficialRow, core_rows, load_scope, resolve_watchlist
+from bot.store.models import Account, AccountState, Official, WatchlistMember
 
 DEFAULT_DAYS = 7
 MAX_DAYS = 3650
@@ -71,15 +74,23 @@ async def silent_officials(
     now = now or datetime.now(UTC)
     days = max(1, min(days, MAX_DAYS))
     since = now - timedelta(days=days)
-    scope = await load_scope(session, watchlist=watchlist)
+    wl = await resolve_watchlist(session, watchlist) if watchlist else None
+    members = _members(wl.id if wl else None)
+    # Only officials with no post since ``since`` on any live account leave the
+    # database with their accounts; everyone else is counted there.
+    scope = await load_scope(session, official_ids=_candidates(members, since))
+    totals = await core_rows(session, _totals(members))
     report = SilenceReport(
-        days=days, watchlist=scope.watchlist, measured_at=now, members=len(scope.officials)
+        days=days,
+        watchlist=wl.name if wl else None,
+        measured_at=now,
+        members=int(totals[0].members),
+        with_accounts=int(totals[0].with_accounts),
     )
     by_official: dict[int, list[AccountRow]] = {}
     for account in scope.accounts:
         if account.exists:
             by_official.setdefault(account.official_id, []).append(account)
-    report.with_accounts = len(by_official)
     quiet: list[tuple[OfficialRow, list[AccountRow]]] = []
     for official in scope.officials.values():
         accounts = by_official.get(official.id)
@@ -98,6 +109,47 @@ async def silent_officials(
         report.silent.append(_silent(official, accounts, times, now))
     report.silent.sort(key=lambda s: (-s.silent_for, s.official.name))
     return report
+
+
+def _members(watchlist_id: int | None) -> Select[Any]:
+    stmt = select(Official.id)
+    if watchlist_id is not None:
+        stmt = stmt.where(
+            Official.id.in_(
+                select(WatchlistMember.official_id).where(
+                    WatchlistMember.watchlist_id == watchlist_id
+                )
+            )
+        )
+    return stmt
+
+
+def _live(members: Select[Any]) -> Select[Any]:
+    # The accounts AccountRow.exists accepts: on the roster and not proven gone.
+    return (
+        select(Account.official_id)
+        .outerjoin(AccountState, AccountState.account_id == Account.id)
+        .where(
+            Account.official_id.in_(members),
+            Account.enabled.is_(True),
+            func.coalesce(AccountState.missing, False).is_(False),
+            func.coalesce(AccountState.status, "") != "absent",
+        )
+    )
+
+
+def _candidates(members: Select[Any], since: datetime) -> Select[Any]:
+    recent = case((AccountState.last_post_at >= since, 1), else_=0)
+    return _live(members).group_by(Account.official_id).having(func.max(recent) == 0)
+
+
+def _totals(members: Select[Any]) -> Select[Any]:
+    counted = select(func.count()).select_from(members.subquery())
+    with_accounts = select(func.count(func.distinct(_live(members).subquery().c.official_id)))
+    return select(
+        counted.scalar_subquery().label("members"),
+        with_accounts.scalar_subquery().label("with_accounts"),
+    )
 
 
 def _silent(
