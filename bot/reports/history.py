@@ -93,9 +93,12 @@ def followers_probe(account: Any, *, at: Any, until: Any = None) -> Any:
 
 
 def recent_followers(at: Any, *, start: Any, dialect: str, accounts: Any = None) -> Subquery:
-    """Each account's last follower count among the snapshots taken after ``start`` and
-    at or before ``at`` (``at`` minus ``BASELINE_WINDOW``, as a value or a bound
-    parameter); columns ``account_id``, ``followers``; ``accounts`` narrows it."""
+    """Each account's last follower count among its snapshots taken in (``start``, ``at``].
+
+    ``start`` is ``at`` minus ``BASELINE_WINDOW``; both may be values or bound parameters.
+    Columns ``account_id`` and ``followers``; ``accounts`` (ids, or a select of them)
+    narrows the read to those accounts.
+    """
     snap = Snapshot.__table__.alias("recent")
     conditions = [
         snap.c.observed_at > start,

@@ -3,15 +3,15 @@
 An entry is one official: the sum over their accounts on the chosen platform (or on every
 platform). Followers come from the latest-state table; growth's baselines from one range
 read of the snapshots just before the period (``history.recent_followers``), with an
-index probe only for accounts that had none there; posting activity from one index
-range count per account. All of it is
-summed per official inside the database in one statement, so Python only sorts a few
-thousand sums. Ties share a rank; officials with no value are listed apart, never ranked
-as zero.
+index probe only for accounts that had none there; posting activity from one range read
+of the period's posts. Everything is summed and ranked per official inside the database,
+in one statement that returns only the leaders and the first officials without a value.
+Ties share a rank; officials with no value are listed apart, never ranked as zero.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -173,18 +173,24 @@ async def top(
         size = (await connection.execute(count, params)).scalar_one()
         shape = replace(shape, narrow=size <= NARROW_MAX)
     rows = (await connection.execute(_statement(metric, shape), params)).all()
-    totals = rows[0] if rows else None
     board = Leaderboard(
         metric=metric,
         platform=platform,
         period=period,
         watchlist=wl.name if wl else None,
         measured_at=now,
-        # The totals ride on every row; no row at all means no official in scope.
-        members=int(totals.members) if totals else 0,
-        unknown_accounts=int(totals.unknown or 0) if totals else 0,
-        ranked=int(totals.ranked or 0) if totals else 0,
+        members=0,
     )
+    _fill(board, rows, limit=limit)
+    return board
+
+
+def _fill(board: Leaderboard, rows: Sequence[Any], *, limit: int) -> None:
+    # The totals ride on every row; no row at all means no official in scope.
+    if rows:
+        board.members = int(rows[0].members)
+        board.unknown_accounts = int(rows[0].unknown or 0)
+        board.ranked = int(rows[0].ranked or 0)
     board.missing_count = board.members - board.ranked
     board.missing = [_official(r) for r in rows if r.kind == _MISSING]
     leaders = [r for r in rows if r.kind == _LEADER]
@@ -195,12 +201,12 @@ async def top(
         if row.value != previous:
             rank, previous = position, row.value
         board.entries.append(_entry(rank, row))
-    return board
 
 
 @dataclass(frozen=True, slots=True)
 class _Scope:
-    """The statement's shape: is there a platform, a watchlist; which SQL dialect."""
+    """Which accounts count (one platform? a watchlist? few enough to read one by one?)
+    and the SQL dialect: together, the shape of the statement."""
 
     platform: bool
     members: bool
