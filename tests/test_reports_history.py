@@ -81,12 +81,16 @@ async def _world(database: Database) -> dict[str, int]:
     return ids
 
 
-@pytest.mark.parametrize("narrow_max", [history.NARROW_MAX, 0])
-async def test_followers_at_matches_the_history(
-    database: Database, monkeypatch: pytest.MonkeyPatch, narrow_max: int
-) -> None:
-    # narrow_max 0: the range read over every account, as for a big scope.
-    monkeypatch.setattr(history, "NARROW_MAX", narrow_max)
+@pytest.fixture(params=["per-account", "range"])
+def read_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Read few accounts one by one, or (NARROW_MAX 0) every account's range at once."""
+    if request.param == "range":
+        monkeypatch.setattr(history, "NARROW_MAX", 0)
+    return str(request.param)
+
+
+@pytest.mark.usefixtures("read_mode")
+async def test_followers_at_matches_the_history(database: Database) -> None:
     ids = await _world(database)
     accounts = {name: ids[f"telegram:{name}"] for name in CASES}
     async with database.sessions() as session:
@@ -133,11 +137,8 @@ async def _posting_world(database: Database) -> dict[str, int]:
     return {name: ids[f"telegram:{name}"] for name in POSTS}
 
 
-@pytest.mark.parametrize("narrow_max", [history.NARROW_MAX, 0])
-async def test_post_counts_match_the_posts(
-    database: Database, monkeypatch: pytest.MonkeyPatch, narrow_max: int
-) -> None:
-    monkeypatch.setattr(history, "NARROW_MAX", narrow_max)
+@pytest.mark.usefixtures("read_mode")
+async def test_post_counts_match_the_posts(database: Database) -> None:
     accounts = await _posting_world(database)
     async with database.sessions() as session:
         counts = await post_counts(session, list(accounts.values()), NOW - WEEK)
