@@ -22,35 +22,17 @@ from sqlalchemy import func, insert, select
 
 from bench.common import Timer, bench_settings, drop_database, fresh_database, now_utc, rnd
 from bench.common import seed_accounts as seed
+from bench.polling import subscribe_all
 from bot.store.engine import Database
-from bot.store.models import Chat, Delivery, EventRow, Subscription
+from bot.store.models import Delivery, EventRow
 
 
 async def queue_alerts(db: Database, chats: int, events: int) -> int:
     """Create ``chats`` subscribed chats and ``events`` events with one outbox row per chat."""
     await seed(db, 1)
+    await subscribe_all(db, chats, first_external_id=500_000)
     now = now_utc()
     async with db.sessions() as session, session.begin():
-        await session.execute(
-            insert(Chat),
-            [
-                {
-                    "id": i + 1,
-                    "backend": "telegram",
-                    "external_id": str(500_000 + i),
-                    "kind": "private",
-                    "locale": "en",
-                }
-                for i in range(chats)
-            ],
-        )
-        await session.execute(
-            insert(Subscription),
-            [
-                {"chat_id": i + 1, "target_type": "all", "target_id": 0, "event_kinds": []}
-                for i in range(chats)
-            ],
-        )
         await session.execute(
             insert(EventRow),
             [

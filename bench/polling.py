@@ -45,7 +45,7 @@ POLLS_PER_DAY = 96  # every 15 minutes
 APPEND_ONLY = ("snapshots", "posts", "events", "deliveries")
 
 
-async def subscribe_all(db: Database, chats: int = 1) -> None:
+async def subscribe_all(db: Database, chats: int = 1, *, first_external_id: int = 100_000) -> None:
     """Chats subscribed to every event, so each event also writes outbox rows."""
     async with db.sessions() as session, session.begin():
         await session.execute(
@@ -54,7 +54,7 @@ async def subscribe_all(db: Database, chats: int = 1) -> None:
                 {
                     "id": i + 1,
                     "backend": "telegram",
-                    "external_id": str(100_000 + i),
+                    "external_id": str(first_external_id + i),
                     "kind": "private",
                     "locale": "en",
                 }

@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from bot.store.engine import Database
 from bot.store.migrate import upgrade_database
 from bot.store.models import Base
+from tests.fakes.world import World
 
 # The crash/fault/hostile suite summary (scenarios, faults, lost and duplicated alerts).
 pytest_plugins = ["tests.crash_summary"]
@@ -147,3 +148,14 @@ def cli_db(db_url: str, pg_url: str | None, monkeypatch: pytest.MonkeyPatch) -> 
 def data_dir() -> Path:
     """The folder of saved pages and API responses."""
     return DATA
+
+
+@pytest.fixture
+async def world() -> AsyncIterator[World]:
+    """The scripted loopback world (t.me, Bluesky and others), started and stopped."""
+    w = World()
+    await w.start()
+    try:
+        yield w
+    finally:
+        await w.stop()

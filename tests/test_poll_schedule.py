@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -63,16 +62,6 @@ def test_jitter_spreads_within_bounds() -> None:
     }
     assert len(delays) > 40
     assert all(14 * MIN <= d <= 16 * MIN for d in delays)
-
-
-@pytest.fixture
-async def world() -> AsyncIterator[World]:
-    w = World()
-    await w.start()
-    try:
-        yield w
-    finally:
-        await w.stop()
 
 
 async def test_app_polls_until_asked_to_stop(database: Database, db_url: str, world: World) -> None:

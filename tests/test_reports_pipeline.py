@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import time_machine
 
 from bot.chat.commands import CommandService
@@ -39,16 +37,6 @@ def settings_for(db_url: str, world: World) -> Settings:
         scheduler={"jitter": "0s", "poll_interval": "1h", "lease": "1m", "degraded_after": 3},
         sources={"bluesky": {"base_url": world.url()}},
     )
-
-
-@pytest.fixture
-async def world() -> AsyncIterator[World]:
-    w = World()
-    await w.start()
-    try:
-        yield w
-    finally:
-        await w.stop()
 
 
 async def poll(db: Database, settings: Settings) -> None:

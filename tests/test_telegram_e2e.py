@@ -73,14 +73,6 @@ async def api() -> AsyncIterator[FakeTelegramAPI]:
     await server.close()
 
 
-@pytest.fixture
-async def world() -> AsyncIterator[World]:
-    w = World()
-    await w.start()
-    yield w
-    await w.stop()
-
-
 async def say(
     api: FakeTelegramAPI,
     text: str,
