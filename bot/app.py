@@ -22,9 +22,7 @@ from typing import ClassVar, Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.chat.backend import ChatAddress, ChatBackend, SendResult
 from bot.chat.commands import CommandService
-from bot.chat.reply import Reply
 from bot.config import Settings
 from bot.domain import Platform
 from bot.errors import UserInputError
@@ -33,6 +31,7 @@ from bot.net.client import HttpClient
 from bot.notify.relay import Relay
 from bot.poll.pipeline import Poller
 from bot.poll.scheduler import PollScheduler
+from bot.reply import ChatAddress, ChatBackend, Reply, SendResult
 from bot.reports.charts import ChartCache
 from bot.reports.digest import DigestSender
 from bot.sources import build_sources

@@ -8,11 +8,10 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.chat.commands import CommandService, split_command
-from bot.chat.context import Caller
 from bot.chat.lookup import find_officials
-from bot.chat.reply import Reply, render_plain
 from bot.config import Settings, load_settings
 from bot.names import search_key
+from bot.reply import Caller, Reply, render_plain
 from bot.store.engine import Database
 from bot.store.models import (
     Account,

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.chat.backend import ChatAddress
 from bot.chat.console import ConsoleBackend
-from bot.chat.reply import Reply
 from bot.cli import main
+from bot.reply import ChatAddress, Reply
 from bot.store.engine import Database
 
 

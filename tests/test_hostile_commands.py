@@ -14,9 +14,8 @@ from sqlalchemy import func, select
 
 from bot.chat.auth import editor_key
 from bot.chat.commands import CommandService
-from bot.chat.context import Caller
-from bot.chat.reply import render_plain
 from bot.config import load_settings
+from bot.reply import Caller, render_plain
 from bot.store.engine import Database
 from bot.store.models import (
     Account,

@@ -17,13 +17,13 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from bot.chat.lookup import find_officials
-from bot.chat.reply import Paragraph, Reply, Span, Table, render_plain
 from bot.config import load_settings
 from bot.domain import Platform
 from bot.errors import InvalidHandle
 from bot.handles import normalize_handle, validate_url
 from bot.logs import MASK, RedactingFilter, setup_logging
 from bot.names import fold, matches, query_tokens, search_key
+from bot.reply import Paragraph, Reply, Span, Table, render_plain
 from bot.store.engine import Database
 from bot.store.models import Official
 from tests.crash_summary import Tally

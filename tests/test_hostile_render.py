@@ -13,7 +13,7 @@ from html.parser import HTMLParser
 import pytest
 
 from bot.chat import slack_blocks, telegram_html
-from bot.chat.reply import Paragraph, Reply, Span, Table
+from bot.reply import Paragraph, Reply, Span, Table
 from tests.crash_summary import Tally
 
 HOSTILE = [

@@ -28,12 +28,11 @@ from sqlalchemy import func, select
 
 from bot import cli
 from bot.chat.commands import CommandService
-from bot.chat.context import Caller
-from bot.chat.reply import render_plain
 from bot.config import Settings, load_settings
 from bot.domain import AccountRef, Platform, Status
 from bot.net import guard
 from bot.net.client import HttpClient
+from bot.reply import Caller, render_plain
 from bot.sources.rss import RssSource
 from bot.store.engine import Database
 from bot.store.models import Account

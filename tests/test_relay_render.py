@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from bot.chat.reply import render_plain
 from bot.chat.telegram_html import render_html
 from bot.domain import EventKind
 from bot.i18n import LOCALES
 from bot.notify.render import render_event
+from bot.reply import render_plain
 from bot.store.models import Account, EventRow, Official
 
 AT = datetime(2026, 5, 5, 12, 0, tzinfo=UTC)

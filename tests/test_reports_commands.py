@@ -8,9 +8,8 @@ from datetime import datetime
 import pytest
 
 from bot.chat.commands import CommandService
-from bot.chat.context import Caller
-from bot.chat.reply import Reply, Table, render_plain
 from bot.config import Settings
+from bot.reply import Caller, Reply, Table, render_plain
 from bot.reports.charts import ChartCache
 from bot.store.engine import Database
 from bot.store.models import Chat

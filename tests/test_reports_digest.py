@@ -8,10 +8,9 @@ from typing import ClassVar
 import pytest
 from sqlalchemy import func, insert, select
 
-from bot.chat.backend import ChatAddress, SendResult
-from bot.chat.reply import Reply, render_plain
 from bot.config import Settings
 from bot.errors import BadMarkup, ChatGone, DeliveryRetryAfter
+from bot.reply import ChatAddress, Reply, SendResult, render_plain
 from bot.reports.digest import MAX_LINES, DigestPlan, DigestSender, latest_slot, parse_time, zone
 from bot.store.engine import Database
 from bot.store.models import Chat, Delivery, EventRow

@@ -7,11 +7,10 @@ from datetime import UTC, datetime, timedelta
 import time_machine
 
 from bot.chat.commands import CommandService
-from bot.chat.context import Caller
-from bot.chat.reply import Table, render_plain
 from bot.config import Settings, load_settings
 from bot.net.client import HttpClient
 from bot.poll.pipeline import Poller
+from bot.reply import Caller, Table, render_plain
 from bot.reports.cabinet import cabinet_report
 from bot.reports.leaderboard import top
 from bot.sources import build_sources

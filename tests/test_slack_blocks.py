@@ -7,7 +7,6 @@ import re
 
 import pytest
 
-from bot.chat.reply import Attachment, Button, Paragraph, Reply, Span, Table
 from bot.chat.slack_blocks import (
     SECTION_TEXT_MAX,
     escape,
@@ -17,6 +16,7 @@ from bot.chat.slack_blocks import (
     reply_blocks,
     span_mrkdwn,
 )
+from bot.reply import Attachment, Button, Paragraph, Reply, Span, Table
 
 
 @pytest.mark.parametrize(

@@ -12,9 +12,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from bot.chat.backend import ChatAddress
 from bot.chat.commands import CommandService
-from bot.chat.reply import Attachment, Reply
 from bot.chat.slack import SlackBackend
 from bot.errors import (
     BadMarkup,
@@ -25,6 +23,7 @@ from bot.errors import (
     PermanentDeliveryError,
 )
 from bot.notify.relay import Relay
+from bot.reply import Attachment, ChatAddress, Reply
 from bot.store.engine import Database
 from bot.store.fanout import load_fanout
 from bot.store.models import Account, Chat, Delivery, EventRow, Official

@@ -6,7 +6,6 @@ from html.parser import HTMLParser
 
 import pytest
 
-from bot.chat.reply import Paragraph, Reply, Span, Table
 from bot.chat.telegram_html import (
     MESSAGE_LIMIT,
     escape,
@@ -15,6 +14,7 @@ from bot.chat.telegram_html import (
     span_html,
     tg_len,
 )
+from bot.reply import Paragraph, Reply, Span, Table
 
 HOSTILE = '<b>&</b><a href="x">'
 

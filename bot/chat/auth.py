@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.chat.context import Caller, CommandSpec
+from bot.chat.context import CommandSpec
 from bot.config import Settings
+from bot.reply import Caller
 from bot.store.models import AuditLog, Editor
 
 

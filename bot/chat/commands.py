@@ -17,22 +17,21 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.chat.auth import audit, decide, editor_key, is_editor
-from bot.chat.context import COMMANDS, Caller, CommandContext, CommandSpec, command
+from bot.chat.context import COMMANDS, CommandContext, CommandSpec, command
 from bot.chat.lookup import find_officials
-from bot.chat.reply import Button, Reply, ReplyBuilder, Span, Table
 from bot.config import Settings, parse_duration
 from bot.domain import OPERATOR_EVENTS, EventKind, Platform
 from bot.errors import FetchError, InvalidHandle, UserInputError
 from bot.handles import canonical_url, normalize_handle, parse_platform
-from bot.i18n import LOCALES, format_duration, format_number, normalize_locale, t
+from bot.i18n import format_duration, format_number, normalize_locale, t
 from bot.names import matches, query_tokens, search_key
 from bot.net.guard import check_url
+from bot.reply import Button, Caller, Reply, ReplyBuilder, Span, Table
 from bot.roster import make_slug
+from bot.store.chats import chat_locale, ensure_chat, hinted_locale
 from bot.store.engine import Database
 from bot.store.models import (
     Account,
@@ -113,50 +112,6 @@ def parse_kinds(words: Sequence[str]) -> tuple[list[str], list[str], str | None]
             break
         rest.pop()
     return rest, list(dict.fromkeys(kinds)), mode
-
-
-# --- chats and locales -----------------------------------------------------------------
-
-
-def hinted_locale(hint: str | None) -> str | None:
-    """A supported locale from a platform's language hint, or None."""
-    if not hint:
-        return None
-    code = hint.lower().replace("_", "-").split("-")[0]
-    code = "kk" if code == "kz" else code
-    return code if code in LOCALES else None
-
-
-def chat_locale(chat: Chat, settings: Settings) -> str:
-    """The language replies and alerts use in ``chat``."""
-    return normalize_locale(chat.locale or settings.i18n.default_locale)
-
-
-async def ensure_chat(session: AsyncSession, caller: Caller) -> Chat:
-    """The caller's chat row, created on first contact (safe when two workers race)."""
-    values = {
-        "backend": caller.backend,
-        "external_id": caller.chat_id,
-        "team_id": caller.team_id,
-        "kind": caller.chat_kind,
-        "title": (caller.chat_title or caller.display_name or "")[:300] or None,
-        "locale": hinted_locale(caller.language_hint),
-        "active": True,
-        "digest": "off",
-        "created_at": utcnow(),
-    }
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(Chat).values(**values).on_conflict_do_nothing()
-    await session.execute(stmt)
-    found = await session.scalars(
-        select(Chat).where(Chat.backend == caller.backend, Chat.external_id == caller.chat_id)
-    )
-    chat = found.one()
-    if not chat.active:
-        # The chat talks to us again, so it accepts messages again.
-        chat.active, chat.inactive_reason = True, None
-    return chat
 
 
 # --- the service -------------------------------------------------------------------------

@@ -8,11 +8,9 @@ import itertools
 import sys
 from typing import ClassVar, TextIO
 
-from bot.chat.backend import ChatAddress, SendResult
 from bot.chat.commands import CommandService
-from bot.chat.context import Caller
-from bot.chat.reply import Reply, render_plain
 from bot.config import Settings
+from bot.reply import Caller, ChatAddress, Reply, SendResult, render_plain
 from bot.store.engine import Database
 from bot.store.migrate import upgrade_database
 

@@ -9,35 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
-from bot.chat.reply import Reply
+from bot.reply import Caller, Reply
 
 if TYPE_CHECKING:
     from bot.config import Settings
     from bot.store.engine import Database
     from bot.store.models import Chat
-
-ChatKind = Literal["private", "group", "channel"]
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """The person and chat a command comes from, as the backend reports them."""
-
-    backend: str
-    user_id: str
-    chat_id: str
-    chat_kind: ChatKind = "private"
-    #: True when the backend confirmed the user administers this (group) chat.
-    is_chat_admin: bool = False
-    team_id: str | None = None
-    display_name: str | None = None
-    #: The user's interface language as the platform reports it (a hint for new chats).
-    language_hint: str | None = None
-    chat_title: str | None = None
-    #: Set only by the console backend for a local operator (``govwatch ask --as-editor``).
-    local_editor: bool = False
 
 
 @dataclass(slots=True)

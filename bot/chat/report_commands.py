@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.chat.commands import choices_reply, find_watchlist
 from bot.chat.context import CommandContext, command
 from bot.chat.lookup import find_officials
-from bot.chat.reply import Attachment, Reply, ReplyBuilder, Span, Table
 from bot.i18n import (
     format_datetime,
     format_duration,
@@ -23,6 +22,7 @@ from bot.i18n import (
     format_percent,
     t,
 )
+from bot.reply import Attachment, Reply, ReplyBuilder, Span, Table
 from bot.reports import charts
 from bot.reports.cabinet import CabinetReport, cabinet_report, report_csv, share_key
 from bot.reports.card import AccountCard, OfficialCard, official_card

@@ -31,9 +31,6 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.auth import is_editor
-from bot.chat.backend import ChatAddress, SendResult
-from bot.chat.context import Caller, ChatKind
-from bot.chat.reply import Reply
 from bot.chat.slack_blocks import content_blocks, fallback_text, home_view, plain_text, reply_blocks
 from bot.errors import (
     BadMarkup,
@@ -45,6 +42,7 @@ from bot.errors import (
     PermanentDeliveryError,
 )
 from bot.i18n import t
+from bot.reply import Caller, ChatAddress, ChatKind, Reply, SendResult
 
 if TYPE_CHECKING:
     from bot.chat.commands import CommandService

@@ -15,7 +15,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.chat.reply import Line, Paragraph, Reply, Span, Table, format_table, render_plain
+from bot.reply import Line, Paragraph, Reply, Span, Table, format_table, render_plain
 
 #: Slack's limits (Block Kit reference).
 SECTION_TEXT_MAX = 3000

@@ -19,7 +19,6 @@ from urllib.parse import urlsplit
 
 import httpx
 from aiohttp import web
-from sqlalchemy import select
 from telegram import (
     Bot,
     BotCommand,
@@ -40,10 +39,8 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.chat.backend import ChatAddress, SendResult
 from bot.chat.commands import CommandService
-from bot.chat.context import COMMANDS, Caller, ChatKind
-from bot.chat.reply import Reply
+from bot.chat.context import COMMANDS
 from bot.chat.telegram_html import CAPTION_LIMIT, escape, render_html, render_text, tg_len
 from bot.config import Settings
 from bot.errors import (
@@ -57,8 +54,8 @@ from bot.errors import (
     PermanentDeliveryError,
 )
 from bot.i18n import LOCALES
-from bot.notify.relay import migrate_chat
-from bot.store.models import Chat
+from bot.reply import Caller, ChatAddress, ChatKind, Reply, SendResult
+from bot.store.chats import find_chat, migrate_chat
 
 log = logging.getLogger(__name__)
 
@@ -280,8 +277,7 @@ class TelegramBackend:
         old_id, new_id = str(message.chat.id), str(message.migrate_to_chat_id)
         db = self.commands.db
         async with db.sessions() as session:
-            stmt = select(Chat).where(Chat.backend == self.name, Chat.external_id == old_id)
-            chat = (await session.scalars(stmt)).first()
+            chat = await find_chat(session, self.name, old_id)
             if chat is not None:
                 await migrate_chat(session, chat, new_id)
                 await session.commit()

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import html
 
-from bot.chat.reply import Paragraph, Reply, Span, Table, format_table, render_plain
 from bot.chat.slack_blocks import clean  # one list of invisible characters for all adapters
+from bot.reply import Paragraph, Reply, Span, Table, format_table, render_plain
 
 MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024

@@ -27,14 +27,13 @@ from pydantic import SecretStr
 from bot.app import App
 from bot.chat.commands import CommandService
 from bot.chat.console import ConsoleBackend, console_caller
-from bot.chat.context import Caller
-from bot.chat.reply import render_plain
 from bot.config import Settings
 from bot.demo import script
 from bot.demo.world import DEMO_TOKEN, World
 from bot.domain import Platform
 from bot.errors import UserInputError
 from bot.logs import setup_logging
+from bot.reply import Caller, render_plain
 from bot.roster import OfficialEntry, import_entries, load_roster
 from bot.store.engine import Database
 from bot.store.migrate import upgrade_database

@@ -24,9 +24,6 @@ from typing import Any
 from sqlalchemy import case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.chat.backend import ChatAddress, ChatBackend, SendResult
-from bot.chat.commands import chat_locale
-from bot.chat.reply import Reply
 from bot.config import Settings
 from bot.errors import (
     BadMarkup,
@@ -39,6 +36,8 @@ from bot.errors import (
 from bot.failpoints import failpoint
 from bot.notify.pacing import Pacer
 from bot.notify.render import render_event
+from bot.reply import ChatAddress, ChatBackend, Reply, SendResult
+from bot.store.chats import chat_locale, deactivate_chat, migrate_chat
 from bot.store.engine import Database
 from bot.store.models import (
     Account,
@@ -47,7 +46,6 @@ from bot.store.models import (
     EventRow,
     Mute,
     Official,
-    Subscription,
     utcnow,
 )
 
@@ -400,11 +398,7 @@ class Relay:
     async def _deactivate(self, chat: Chat, reason: str) -> None:
         chat.active, chat.inactive_reason = False, reason[:100]
         async with self.db.sessions() as session:
-            await session.execute(
-                update(Chat)
-                .where(Chat.id == chat.id)
-                .values(active=False, inactive_reason=reason[:100])
-            )
+            await deactivate_chat(session, chat.id, reason)
             await session.commit()
         log.info("chat %s deactivated: %s", chat.id, reason)
 
@@ -413,40 +407,6 @@ class Relay:
         async with self.db.sessions() as session:
             await migrate_chat(session, chat, new_external_id)
             await session.commit()
-
-
-async def migrate_chat(session: AsyncSession, chat: Chat, new_external_id: str) -> None:
-    """Point ``chat`` at its new supergroup id, merging into an existing row if any."""
-    existing = (
-        await session.scalars(
-            select(Chat).where(Chat.backend == chat.backend, Chat.external_id == new_external_id)
-        )
-    ).first()
-    if existing is None:
-        await session.execute(
-            update(Chat)
-            .where(Chat.id == chat.id)
-            .values(external_id=new_external_id, kind="group")
-            .execution_options(synchronize_session=False)
-        )
-        chat.external_id, chat.kind = new_external_id, "group"
-        return
-    # The supergroup already talked to us: move subscriptions it lacks, retire the old row.
-    have = {
-        (s.target_type, s.target_id)
-        for s in (
-            await session.scalars(select(Subscription).where(Subscription.chat_id == existing.id))
-        )
-    }
-    for sub in (
-        await session.scalars(select(Subscription).where(Subscription.chat_id == chat.id))
-    ).all():
-        if (sub.target_type, sub.target_id) not in have:
-            sub.chat_id = existing.id
-    await session.execute(
-        update(Chat).where(Chat.id == chat.id).values(active=False, inactive_reason="migrated")
-    )
-    chat.external_id, chat.kind = existing.external_id, existing.kind
 
 
 async def _load_jobs(session: AsyncSession, ids: Sequence[int]) -> list[_Job]:

@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.chat.reply import Button, Line, Paragraph, Reply, Span
 from bot.i18n import format_datetime, format_duration, format_number, format_percent, t
 from bot.names import localized_name
+from bot.reply import Button, Line, Paragraph, Reply, Span
 from bot.store.models import Account, EventRow, Official
 
 #: Post excerpts in alerts are cut to this many characters.

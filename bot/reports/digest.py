@@ -19,12 +19,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.chat.backend import ChatAddress, ChatBackend
-from bot.chat.reply import Line, Paragraph, Reply, Span
 from bot.config import Settings
 from bot.errors import BadMarkup, ChatGone, DeliveryError
 from bot.i18n import format_date, format_number, normalize_locale, t
 from bot.notify.render import render_event
+from bot.reply import ChatAddress, ChatBackend, Line, Paragraph, Reply, Span
 from bot.store.engine import Database
 from bot.store.models import Account, Chat, Delivery, EventRow, Official
 

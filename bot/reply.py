@@ -1,13 +1,15 @@
-"""A platform-neutral reply: what the command layer and the alert renderer produce.
+"""The leaf every layer may import: replies, who is asking, and the chat backend interface.
 
-Adapters (Telegram, Slack, console) turn a :class:`Reply` into their own markup and are
-the only place where escaping happens: text in a ``Span`` is always plain, untrusted
-text, never markup.
+A :class:`Reply` is what the command layer, the alert renderer and the digest produce.
+Adapters (Telegram, Slack, console) turn it into their own markup and are the only place
+where escaping happens: text in a ``Span`` is always plain, untrusted text, never markup.
+This module imports nothing of govwatch, so it sits below every package.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,3 +157,112 @@ def format_table(table: Table) -> list[str]:
         if index == 0:
             lines.append("  ".join("-" * w for w in widths))
     return lines
+
+
+# --- who is asking -----------------------------------------------------------------------
+
+ChatKind = Literal["private", "group", "channel"]
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The person and chat a command comes from, as the backend reports them."""
+
+    backend: str
+    user_id: str
+    chat_id: str
+    chat_kind: ChatKind = "private"
+    #: True when the backend confirmed the user administers this (group) chat.
+    is_chat_admin: bool = False
+    team_id: str | None = None
+    display_name: str | None = None
+    #: The user's interface language as the platform reports it (a hint for new chats).
+    language_hint: str | None = None
+    chat_title: str | None = None
+    #: Set only by the console backend for a local operator (``govwatch ask --as-editor``).
+    local_editor: bool = False
+
+
+# --- the backend interface ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ChatAddress:
+    """Where a message goes: the backend's own chat id (and Slack team)."""
+
+    backend: str
+    external_id: str
+    team_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """What the platform answered to a successful send."""
+
+    message_id: str | None
+
+
+class ChatBackend(Protocol):
+    """A chat platform: receives commands, sends replies and alerts.
+
+    ``send`` raises the ``DeliveryError`` subclasses of ``bot.errors`` so the relay can
+    classify failures (retry later, deactivate the chat, resend as plain text...).
+    """
+
+    name: ClassVar[str]
+
+    async def start(self) -> None:
+        """Connect and begin receiving commands (returns once running)."""
+
+    async def stop(self) -> None:
+        """Stop receiving and release connections."""
+
+    async def send(self, address: ChatAddress, reply: Reply, *, plain: bool = False) -> SendResult:
+        """Send ``reply`` to ``address``; ``plain`` asks for no markup at all."""
+
+
+# --- storing a reply (a composed digest waits in the outbox as JSON) ---------------------
+
+
+def _span_json(span: Span) -> dict[str, Any]:
+    return {k: v for k, v in (("t", span.text), ("b", span.bold), ("i", span.italic),
+            ("c", span.code), ("l", span.link)) if v}  # fmt: skip
+
+
+def _span_of(data: dict[str, Any]) -> Span:
+    return Span(str(data.get("t", "")), bool(data.get("b")), bool(data.get("i")),
+                bool(data.get("c")), data.get("l"))  # fmt: skip
+
+
+def _block_json(block: Block) -> dict[str, Any]:
+    if isinstance(block, Paragraph):
+        return {"p": [[_span_json(s) for s in line] for line in block.lines]}
+    return {"table": [list(block.header), [list(r) for r in block.rows], list(block.align),
+                      block.title]}  # fmt: skip
+
+
+def _block_of(data: dict[str, Any]) -> Block:
+    if "p" in data:
+        return Paragraph(tuple(tuple(_span_of(s) for s in line) for line in data["p"]))
+    header, rows, align, title = data["table"]
+    return Table(tuple(header), tuple(tuple(r) for r in rows), tuple(align), title)
+
+
+def reply_to_json(reply: Reply) -> dict[str, Any]:
+    """A JSON-ready form of ``reply`` (attachments are not stored)."""
+    if reply.attachment is not None:
+        raise ValueError("a reply with an attachment cannot be stored")
+    return {
+        "blocks": [_block_json(b) for b in reply.blocks],
+        "buttons": [[[b.text, b.action] for b in row] for row in reply.buttons],
+        "summary": reply.summary,
+    }
+
+
+def reply_from_json(data: dict[str, Any]) -> Reply:
+    """The reply :func:`reply_to_json` stored."""
+    return Reply(
+        blocks=tuple(_block_of(b) for b in data.get("blocks", ())),
+        buttons=tuple(tuple(Button(t, a) for t, a in row) for row in data.get("buttons", ())),
+        summary=data.get("summary"),
+    )
