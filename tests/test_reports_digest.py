@@ -8,10 +8,11 @@ from typing import ClassVar
 import pytest
 from sqlalchemy import func, insert, select
 
+from bot.clock import parse_time, zone
 from bot.config import Settings
 from bot.errors import BadMarkup, ChatGone, DeliveryRetryAfter
 from bot.reply import ChatAddress, Reply, SendResult, render_plain
-from bot.reports.digest import MAX_LINES, DigestPlan, DigestSender, latest_slot, parse_time, zone
+from bot.reports.digest import MAX_LINES, DigestPlan, DigestSender, latest_slot
 from bot.store.engine import Database
 from bot.store.models import Chat, Delivery, EventRow
 from tests.test_reports_world import Acc, Off, build_world

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.chat.commands import choices_reply, find_watchlist
 from bot.chat.context import CommandContext, command
 from bot.chat.lookup import find_officials
+from bot.clock import parse_time, zone
 from bot.i18n import (
     format_datetime,
     format_duration,
@@ -26,7 +27,6 @@ from bot.reply import Attachment, Reply, ReplyBuilder, Span, Table
 from bot.reports import charts
 from bot.reports.cabinet import CabinetReport, cabinet_report, report_csv, share_key
 from bot.reports.card import AccountCard, OfficialCard, official_card
-from bot.reports.digest import parse_time, zone
 from bot.reports.leaderboard import Entry, Leaderboard, top
 from bot.reports.scope import (
     AccountRow,

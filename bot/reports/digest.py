@@ -14,11 +14,12 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.clock import parse_time, zone
 from bot.config import Settings
 from bot.errors import BadMarkup, ChatGone, DeliveryError
 from bot.i18n import format_date, format_number, normalize_locale, t
@@ -44,28 +45,6 @@ class DigestPlan:
     frequency: str
     at: time
     tz: ZoneInfo
-
-
-def parse_time(text: str) -> time | None:
-    """``HH:MM`` (24-hour) as a time, or None when malformed."""
-    parts = text.strip().split(":")
-    if len(parts) != 2 or not all(p.isdigit() and 1 <= len(p) <= 2 for p in parts):
-        return None
-    hour, minute = int(parts[0]), int(parts[1])
-    if hour > 23 or minute > 59:
-        return None
-    return time(hour, minute)
-
-
-def zone(name: str | None, fallback: str) -> ZoneInfo:
-    """The time zone ``name`` (or ``fallback`` when unset or unknown)."""
-    for candidate in (name, fallback, "UTC"):
-        if candidate:
-            try:
-                return ZoneInfo(candidate)
-            except (ZoneInfoNotFoundError, ValueError):
-                continue
-    return ZoneInfo("UTC")
 
 
 def plan_for(chat: Chat, default_tz: str) -> DigestPlan | None:
