@@ -37,7 +37,7 @@ from bot.reports.digest import DigestSender
 from bot.sources import build_sources
 from bot.sources.base import Source
 from bot.store.engine import Database
-from bot.store.migrate import upgrade_database
+from bot.store.migrate import open_database, upgrade_database
 
 log = logging.getLogger(__name__)
 
@@ -121,13 +121,13 @@ def configured_backends(settings: Settings, commands: CommandService) -> dict[st
 
 
 class App:
-    """govwatch's running parts; pass ``db``/``http``/``sources`` to inject your own."""
+    """govwatch's running parts on an open ``db``; pass ``http``/``sources`` to inject your own."""
 
     def __init__(
         self,
         settings: Settings,
         *,
-        db: Database | None = None,
+        db: Database,
         http: HttpClient | None = None,
         sources: Mapping[Platform, Source] | None = None,
         owner: str | None = None,
@@ -136,12 +136,8 @@ class App:
         chat: bool = True,
     ) -> None:
         self.settings = settings
-        self._own_db, self._own_http = db is None, http is None
-        self.db = db or Database(
-            settings.database.url,
-            echo=settings.database.echo,
-            pool_size=settings.database.pool_size,
-        )
+        self._own_http = http is None
+        self.db = db
         self.http = http or HttpClient(settings.http)
         self.sources = sources if sources is not None else build_sources(settings, self.http)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
@@ -203,7 +199,7 @@ class App:
         log.info("govwatch running as %s", self.poller.owner)
 
     async def stop(self) -> None:
-        """Stop polling and periodic jobs, then services, then close connections."""
+        """Stop polling and periodic jobs, then services, then HTTP (``db`` stays open)."""
         if self.running:
             self.running = False
             await self.polling.stop(grace=STOP_GRACE_S)
@@ -217,8 +213,6 @@ class App:
         self._started.clear()
         if self._own_http:
             await self.http.aclose()
-        if self._own_db:
-            await self.db.close()
 
     def request_stop(self) -> None:
         """Ask ``run_until_signal`` to return (what SIGINT and SIGTERM do)."""
@@ -246,7 +240,8 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     setup_logging(settings.logging.level, secrets=settings.secrets())
 
     async def run() -> None:
-        await App(settings).run_until_signal()
+        async with open_database(settings) as db:
+            await App(settings, db=db).run_until_signal()
 
     asyncio.run(run())
     return 0

@@ -1,18 +1,13 @@
-"""The console chat backend and ``govwatch ask``: commands and alerts as plain text."""
+"""The console chat backend: commands and alerts as plain text (the demo, ``govwatch ask``)."""
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import itertools
 import sys
 from typing import ClassVar, TextIO
 
 from bot.chat.commands import CommandService
-from bot.config import Settings
 from bot.reply import Caller, ChatAddress, Reply, SendResult, render_plain
-from bot.store.engine import Database
-from bot.store.migrate import upgrade_database
 
 
 class ConsoleBackend:
@@ -63,21 +58,3 @@ def console_caller(
         language_hint=lang,
         display_name="console",
     )
-
-
-async def _ask(settings: Settings, args: argparse.Namespace) -> int:
-    db = Database(settings.database.url, pool_size=settings.database.pool_size)
-    try:
-        await upgrade_database(db.engine)
-        console = ConsoleBackend(commands=CommandService(db=db, settings=settings))
-        lang = getattr(args, "lang", None)
-        caller = console_caller(args.chat, editor=bool(args.as_editor), lang=lang)
-        await console.ask(caller, args.text, locale=lang)
-    finally:
-        await db.close()
-    return 0
-
-
-def ask(settings: Settings, args: argparse.Namespace) -> int:
-    """``govwatch ask "/top"``: run one command against the configured database and print it."""
-    return asyncio.run(_ask(settings, args))

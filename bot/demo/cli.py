@@ -35,8 +35,7 @@ from bot.errors import UserInputError
 from bot.logs import setup_logging
 from bot.reply import Caller, render_plain
 from bot.roster import OfficialEntry, import_entries, load_roster
-from bot.store.engine import Database
-from bot.store.migrate import upgrade_database
+from bot.store.migrate import open_database
 
 ROSTER = Path(__file__).with_name("roster.toml")
 WATCHLIST = "kz-government"
@@ -201,9 +200,7 @@ class Demo:
             database_url=url,
             telegram_token=self.options.telegram_token,
         )
-        db = Database(url, pool_size=settings.database.pool_size)
-        try:
-            await upgrade_database(db.engine)
+        async with open_database(settings) as db:
             stats = await import_entries(db, demo_roster(self.world))
             commands = CommandService(db=db, settings=settings)
             console = ConsoleBackend(stream=self.out, commands=commands)
@@ -226,8 +223,6 @@ class Demo:
                 await app.stop()
             if not self.options.interactive:
                 await self._command(commands, FINAL_REPORT)
-        finally:
-            await db.close()
         return 0
 
     def _intro(self, officials: int, *, silent_after: timedelta) -> None:

@@ -1,4 +1,4 @@
-"""``govwatch export --what snapshots|posts|events --format csv``: data for analysts.
+"""Snapshots, posts and events as CSV for analysts (``govwatch export --what ...``).
 
 Rows are streamed from the database in batches and written as they come, so exporting
 years of history needs little memory.
@@ -6,24 +6,17 @@ years of history needs little memory.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import csv
 import json
-import sys
-from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import IO, Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import Settings
 from bot.errors import UserInputError
-from bot.reports.scope import parse_period
 from bot.store.engine import Database
-from bot.store.migrate import upgrade_database
 from bot.store.models import Account, EventRow, Official, Post, Snapshot
 
 BATCH = 2000
@@ -115,50 +108,3 @@ async def export_csv(
             writer.writerow(row)
             count += 1
     return count
-
-
-def _since(text: str | None, now: datetime) -> datetime | None:
-    if not text:
-        return None
-    period = parse_period(text)
-    if period is not None:
-        return now - period
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        hint = "use a period like 30d or a date like 2026-01-31"
-        raise UserInputError(f"--since {text!r}: {hint}") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-@contextmanager
-def _open_output(path: str) -> Iterator[IO[str]]:
-    if path == "-":
-        yield sys.stdout
-        return
-    try:
-        handle = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115
-    except OSError as exc:
-        raise UserInputError(f"cannot write {path}: {exc.strerror}") from exc
-    with handle:
-        yield handle
-
-
-def main(settings: Settings, args: argparse.Namespace) -> int:
-    """Entry point of ``govwatch export --what snapshots|posts|events``."""
-    if getattr(args, "format", None) not in (None, "csv"):
-        raise UserInputError(f"--what {args.what} is exported as CSV only (--format csv)")
-    since = _since(getattr(args, "since", None), datetime.now(UTC))
-    with _open_output(getattr(args, "output", "-") or "-") as out:
-        count = asyncio.run(_run(settings.database.url, args.what, out, since))
-    print(f"govwatch: exported {count} {args.what}", file=sys.stderr)
-    return 0
-
-
-async def _run(url: str, what: str, out: IO[str], since: datetime | None) -> int:
-    db = Database(url)
-    try:
-        await upgrade_database(db.engine)
-        return await export_csv(db, what, out, since=since)
-    finally:
-        await db.close()

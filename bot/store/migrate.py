@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from alembic import command
@@ -10,6 +12,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.config import Settings
+from bot.store.engine import Database
 
 #: Any constant works; it keeps two workers from migrating one PostgreSQL at once.
 _PG_MIGRATION_LOCK = 7_470_261
@@ -53,3 +58,15 @@ async def needs_upgrade(engine: AsyncEngine) -> bool:
     async with engine.connect() as conn:
         current = await conn.run_sync(_current)
     return current != head
+
+
+@asynccontextmanager
+async def open_database(settings: Settings) -> AsyncIterator[Database]:
+    """The configured Database with its schema upgraded; disposed of on exit."""
+    config = settings.database
+    db = Database(config.url, echo=config.echo, pool_size=config.pool_size)
+    try:
+        await upgrade_database(db.engine)
+        yield db
+    finally:
+        await db.close()

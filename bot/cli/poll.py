@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 
 from bot.config import Settings
 from bot.errors import UserInputError
@@ -12,29 +11,18 @@ from bot.logs import setup_logging
 from bot.net.client import HttpClient
 from bot.poll.pipeline import Poller, PollStats
 from bot.sources import build_sources
-from bot.store.engine import Database
-from bot.store.migrate import upgrade_database
+from bot.store.migrate import open_database
 from bot.store.models import Account
-
-log = logging.getLogger(__name__)
 
 
 async def _poll_once(settings: Settings, *, every: bool, account_id: int | None) -> PollStats:
-    db = Database(
-        settings.database.url, echo=settings.database.echo, pool_size=settings.database.pool_size
-    )
-    http = HttpClient(settings.http)
-    try:
-        await upgrade_database(db.engine)
+    async with open_database(settings) as db, HttpClient(settings.http) as http:
         if account_id is not None:
             async with db.sessions() as session:
                 if await session.get(Account, account_id) is None:
                     raise UserInputError(f"no account with id {account_id}")
         poller = Poller(db, build_sources(settings, http), settings)
         return await poller.run_once(due=not every and account_id is None, account_id=account_id)
-    finally:
-        await http.aclose()
-        await db.close()
 
 
 def poll_once(settings: Settings, args: argparse.Namespace) -> int:

@@ -1,4 +1,4 @@
-"""``govwatch db upgrade``, ``govwatch import`` and ``govwatch export`` (the roster)."""
+"""``govwatch import`` and ``govwatch export`` of the roster (TOML or CSV)."""
 
 from __future__ import annotations
 
@@ -9,30 +9,7 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.roster import collect_entries, import_entries, load_roster, to_csv, to_toml
-from bot.store.engine import Database
-from bot.store.migrate import upgrade_database
-
-
-def open_database(settings: Settings) -> Database:
-    """A Database for the configured URL (nothing connects until first use)."""
-    return Database(
-        settings.database.url, echo=settings.database.echo, pool_size=settings.database.pool_size
-    )
-
-
-async def _upgrade(settings: Settings) -> None:
-    db = open_database(settings)
-    try:
-        await upgrade_database(db.engine)
-    finally:
-        await db.close()
-
-
-def db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
-    """Apply every pending migration."""
-    asyncio.run(_upgrade(settings))
-    print("database is up to date")
-    return 0
+from bot.store.migrate import open_database
 
 
 async def _import(settings: Settings, path: str, *, dry_run: bool) -> str:
@@ -40,12 +17,8 @@ async def _import(settings: Settings, path: str, *, dry_run: bool) -> str:
     if dry_run:
         accounts = sum(len(e.accounts) for e in entries)
         return f"{path}: valid ({len(entries)} officials, {accounts} accounts); nothing imported"
-    db = open_database(settings)
-    try:
-        await upgrade_database(db.engine)
+    async with open_database(settings) as db:
         stats = await import_entries(db, entries)
-    finally:
-        await db.close()
     return f"{path}: {stats.summary()}"
 
 
@@ -56,12 +29,8 @@ def import_roster(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _export(settings: Settings, fmt: str) -> str:
-    db = open_database(settings)
-    try:
-        await upgrade_database(db.engine)
+    async with open_database(settings) as db:
         entries = await collect_entries(db)
-    finally:
-        await db.close()
     return to_csv(entries) if fmt == "csv" else to_toml(entries)
 
 

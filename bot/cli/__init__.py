@@ -1,22 +1,31 @@
 """The ``govwatch`` command (also ``python -m bot``).
 
 Every subcommand takes ``--config PATH`` before or after its name. User mistakes end in
-one line on stderr and a non-zero exit, never a traceback.
+one line on stderr and a non-zero exit, never a traceback. Each subcommand family lives
+in its own module here; every one that needs the database opens it with
+``bot.store.migrate.open_database``.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Callable, Sequence
 
 from sqlalchemy.exc import DBAPIError
 
+from bot.cli.ask import ask
+from bot.cli.db import EXIT_USAGE, config_check, db_upgrade
+from bot.cli.demo import demo
+from bot.cli.export import export
+from bot.cli.poll import poll_once
+from bot.cli.probe import probe
+from bot.cli.roster import import_roster
+from bot.cli.run import run
 from bot.config import Settings, load_settings, resolve_config_path
 from bot.errors import ConfigError, GovwatchError, UserInputError
 
-EXIT_USAGE = 2
+Handler = Callable[[Settings, argparse.Namespace], int]
 
 
 def _add_config(parser: argparse.ArgumentParser, *, top: bool) -> None:
@@ -114,49 +123,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run_config_check(args: argparse.Namespace) -> int:
-    path = resolve_config_path(args.config)
-    try:
-        load_settings(path)
-    except ConfigError as exc:
-        for file, key, reason in exc.problems:
-            print(f"{file}: {key}: {reason}", file=sys.stderr)
-        return EXIT_USAGE
-    print(f"{path or '<defaults>'}: ok")
-    return 0
-
-
-# "module:function" per subcommand; imported on use so that `--help` and `config check`
-# stay fast and nothing connects or starts at import time.
-HANDLERS: dict[str, str] = {
-    "run": "bot.app:main",
-    "demo": "bot.demo.cli:main",
-    "db": "bot.roster_cli:db_upgrade",
-    "import": "bot.roster_cli:import_roster",
-    "export": "bot.roster_cli:export_roster",
-    "export-data": "bot.reports.export:main",
-    "probe": "bot.sources.probe:main",
-    "poll-once": "bot.poll.cli:poll_once",
-    "ask": "bot.chat.console:ask",
+#: The handler of every subcommand that runs with loaded settings (``config`` needs none).
+HANDLERS: dict[str, Handler] = {
+    "run": run,
+    "demo": demo,
+    "db": db_upgrade,
+    "import": import_roster,
+    "export": export,
+    "probe": probe,
+    "poll-once": poll_once,
+    "ask": ask,
 }
-
-
-def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
-    key = args.command
-    if key == "export" and args.what != "roster":
-        key = "export-data"
-    module_name, _, func_name = HANDLERS[key].partition(":")
-    handler: Callable[[Settings, argparse.Namespace], int] = getattr(
-        importlib.import_module(module_name), func_name
-    )
-    return handler(settings, args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``govwatch`` console script."""
     args = build_parser().parse_args(argv)
     if args.command == "config":
-        return _run_config_check(args)
+        return config_check(args)
     try:
         settings = load_settings(resolve_config_path(args.config))
     except ConfigError as exc:
@@ -164,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"govwatch: {file}: {key}: {reason}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        return _dispatch(args, settings)
+        return HANDLERS[args.command](settings, args)
     except UserInputError as exc:
         print(f"govwatch: {exc}", file=sys.stderr)
         return EXIT_USAGE

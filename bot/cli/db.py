@@ -1,0 +1,38 @@
+"""``govwatch db upgrade`` and ``govwatch config check``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from bot.config import Settings, load_settings, resolve_config_path
+from bot.errors import ConfigError
+from bot.store.migrate import open_database
+
+EXIT_USAGE = 2
+
+
+async def _upgrade(settings: Settings) -> None:
+    async with open_database(settings):
+        pass  # opening the database applies every pending migration
+
+
+def db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    """Apply every pending migration."""
+    asyncio.run(_upgrade(settings))
+    print("database is up to date")
+    return 0
+
+
+def config_check(args: argparse.Namespace) -> int:
+    """Validate the configuration file: ``file: key: reason`` per problem, or ``ok``."""
+    path = resolve_config_path(args.config)
+    try:
+        load_settings(path)
+    except ConfigError as exc:
+        for file, key, reason in exc.problems:
+            print(f"{file}: {key}: {reason}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"{path or '<defaults>'}: ok")
+    return 0
