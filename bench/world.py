@@ -2,8 +2,8 @@
 
 Run it as ``python -m bench.world --n 1000 --rate 5`` (it prints one JSON line with its
 port once it listens), or use :class:`WorldProcess` from a benchmark. Every channel
-``bw000000``..``bwNNNNNN`` has a ``/s/<handle>`` page (20-46 KB, built from a template
-of the real t.me markup) and a plain ``/<handle>`` page with the exact subscriber count.
+``bw000000``..``bwNNNNNN`` has a ``/s/<handle>`` page (20-44 KB) and a plain ``/<handle>``
+page with the exact subscriber count, both rendered by bot.demo.tme from the real markup.
 ``--rate`` new posts per second land on random channels; each change is logged with the
 time it appeared so freshness can be measured. The server counts requests per channel and
 overlapping requests for the same channel (two workers polling one account at once).
@@ -28,9 +28,12 @@ import urllib.request
 from array import array
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
+
+from bot.demo.tme import TmeChannel, TmePost, channel_page, plain_page
 
 HANDLE_PREFIX = "bw"
 PAGE_CACHE = 5000  # rendered pages kept (~160 MB); a larger world renders on demand
@@ -54,6 +57,10 @@ _AVATAR = (
     "IhGH0dSjgZe_MVqb4R23kNCTQJOv8F.jpg"
 )
 
+_DATA_VIEW = (
+    "eyJjIjotMTk4NzY1NDMyMSwicCI6MTQ3MywidCI6MTc3ODE1MDQxMywiaCI6IjRjMWU5YTc3ZDIwYjNmNmU1MSJ9"
+)
+
 _TEXTS = (
     "<b>Ремонт моста через Лесную: график работ</b><br/><br/>С&nbsp;11&nbsp;мая движение "
     'по&nbsp;мосту будет реверсивным. Подробная схема объезда&nbsp;— <a href="https://gov'
@@ -68,209 +75,6 @@ _TEXTS = (
     "Parliament passed the second reading of the water bill today. Full text and the vote "
     "record are on the committee page; the third reading is scheduled for next week.",
 )
-
-_HEAD = """<!DOCTYPE html>
-<html>
-  <head>
-    <meta charset="utf-8">
-    <title>{title} – Telegram</title>
-    <meta name="viewport" content="width=device-width, initial-scale=1.0, minimum-scale=1.0, \
-maximum-scale=1.0, user-scalable=no" />
-    <meta name="format-detection" content="telephone=no" />
-    <meta name="MobileOptimized" content="176" />
-    <meta name="HandheldFriendly" content="True" />
-<meta property="og:title" content="{title}">
-<meta property="og:image" content="{avatar}">
-<meta property="og:site_name" content="Telegram">
-<meta property="og:description" content="{description}">
-<meta property="twitter:title" content="{title}">
-<meta property="twitter:image" content="{avatar}">
-<meta property="twitter:site" content="@Telegram">
-<meta property="al:ios:app_store_id" content="686449807">
-<meta property="al:ios:app_name" content="Telegram Messenger">
-<meta property="al:ios:url" content="tg:resolve?domain={handle}">
-<meta property="al:android:url" content="tg:resolve?domain={handle}">
-<meta property="al:android:app_name" content="Telegram">
-<meta property="al:android:package" content="org.telegram.messenger">
-<meta name="twitter:card" content="summary">
-<meta name="twitter:site" content="@Telegram">
-<meta name="twitter:description" content="{description}
-">
-    <link rel="prev" href="/s/{handle}?before={first}">
-<link rel="canonical" href="/s/{handle}?before={next}">
-    <link rel="icon" type="image/svg+xml" href="//telegram.org/img/website_icon.svg?4">
-<link rel="apple-touch-icon" sizes="180x180" href="//telegram.org/img/apple-touch-icon.png">
-<link rel="icon" type="image/png" sizes="32x32" href="//telegram.org/img/favicon-32x32.png">
-<link rel="icon" type="image/png" sizes="16x16" href="//telegram.org/img/favicon-16x16.png">
-<link rel="alternate icon" href="//telegram.org/img/favicon.ico" type="image/x-icon" />
-    <link href="//telegram.org/css/font-roboto.css?1" rel="stylesheet" type="text/css">
-    <link href="//telegram.org/css/widget-frame.css?73" rel="stylesheet" media="screen">
-    <link href="//telegram.org/css/telegram-web.css?39" rel="stylesheet" media="screen">
-    <script>TBaseUrl='/';</script>
-  </head>
-  <body class="widget_frame_base tgme_webpreview mobile emoji_image thin_box_shadow tme_mode \
-no_transitions">
-    <div class="tgme_background_wrap">
-      <canvas id="tgme_background" class="tgme_background" width="50" height="50" \
-data-colors="dbddbb,6ba587,d5d88d,88b884"></canvas>
-      <div class="tgme_background_pattern"></div>
-    </div>
-    <header class="tgme_header search_collapsed">
-  <div class="tgme_container">
-    <div class="tgme_header_search">
-      <form class="tgme_header_search_form" action="/s/{handle}">
-        <input class="tgme_header_search_form_input js-header_search" placeholder="Search" \
-name="q" autocomplete="off" value="" />
-        <a href="/s/{handle}" class="tgme_header_search_form_clear"></a>
-      </form>
-    </div>
-    <div class="tgme_header_right_column">
-      <section class="tgme_right_column">
-        <div class="tgme_channel_info">
-          <div class="tgme_channel_info_header">
-            <i class="tgme_page_photo_image bgcolor3" data-content="BW"><img src="{avatar}"></i>
-            <div class="tgme_channel_info_header_title_wrap">
-              <div class="tgme_channel_info_header_title"><span dir="auto">{title}</span></div>
-              <div class="tgme_channel_info_header_labels"><i class="verified-icon"> ✔</i></div>
-            </div>
-            <div class="tgme_channel_info_header_username"><a href="https://t.me/{handle}">\
-@{handle}</a></div>
-          </div>
-          <div class="tgme_channel_info_counters"><div class="tgme_channel_info_counter">\
-<span class="counter_value">{followers_short}</span> <span class="counter_type">subscribers</span>\
-</div><div class="tgme_channel_info_counter"><span class="counter_value">1.12K</span> \
-<span class="counter_type">photos</span></div><div class="tgme_channel_info_counter">\
-<span class="counter_value">214</span> <span class="counter_type">videos</span></div>\
-<div class="tgme_channel_info_counter"><span class="counter_value">2.05K</span> \
-<span class="counter_type">links</span></div></div>
-          <div class="tgme_channel_info_description">{description}</div>
-          <div class="tgme_footer">
-            <div class="tgme_footer_column"><h5><a href="//telegram.org/faq">About</a></h5></div>
-            <div class="tgme_footer_column"><h5><a href="//telegram.org/blog">Blog</a></h5></div>
-            <div class="tgme_footer_column"><h5><a href="//telegram.org/apps">Apps</a></h5></div>
-          </div>
-        </div>
-      </section>
-    </div>
-    <div class="tgme_header_info">
-      <a class="tgme_header_link" href="https://t.me/{handle}">
-        <div class="tgme_header_title_wrap">
-          <div class="tgme_header_title"><span dir="auto">{title}</span></div>
-        </div>
-        <div class="tgme_header_counter">{followers_short} subscribers</div>
-      </a>
-    </div>
-  </div>
-</header>
-<main class="tgme_main" data-url="/{handle}">
-  <div class="tgme_container">
-    <section class="tgme_channel_history js-message_history">
-      <div class="tgme_widget_message_centered js-messages_more_wrap"><a href="/s/{handle}\
-?before={first}" class="tme_messages_more js-messages_more" data-before="{first}"></a></div>"""
-
-_MESSAGE = """<div class="tgme_widget_message_wrap js-widget_message_wrap"><div \
-class="tgme_widget_message text_not_supported_wrap js-widget_message" data-post="{handle}/{post}" \
-data-view="eyJjIjotMTk4NzY1NDMyMSwicCI6MTQ3MywidCI6MTc3ODE1MDQxMywiaCI6IjRjMWU5YTc3ZDIwYjNmNmU1MSJ9">
-  <div class="tgme_widget_message_user"><a href="https://t.me/{handle}"><i \
-class="tgme_widget_message_user_photo bgcolor3" data-content="B"><img src="{avatar}"></i></a></div>
-  <div class="tgme_widget_message_bubble">
-        <i class="tgme_widget_message_bubble_tail">
-      <svg class="bubble_icon" width="9px" height="20px" viewBox="0 0 9 20">
-        <g fill="none">
-          <path class="background" fill="#ffffff" d="M8,1 L9,1 L9,20 L8,20 L8,18 C7.8,15.2 7.1,\
-12.2 5.9,9.2 C5,6.9 3.5,4.7 1.3,2.7 C0.9,2.4 0.9,1.7 1.3,1.3 C1.5,1.1 1.7,1 2,1 L8,1 Z"></path>
-          <path class="border_1x" fill="#d7e3ec" d="M9,1 L2,1 C1.7,1 1.5,1.1 1.3,1.3 C0.9,1.7 \
-0.9,2.4 1.3,2.7 C3.5,4.7 5,6.9 5.9,9.2 C7.1,12.2 7.8,15.2 8,18 L8,20 L9,20 L9,1 Z"></path>
-          <path class="border_2x" d="M9,1 L2,1 C1.7,1 1.5,1.1 1.3,1.3 C0.9,1.7 0.9,2.4 1.3,2.7 \
-C3.5,4.7 5,6.9 5.9,9.2 C7.1,12.2 7.8,15.2 8,18 L8,20 L9,20 L9,1 Z"></path>
-          <path class="border_3x" d="M9,1 L2,1 C1.7,1 1.5,1.1 1.3,1.3 C0.9,1.7 0.9,2.4 1.3,2.7 \
-C3.5,4.7 5,6.9 5.9,9.2 C7.1,12.2 7.8,15.2 8,18 L8,20 L9,20 L9,1 Z"></path>
-        </g>
-      </svg>
-    </i>
-    <div class="tgme_widget_message_author accent_color"><a \
-class="tgme_widget_message_owner_name" href="https://t.me/{handle}"><span dir="auto">{title}\
-</span></a></div>
-<a class="tgme_widget_message_photo_wrap 6190457702214538871 1298031165_457243118" \
-href="https://t.me/{handle}/{post}" style="width:800px;background-image:url('{avatar}')">
-  <div class="tgme_widget_message_photo" style="padding-top:66.625%"></div>
-</a><div class="tgme_widget_message_text js-message_text" dir="auto">{text} \
-<a href="?q=%23news{post}">#news</a></div>
-<div class="tgme_widget_message_reactions js-message_reactions"><span class="tgme_reaction">\
-<i class="emoji" style="background-image:url('//telegram.org/img/emoji/40/F09F918D.png')">\
-<b>👍</b></i>1.2K</span><span class="tgme_reaction"><i class="emoji" style="background-image:\
-url('//telegram.org/img/emoji/40/E29DA4.png')"><b>❤</b></i>318</span></div>
-<div class="tgme_widget_message_footer compact js-message_footer">
-  <div class="tgme_widget_message_info short js-message_info">
-    <span class="tgme_widget_message_views">{views}</span><span class="copyonly"> views</span>\
-<span class="tgme_widget_message_meta"><a class="tgme_widget_message_date" \
-href="https://t.me/{handle}/{post}"><time datetime="{published}" class="time">{hhmm}</time></a>\
-</span>
-  </div>
-</div>
-  </div>
-</div></div>"""
-
-_TAIL = """
-    </section>
-  </div>
-</main>
-    <script src="//telegram.org/js/jquery.min.js?1"></script>
-    <script src="//telegram.org/js/widget-frame.js?65"></script>
-    <script src="//telegram.org/js/telegram-web.js?14"></script>
-    <script>TWeb.init();</script>
-  </body>
-</html>
-"""
-
-_PLAIN = """<!DOCTYPE html>
-<html>
-  <head>
-    <meta charset="utf-8">
-    <title>Telegram: View @{handle}</title>
-    <meta property="og:title" content="{title}">
-    <meta property="og:image" content="{avatar}">
-    <meta property="og:site_name" content="Telegram">
-    <meta property="og:description" content="{description}">
-  </head>
-  <body class="no_transition">
-    <div class="tgme_page_wrap">
-      <div class="tgme_body_wrap">
-        <div class="tgme_page">
-          <div class="tgme_page_photo"><a href="tg://resolve?domain={handle}"><img \
-class="tgme_page_photo_image" src="{avatar}"></a></div>
-<div class="tgme_page_title" dir="auto">
-  <span dir="auto">{title}</span><i class="verified-icon"></i>
-</div>
-<div class="tgme_page_extra">{followers_exact} subscribers</div>
-<div class="tgme_page_description" dir="auto">{description}</div>
-<div class="tgme_page_context_link_wrap"><a class="tgme_page_context_link" href="/s/{handle}">\
-Preview channel</a></div>
-        </div>
-      </div>
-    </div>
-  </body>
-</html>
-"""
-
-
-def short_count(value: int) -> str:
-    """Telegram's abbreviated count with three significant digits (``48.2K``, ``1.23M``)."""
-    if value < 1000:
-        return str(value)
-    for size, suffix in ((1_000_000, "M"), (1_000, "K")):
-        if value >= size:
-            scaled = value / size
-            digits = 2 if scaled < 10 else 1 if scaled < 100 else 0
-            text = f"{scaled:.{digits}f}"
-            if "." in text:
-                text = text.rstrip("0").rstrip(".")
-            return f"{text}{suffix}"
-    return str(value)
-
-
-def _iso(ts: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(ts))
 
 
 class World:
@@ -320,14 +124,18 @@ class World:
         if self.rng.random() < 0.3:
             self.followers[index] += self.rng.randrange(1, 40)
 
-    def _common(self, index: int) -> dict[str, Any]:
-        handle = handle_of(index)
-        return {
-            "handle": handle,
-            "title": f"Deputy {index} | Parliament",
-            "description": f"Official channel of member {index} (simulated for benchmarks).",
-            "avatar": _AVATAR,
-        }
+    def _channel(self, index: int, posts: tuple[TmePost, ...] = ()) -> TmeChannel:
+        return TmeChannel(
+            handle=handle_of(index),
+            title=f"Deputy {index} | Parliament",
+            followers=self.followers[index],
+            description=f"Official channel of member {index} (simulated for benchmarks).",
+            avatar=_AVATAR,
+            verified=True,
+            posts=posts,
+            has_older=True,
+            counters=(("1.12K", "photos"), ("214", "videos"), ("2.05K", "links")),
+        )
 
     def page(self, index: int) -> bytes:
         """The ``/s/`` page of channel ``index`` as it is now (cached until it changes)."""
@@ -342,38 +150,29 @@ class World:
         return body
 
     def _render(self, index: int) -> bytes:
-        fields = self._common(index)
         last = self.last_post[index]
         first = last - self.page_len[index] + 1
-        parts = [
-            _HEAD.format(
-                **fields,
-                first=first,
-                next=last + 1,
-                followers_short=short_count(self.followers[index]),
-            )
-        ]
-        for post in range(first, last + 1):
-            ts = self.post_times.get(
-                (index, post), self.base_time - (last - post) * 3600 * (1 + index % 5)
-            )
-            parts.append(
-                _MESSAGE.format(
-                    **fields,
-                    post=post,
-                    text=_TEXTS[(index + post) % len(_TEXTS)],
-                    views=short_count(900 + (post * 37 + index) % 20_000),
-                    published=_iso(ts),
-                    hhmm=time.strftime("%H:%M", time.gmtime(ts)),
-                )
-            )
-        parts.append(_TAIL)
-        return "".join(parts).encode()
+        posts = tuple(self._post(index, post, last) for post in range(first, last + 1))
+        return channel_page(self._channel(index, posts))
+
+    def _post(self, index: int, post: int, last: int) -> TmePost:
+        ts = self.post_times.get(
+            (index, post), self.base_time - (last - post) * 3600 * (1 + index % 5)
+        )
+        text = _TEXTS[(index + post) % len(_TEXTS)]
+        return TmePost(
+            id=post,
+            html=f'{text} <a href="?q=%23news{post}">#news</a>',
+            published_at=datetime.fromtimestamp(ts, UTC),
+            views=900 + (post * 37 + index) % 20_000,
+            data_view=_DATA_VIEW,
+            photo=_AVATAR,
+            reactions=(("👍", "1.2K"), ("❤", "318")),
+        )
 
     def plain(self, index: int) -> bytes:
         """The plain ``/<handle>`` page with the exact subscriber count."""
-        exact = f"{self.followers[index]:,}".replace(",", " ")
-        return _PLAIN.format(**self._common(index), followers_exact=exact).encode()
+        return plain_page(self._channel(index))
 
     def stats(self) -> dict[str, Any]:
         """Request counters, double-poll evidence and the change count."""

@@ -9,7 +9,7 @@ import pytest
 from bench.common import percentile
 from bench.polling import run_passes
 from bench.run import _headline
-from bench.world import World, WorldProcess, handle_of, index_of, short_count
+from bench.world import World, WorldProcess, handle_of, index_of
 from bot.domain import Status
 from bot.sources.telegram import parse_channel_page
 from bot.store.engine import Database
@@ -22,14 +22,6 @@ HEADLINE_KEYS = (
     "top_p95_ms",
     "double_polls",
 )
-
-
-@pytest.mark.parametrize(
-    ("value", "text"),
-    [(912, "912"), (1000, "1K"), (48213, "48.2K"), (200_500, "200K"), (1_234_567, "1.23M")],
-)
-def test_short_count_matches_telegram(value: int, text: str) -> None:
-    assert short_count(value) == text
 
 
 def test_handles_round_trip() -> None:

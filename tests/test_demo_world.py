@@ -11,7 +11,8 @@ from pydantic import SecretStr
 
 from bot.config import Settings, load_settings
 from bot.demo import script
-from bot.demo.world import PLACEHOLDER, World, abbreviate, spaced
+from bot.demo.tme import abbreviate, spaced
+from bot.demo.world import PLACEHOLDER, World
 from bot.domain import AccountRef, Platform, Status
 from bot.net.client import HttpClient
 from bot.sources.bluesky import BlueskySource
@@ -49,7 +50,15 @@ async def http(world: World) -> AsyncIterator[HttpClient]:
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(912, "912"), (9870, "9.87K"), (48213, "48.2K"), (104_400, "104K"), (1_234_567, "1.23M")],
+    [
+        (912, "912"),
+        (1000, "1K"),
+        (9870, "9.87K"),
+        (48213, "48.2K"),
+        (104_400, "104K"),
+        (200_500, "200K"),
+        (1_234_567, "1.23M"),
+    ],
 )
 def test_abbreviate_like_telegram(value: int, text: str) -> None:
     assert abbreviate(value) == text

@@ -1,103 +1,31 @@
-# ruff: noqa: E501 - the page templates keep the real pages' long lines verbatim
 """The demo world: t.me pages, a Bluesky-like API, a Graph-like API and RSS on loopback.
 
-Every response copies the structure of the real platform (see tests/data), so govwatch's
-real sources read them unchanged. The world's state evolves with :meth:`World.advance`
-(world seconds); :meth:`World.start` serves it and advances it in the background at
-``speed`` world seconds per real second. Post timestamps are real (UTC now), so the app's
-clock, silence and report periods work as in production.
+The world's state (:mod:`bot.demo.state`) evolves with :meth:`World.advance` (world
+seconds); :meth:`World.start` serves it and advances it in the background at ``speed``
+world seconds per real second. The answers themselves are pure functions in
+:mod:`bot.demo.responses` and :mod:`bot.demo.tme`. Post timestamps are real (UTC now), so
+the app's clock, silence and report periods work as in production.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import hashlib
-import json
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
-from html import escape
-from typing import Any
 
 from aiohttp import web
 
-from bot.demo import script
+from bot.demo import responses, script, tme
 from bot.demo.script import AccountPlan, Happening
+from bot.demo.state import DEMO_TOKEN, PLACEHOLDER, PREFIX, WorldAccount, WorldPost
 from bot.domain import Platform
 
-#: The placeholder host of rss URLs in the demo roster.
-PLACEHOLDER = "https://demo.invalid"
-#: The token the Graph-like API accepts.
-DEMO_TOKEN = "demo-token"  # noqa: S105 - a public placeholder, not a secret
-#: Prefix of every platform's routes; base URLs are ``<world>/<prefix>``.
-PREFIX = {
-    # t.me paths at the root: the Telegram source recognises /s/ pages by their path.
-    Platform.TELEGRAM: "",
-    Platform.BLUESKY: "/bsky",
-    Platform.FACEBOOK: "/graph/v21.0",
-    Platform.RSS: "/rss",
-}
+__all__ = ["DEMO_TOKEN", "PLACEHOLDER", "PREFIX", "World", "WorldAccount", "WorldPost"]
+
 _HISTORY_DAYS = (0.3, 0.8, 1.4, 2.1, 3.0, 4.2, 5.5, 6.3, 8.0, 10.5, 13.0, 16.0)
-
-
-@dataclass(slots=True)
-class WorldPost:
-    """One post in the world (ids increase with time)."""
-
-    id: int
-    text: str
-    published_at: datetime
-    views: int
-    edited: bool = False
-    deleted: bool = False
-
-
-@dataclass(slots=True)
-class WorldAccount:
-    """One account in the world and its mutable state."""
-
-    platform: Platform
-    handle: str
-    plan: AccountPlan
-    number: int
-    followers: float
-    post_every: float | None
-    next_post_in: float
-    posts: list[WorldPost] = field(default_factory=list)
-    failing: bool = False
-    text_index: int = 0
-
-    @property
-    def visible(self) -> list[WorldPost]:
-        """Posts not deleted, oldest first."""
-        return [p for p in self.posts if not p.deleted]
-
-    @property
-    def slug(self) -> str:
-        """The handle's last path segment (used for rss URLs)."""
-        return self.handle.rstrip("/").rsplit("/", 1)[-1]
-
-
-def abbreviate(value: int) -> str:
-    """Telegram's /s/ style: 912, 9.87K, 48.2K, 104K, 1.23M."""
-    if value < 1000:
-        return str(value)
-    for size, suffix in ((1_000_000, "M"), (1000, "K")):
-        if value >= size:
-            scaled = value / size
-            digits = 2 if scaled < 10 else 1 if scaled < 100 else 0
-            text = f"{scaled:.{digits}f}".rstrip("0").rstrip(".") if digits else f"{scaled:.0f}"
-            return text + suffix
-    return str(value)  # pragma: no cover
-
-
-def spaced(value: int) -> str:
-    """An exact count with space separators, as on the plain t.me page ("48 213")."""
-    return f"{value:,}".replace(",", " ")
 
 
 class World:
@@ -290,7 +218,7 @@ class World:
             return None
         if platform is Platform.BLUESKY and handle.startswith("did:"):
             for acc in self.accounts.values():
-                if acc.platform is Platform.BLUESKY and _did(acc) == handle:
+                if acc.platform is Platform.BLUESKY and responses.did_of(acc) == handle:
                     return acc
             return None
         return self.accounts.get((platform, handle.lower()))
@@ -302,14 +230,16 @@ class World:
         if acc is None:
             raise web.HTTPFound(f"{PREFIX[Platform.TELEGRAM]}/{request.match_info['channel']}")
         if acc.failing:
-            return _unavailable()
-        return _html(tg_preview_page(acc, "https://t.me"))
+            return responses.unavailable()
+        return _html(tme.channel_page(responses.tme_channel(acc)))
 
     async def _tg_plain(self, request: web.Request) -> web.StreamResponse:
         acc = self._find(Platform.TELEGRAM, request.match_info["channel"])
         if acc is not None and acc.failing:
-            return _unavailable()
-        return _html(tg_plain_page(acc, request.match_info["channel"]))
+            return responses.unavailable()
+        if acc is None:
+            return _html(tme.contact_page(request.match_info["channel"]))
+        return _html(tme.plain_page(responses.tme_channel(acc)))
 
     # --- Bluesky -----------------------------------------------------------------------
 
@@ -319,21 +249,21 @@ class World:
             body = {"error": "InvalidRequest", "message": "Profile not found"}
             return web.json_response(body, status=400)
         if acc.failing:
-            return _unavailable()
+            return responses.unavailable()
         return acc
 
     async def _bs_profile(self, request: web.Request) -> web.StreamResponse:
         acc = self._bs_account(request)
         if isinstance(acc, web.Response):
             return acc
-        return web.json_response(bluesky_profile(acc))
+        return web.json_response(responses.bluesky_profile(acc))
 
     async def _bs_feed(self, request: web.Request) -> web.StreamResponse:
         acc = self._bs_account(request)
         if isinstance(acc, web.Response):
             return acc
-        limit = _int(request.query.get("limit"), 50, 1, 100)
-        return web.json_response(bluesky_feed(acc, limit=limit))
+        limit = responses.int_param(request.query.get("limit"), 50, 1, 100)
+        return web.json_response(responses.bluesky_feed(acc, limit=limit))
 
     # --- Facebook Graph ----------------------------------------------------------------
 
@@ -342,13 +272,17 @@ class World:
             "Authorization", ""
         ).removeprefix("Bearer ")
         if token != DEMO_TOKEN:
-            return _graph_error("An access token is required to request this resource.", 104, 400)
+            return responses.graph_error(
+                "An access token is required to request this resource.", 104, 400
+            )
         acc = self._find(Platform.FACEBOOK, request.match_info["page"])
         if acc is None:
             message = f"Unsupported get request. Object with ID '{request.match_info['page']}'"
-            return _graph_error(message + " does not exist.", 100, 400, kind="GraphMethodException")
+            return responses.graph_error(
+                message + " does not exist.", 100, 400, kind="GraphMethodException"
+            )
         if acc.failing:
-            return _graph_error("An unexpected error has occurred.", 2, 500)
+            return responses.graph_error("An unexpected error has occurred.", 2, 500)
         return acc
 
     async def _fb_page(self, request: web.Request) -> web.StreamResponse:
@@ -356,14 +290,14 @@ class World:
         if isinstance(acc, web.Response):
             return acc
         fields = request.query.get("fields", "name,followers_count,fan_count").split(",")
-        return web.json_response(facebook_page(acc, fields))
+        return web.json_response(responses.facebook_page(acc, fields))
 
     async def _fb_posts(self, request: web.Request) -> web.StreamResponse:
         acc = self._fb_account(request)
         if isinstance(acc, web.Response):
             return acc
-        limit = _int(request.query.get("limit"), 25, 1, 100)
-        return web.json_response(facebook_posts(acc, self.base_url, limit=limit))
+        limit = responses.int_param(request.query.get("limit"), 25, 1, 100)
+        return web.json_response(responses.facebook_posts(acc, self.base_url, limit=limit))
 
     # --- RSS ---------------------------------------------------------------------------
 
@@ -372,8 +306,8 @@ class World:
         if acc is None:
             raise web.HTTPNotFound()
         if acc.failing:
-            return _unavailable()
-        body = rss_feed(acc, self.base_url).encode()
+            return responses.unavailable()
+        body = responses.rss_feed(acc, self.base_url).encode()
         etag = '"' + hashlib.sha1(body, usedforsecurity=False).hexdigest()[:16] + '"'
         if request.headers.get("If-None-Match") == etag:
             return web.Response(status=304, headers={"ETag": etag})
@@ -382,282 +316,5 @@ class World:
         )
 
 
-# --- responses (pure functions of the state, so tests can call them directly) ----------
-
-
-def _html(text: str) -> web.Response:
-    return web.Response(text=text, content_type="text/html", charset="utf-8")
-
-
-def _unavailable() -> web.Response:
-    # No Retry-After: the client would then pause the whole host, i.e. every platform.
-    return web.Response(status=503, text="Service Unavailable")
-
-
-def _graph_error(
-    message: str, code: int, status: int, *, kind: str = "OAuthException"
-) -> web.Response:
-    body = {"error": {"message": message, "type": kind, "code": code, "fbtrace_id": "AdemoTrace"}}
-    return web.json_response(body, status=status)
-
-
-def _int(raw: str | None, default: int, low: int, high: int) -> int:
-    try:
-        return min(max(int(raw or default), low), high)
-    except ValueError:
-        return default
-
-
-def _data_view(acc: WorldAccount, post: WorldPost) -> str:
-    payload = {
-        "c": -(1_500_000_000 + acc.number),
-        "p": post.id,
-        "t": int(post.published_at.timestamp()),
-        "h": hashlib.sha1(f"{acc.handle}{post.id}".encode(), usedforsecurity=False).hexdigest()[
-            :18
-        ],
-    }
-    raw = json.dumps(payload, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _tg_message(acc: WorldAccount, post: WorldPost, public: str) -> str:
-    channel = acc.handle
-    title = escape(acc.plan.title)
-    edited = "edited &nbsp;" if post.edited else ""
-    stamp = post.published_at.astimezone(UTC)
-    return f"""<div class="tgme_widget_message_wrap js-widget_message_wrap"><div class="tgme_widget_message text_not_supported_wrap js-widget_message" data-post="{channel}/{post.id}" data-view="{_data_view(acc, post)}">
-  <div class="tgme_widget_message_user"><a href="{public}/{channel}"><i class="tgme_widget_message_user_photo bgcolor3" data-content="{title[:1]}"></i></a></div>
-  <div class="tgme_widget_message_bubble">
-    <div class="tgme_widget_message_author accent_color"><a class="tgme_widget_message_owner_name" href="{public}/{channel}"><span dir="auto">{title}</span></a></div>
-<div class="tgme_widget_message_text js-message_text" dir="auto">{escape(post.text)}</div>
-<div class="tgme_widget_message_footer compact js-message_footer">
-  <div class="tgme_widget_message_info short js-message_info">
-    <span class="tgme_widget_message_views">{abbreviate(post.views)}</span><span class="copyonly"> views</span><span class="tgme_widget_message_meta">{edited}<a class="tgme_widget_message_date" href="{public}/{channel}/{post.id}"><time datetime="{stamp.strftime("%Y-%m-%dT%H:%M:%S+00:00")}" class="time">{stamp.strftime("%H:%M")}</time></a></span>
-  </div>
-</div>
-  </div>
-</div></div>"""
-
-
-def tg_preview_page(acc: WorldAccount, public: str) -> str:
-    """The t.me/s/<channel> page: header counters and the newest 20 messages."""
-    posts = acc.visible[-20:]
-    title = escape(acc.plan.title)
-    channel = acc.handle
-    prev = (
-        f'<link rel="prev" href="/s/{channel}?before={posts[0].id}">'
-        if len(acc.visible) > 20
-        else ""
-    )
-    messages = "".join(_tg_message(acc, p, public) for p in posts)
-    photos = 40 + len(acc.posts) * 2
-    return f"""<!DOCTYPE html>
-<html>
-  <head>
-    <meta charset="utf-8">
-    <title>{title} – Telegram</title>
-    <meta property="og:title" content="{title}">
-    <meta property="og:site_name" content="Telegram">
-    <meta property="og:description" content="{title}: официальный канал (демо)">
-    {prev}
-<link rel="canonical" href="/s/{channel}?before={posts[-1].id + 1 if posts else 1}">
-  </head>
-  <body class="widget_frame_base tgme_webpreview mobile emoji_image thin_box_shadow tme_mode no_transitions">
-    <header class="tgme_header search_collapsed">
-  <div class="tgme_container">
-    <div class="tgme_header_right_column">
-      <section class="tgme_right_column">
-        <div class="tgme_channel_info">
-          <div class="tgme_channel_info_header">
-            <div class="tgme_channel_info_header_title_wrap">
-              <div class="tgme_channel_info_header_title"><span dir="auto">{title}</span></div>
-            </div>
-            <div class="tgme_channel_info_header_username"><a href="{public}/{channel}">@{channel}</a></div>
-          </div>
-          <div class="tgme_channel_info_counters"><div class="tgme_channel_info_counter"><span class="counter_value">{abbreviate(int(acc.followers))}</span> <span class="counter_type">subscribers</span></div><div class="tgme_channel_info_counter"><span class="counter_value">{abbreviate(photos)}</span> <span class="counter_type">photos</span></div><div class="tgme_channel_info_counter"><span class="counter_value">{len(acc.posts) // 4}</span> <span class="counter_type">links</span></div></div>
-          <div class="tgme_channel_info_description">{title}: официальный канал (демо)</div>
-        </div>
-      </section>
-    </div>
-  </div>
-</header>
-<main class="tgme_main" data-url="/{channel}">
-  <div class="tgme_container">
-    <section class="tgme_channel_history js-message_history">
-      {messages}
-    </section>
-  </div>
-</main>
-  </body>
-</html>
-"""
-
-
-def tg_plain_page(acc: WorldAccount | None, channel: str) -> str:
-    """The plain t.me/<channel> page: exact subscribers, or the contact page for unknown names."""
-    if acc is None:
-        body = f"""<div class="tgme_page_icon"><i class="tgme_icon_user"></i></div>
-<div class="tgme_page_description">If you have <strong>Telegram</strong>, you can contact <a class="tgme_username_link" href="tg://resolve?domain={escape(channel)}">@{escape(channel)}</a> right away.</div>"""
-        head = f'<title>Telegram: Contact @{escape(channel)}</title>\n<meta name="robots" content="noindex, nofollow">'
-    else:
-        title = escape(acc.plan.title)
-        head = f"<title>Telegram: View @{acc.handle}</title>"
-        body = f"""<div class="tgme_page_title" dir="auto">
-  <span dir="auto">{title}</span>
-</div>
-<div class="tgme_page_extra">{spaced(int(acc.followers))} subscribers</div>
-<div class="tgme_page_description" dir="auto">{title}: официальный канал (демо)</div>
-<div class="tgme_page_context_link_wrap"><a class="tgme_page_context_link" href="/s/{acc.handle}">Preview channel</a></div>"""
-    return f"""<!DOCTYPE html>
-<html>
-  <head>
-    <meta charset="utf-8">
-    {head}
-    <meta property="og:site_name" content="Telegram">
-  </head>
-  <body class="no_transition">
-    <div class="tgme_page_wrap">
-      <div class="tgme_body_wrap">
-        <div class="tgme_page">
-{body}
-        </div>
-      </div>
-    </div>
-  </body>
-</html>
-"""
-
-
-# --- Bluesky ---------------------------------------------------------------------------
-
-
-def _did(acc: WorldAccount) -> str:
-    alphabet = "abcdefghijklmnopqrstuvwxyz234567"
-    digest = hashlib.sha256(acc.handle.encode()).digest()
-    return "did:plc:" + "".join(alphabet[b % 32] for b in digest[:24])
-
-
-def _rkey(post: WorldPost) -> str:
-    alphabet = "234567abcdefghijklmnopqrstuvwxyz"
-    value, out = int(post.published_at.timestamp() * 1000) * 1024 + post.id, ""
-    while value:
-        value, rest = divmod(value, 32)
-        out = alphabet[rest] + out
-    return out[-13:]
-
-
-def _zulu(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
-
-
-def bluesky_profile(acc: WorldAccount) -> dict[str, Any]:
-    """app.bsky.actor.getProfile (profileViewDetailed)."""
-    return {
-        "did": _did(acc),
-        "handle": acc.handle,
-        "displayName": acc.plan.title,
-        "description": f"{acc.plan.title}. Official account (demo).",
-        "associated": {"lists": 0, "feedgens": 0, "starterPacks": 0, "labeler": False},
-        "labels": [],
-        "createdAt": "2023-09-12T08:20:41.337Z",
-        "indexedAt": _zulu(acc.posts[-1].published_at) if acc.posts else "2023-09-12T08:20:41.337Z",
-        "followersCount": int(acc.followers),
-        "followsCount": 87,
-        "postsCount": len(acc.visible),
-    }
-
-
-def bluesky_feed(acc: WorldAccount, *, limit: int) -> dict[str, Any]:
-    """app.bsky.feed.getAuthorFeed: newest first, the official's own posts only."""
-    did = _did(acc)
-    author = {"did": did, "handle": acc.handle, "displayName": acc.plan.title, "labels": []}
-    feed = []
-    for post in reversed(acc.visible[-limit:]):
-        rkey = _rkey(post)
-        feed.append(
-            {
-                "post": {
-                    "uri": f"at://{did}/app.bsky.feed.post/{rkey}",
-                    "cid": "bafyrei" + hashlib.sha256(rkey.encode()).hexdigest()[:52],
-                    "author": author,
-                    "record": {
-                        "$type": "app.bsky.feed.post",
-                        "createdAt": _zulu(post.published_at),
-                        "langs": ["ru"],
-                        "text": post.text,
-                    },
-                    "replyCount": post.views // 200,
-                    "repostCount": post.views // 90,
-                    "likeCount": post.views // 12,
-                    "quoteCount": post.views // 900,
-                    "indexedAt": _zulu(post.published_at),
-                    "labels": [],
-                }
-            }
-        )
-    return {"feed": feed, "cursor": _zulu(acc.visible[0].published_at)} if feed else {"feed": []}
-
-
-# --- Facebook --------------------------------------------------------------------------
-
-
-def facebook_page(acc: WorldAccount, fields: list[str]) -> dict[str, Any]:
-    """GET /{page-id}?fields=...: only the fields asked for, plus the id."""
-    values: dict[str, Any] = {
-        "name": acc.plan.title,
-        "followers_count": int(acc.followers),
-        "fan_count": int(acc.followers * 0.93),
-        "link": f"https://www.facebook.com/{acc.handle}",
-    }
-    page = {key: values[key] for key in fields if key in values}
-    page["id"] = acc.handle
-    return page
-
-
-def facebook_posts(acc: WorldAccount, base_url: str, *, limit: int) -> dict[str, Any]:
-    """GET /{page-id}/posts: ``{"data": [...], "paging": {...}}``, newest first."""
-    data = [
-        {
-            "id": f"{acc.handle}_{post.id}",
-            "message": post.text,
-            "created_time": post.published_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000"),
-            "permalink_url": f"https://www.facebook.com/{acc.handle}/posts/{post.id}",
-        }
-        for post in reversed(acc.visible[-limit:])
-    ]
-    paging: dict[str, Any] = {"cursors": {"before": "QVFIUmRlbW9B", "after": "QVFIUmRlbW9C"}}
-    if len(acc.visible) > limit:
-        paging["next"] = (
-            f"{base_url}{PREFIX[Platform.FACEBOOK]}/{acc.handle}/posts?after=QVFIUmRlbW9C"
-        )
-    return {"data": data, "paging": paging}
-
-
-# --- RSS -------------------------------------------------------------------------------
-
-
-def rss_feed(acc: WorldAccount, base_url: str) -> str:
-    """An RSS 2.0 press-release feed, newest first (items without titles, as RSS allows)."""
-    site = f"{base_url}{PREFIX[Platform.RSS]}"
-    items = "".join(
-        f"""
-    <item>
-      <link>{site}/{acc.slug}/{post.id}</link>
-      <guid isPermaLink="false">{acc.slug}-{post.id}</guid>
-      <pubDate>{format_datetime(post.published_at.astimezone(UTC), usegmt=True)}</pubDate>
-      <description><![CDATA[<p>{escape(post.text)}</p>]]></description>
-    </item>"""
-        for post in reversed(acc.visible[-20:])
-    )
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom">
-  <channel>
-    <title>{escape(acc.plan.title)}</title>
-    <link>{site}/{acc.slug}</link>
-    <description>{escape(acc.plan.title)} (демо)</description>
-    <language>ru</language>
-    <ttl>15</ttl>{items}
-  </channel>
-</rss>
-"""
+def _html(body: bytes) -> web.Response:
+    return web.Response(body=body, content_type="text/html", charset="utf-8")

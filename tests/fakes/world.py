@@ -18,6 +18,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.demo.tme import TmeChannel, TmePost, channel_page
+
 #: What an account answers: its data, proof of absence, or one of the failures.
 MODES = ("ok", "absent", "rate_limited", "login_wall", "server_error")
 
@@ -205,23 +207,20 @@ def _tg_page(account: FakeAccount | None, limit: int) -> web.Response:
     failed = _failure(account.mode)
     if failed is not None:
         return failed
-    count = account.followers_text or str(account.followers)
-    messages = "".join(
-        f'<div class="tgme_widget_message_wrap"><div class="tgme_widget_message" '
-        f'data-post="{account.handle}/{p.id}">'
-        f'<div class="tgme_widget_message_text js-message_text">{html.escape(p.text)}</div>'
-        f'<a class="tgme_widget_message_date" href="https://t.me/{account.handle}/{p.id}">'
-        f'<time datetime="{p.created_at.isoformat()}">x</time></a></div></div>'
+    posts = tuple(
+        TmePost(id=int(p.id), html=html.escape(p.text), published_at=p.created_at)
         for p in reversed(account.newest(limit))
     )
-    page = (
-        "<html><body><div class='tgme_channel_info'><div class='tgme_channel_info_header'>"
-        f"<div class='tgme_channel_info_header_title'><span>{html.escape(account.name)}</span>"
-        "</div></div><div class='tgme_channel_info_counter'>"
-        f"<span class='counter_value'>{count}</span> <span class='counter_type'>subscribers</span>"
-        f"</div></div>{messages}</body></html>"
+    channel = TmeChannel(
+        handle=account.handle,
+        title=account.name,
+        followers=account.followers,
+        description=account.description,
+        avatar=account.avatar,
+        posts=posts,
+        followers_text=account.followers_text or str(account.followers),
     )
-    return web.Response(text=page, content_type="text/html")
+    return web.Response(body=channel_page(channel), content_type="text/html")
 
 
 def hours_ago(hours: float, *, now: datetime | None = None) -> datetime:
