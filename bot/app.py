@@ -237,7 +237,11 @@ class App:
 
 def main(settings: Settings, args: argparse.Namespace) -> int:
     """``govwatch run``: poll, detect, deliver and chat until stopped."""
-    setup_logging(settings.logging.level, secrets=settings.secrets())
+    setup_logging(
+        settings.logging.level,
+        secrets=settings.secrets(),
+        json_format=settings.logging.json_format,
+    )
 
     async def run() -> None:
         async with open_database(settings) as db:

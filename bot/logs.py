@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 # Token shapes worth masking even when they are not in the config (e.g. typed in chat).
@@ -51,6 +53,8 @@ class RedactingFilter(logging.Filter):
         record.msg, record.args = redacted, None
         if record.exc_text:
             record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
         return True
 
 
@@ -62,11 +66,37 @@ def _mask_match(match: re.Match[str]) -> str:
     return MASK
 
 
-def setup_logging(level: str = "INFO", *, secrets: Iterable[str] = ()) -> RedactingFilter:
-    """Log to stderr with secrets redacted on every handler; returns the filter."""
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: timestamp, level, logger, message and any exception."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as a single-line JSON object (after the redacting filter ran)."""
+        entry = {
+            "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def setup_logging(
+    level: str = "INFO", *, secrets: Iterable[str] = (), json_format: bool = False
+) -> RedactingFilter:
+    """Log to stderr (text, or JSON lines) with secrets redacted on every handler."""
     redactor = RedactingFilter(secrets)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    handler.setFormatter(
+        JsonFormatter()
+        if json_format
+        else logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    )
     handler.addFilter(redactor)
     root = logging.getLogger()
     for old in list(root.handlers):

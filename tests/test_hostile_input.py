@@ -255,7 +255,8 @@ def test_redaction_without_configured_secrets(line: str) -> None:
     assert [s for s in _leaks(redacted) if s not in configured_only] == []
 
 
-def test_debug_logs_never_show_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("json_format", [False, True])
+def test_debug_logs_never_show_tokens(monkeypatch: pytest.MonkeyPatch, json_format: bool) -> None:
     """Every path into a log at DEBUG: message, %-args, exception, traceback, repr of settings."""
     stream = io.StringIO()
     monkeypatch.setattr(sys, "stderr", stream)
@@ -267,7 +268,7 @@ def test_debug_logs_never_show_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
             telegram={"token": TG_TOKEN, "webhook_secret": WEBHOOK_SECRET},
             slack={"bot_token": SLACK_BOT, "app_token": SLACK_APP, "signing_secret": SIGNING},
         )
-        setup_logging("DEBUG", secrets=settings_.secrets())
+        setup_logging("DEBUG", secrets=settings_.secrets(), json_format=json_format)
         log = logging.getLogger("govwatch.hostile")
         for line in LEAKY_LINES:
             log.debug(line)

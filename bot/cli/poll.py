@@ -27,7 +27,11 @@ async def _poll_once(settings: Settings, *, every: bool, account_id: int | None)
 
 def poll_once(settings: Settings, args: argparse.Namespace) -> int:
     """Poll due accounts once (or ``--all``, or ``--account ID``), print a summary."""
-    setup_logging(settings.logging.level, secrets=settings.secrets())
+    setup_logging(
+        settings.logging.level,
+        secrets=settings.secrets(),
+        json_format=settings.logging.json_format,
+    )
     stats = asyncio.run(
         _poll_once(
             settings,
