@@ -100,3 +100,13 @@ def test_pacer_counts_spacing_from_completed_sends() -> None:
     # three sends completed at 0.3, 0.2, 0.2: the window frees at 1.2, not at 1.0
     assert pacer.reserve("d", group=False, now=1.1) == pytest.approx(0.1)
     assert pacer.reserve("d", group=False, now=1.2) == 0
+
+
+async def test_latency_bench_measures_every_guard() -> None:
+    # The figures the tests no longer bound; only that each one was measured.
+    from bench.latency import BOUNDS, http_guards
+
+    figures = await http_guards()
+    assert set(figures) == {k for k in BOUNDS if not k.startswith("slack_")}
+    assert all(value > 0 for value in figures.values())
+    assert figures["drip_timeout_s"] >= 1.0  # the 1 s deadline had to pass first

@@ -28,13 +28,11 @@ def _demo(*args: str, db: str) -> list[str]:
 
 
 def test_demo_no_input_prints_alerts_and_the_newspaper_table(cli_db: str) -> None:
-    started = time.monotonic()
     done = subprocess.run(
         _demo("--duration", "20", "--no-input", "--speed", "240", db=cli_db),
         cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
-    assert time.monotonic() - started < 55  # 20 s of demo, start-up and the report
     out = done.stdout
     assert "Traceback" not in done.stderr
     feed, _, report = out.partition("> /report kz-government facebook")

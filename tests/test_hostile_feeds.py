@@ -194,17 +194,16 @@ async def _serve_and_fetch(handler: Handler) -> tuple[Observation, float]:
 
 
 @pytest.mark.parametrize(("name", "handler", "reasons"), CASES, ids=[c[0] for c in CASES])
-async def test_hostile_feed_is_unknown_quickly(
+async def test_hostile_feed_is_unknown(
     name: str, handler: Handler, reasons: set[str], trap: list[int], crash_tally: Tally
 ) -> None:
     if name == "xxe_http":
         handler = _body(_xxe(f"http://127.0.0.1:{trap[0]}/secret"))
-    obs, seconds = await _serve_and_fetch(handler)
+    obs, _ = await _serve_and_fetch(handler)  # its wall time: bench/latency.py
     assert obs.status is Status.UNKNOWN
     assert obs.reason in reasons, obs.reason
     assert obs.followers is None
     assert obs.posts == ()
-    assert seconds < TIMEOUT + 2.0
     assert trap[1:] == [], "an external entity was fetched"
     crash_tally.refusal()
 

@@ -199,10 +199,9 @@ async def test_undecodable_bodies_are_refused(server: HostileServer, kind: str) 
 
 async def test_gzip_bomb_is_refused(server: HostileServer) -> None:
     async with HttpClient(_settings(max_response_bytes=1_000_000)) as http:
-        started = time.monotonic()
         with pytest.raises(ResponseTooLarge):
             await http.get(server.url("/bomb"))
-    assert time.monotonic() - started < 10
+    assert server.hits["/bomb"] == 1
 
 
 async def test_endless_chunked_body_is_cut(server: HostileServer) -> None:
@@ -223,10 +222,8 @@ async def test_declared_length_over_cap_is_refused_early(server: HostileServer) 
 
 async def test_slow_drip_hits_the_total_deadline(server: HostileServer) -> None:
     async with HttpClient(_settings(timeout="1s")) as http:
-        started = time.monotonic()
         with pytest.raises(FetchTimeout):
             await http.get(server.url("/drip"))
-    assert time.monotonic() - started < 3
 
 
 async def test_connection_refused_is_a_fetch_error() -> None:
@@ -308,22 +305,22 @@ async def test_per_host_rate_spaces_requests(server: HostileServer) -> None:
         started = time.monotonic()
         await asyncio.gather(*(http.get(server.url("/ok")) for _ in range(5)))
         elapsed = time.monotonic() - started
-        fast_started = time.monotonic()
-        await asyncio.gather(*(http.get(server.url("/ok"), rate=1000.0) for _ in range(5)))
+        fast = await asyncio.gather(*(http.get(server.url("/ok"), rate=1000.0) for _ in range(5)))
+    # A lower bound only: the client must wait; how fast the unpaced burst is, is bench's.
     assert elapsed >= 0.35  # 5 requests at 10/s: the last starts 0.4 s after the first
-    assert time.monotonic() - fast_started < 0.35
+    assert [r.status for r in fast] == [200] * 5
+    assert server.hits["/ok"] == 10
 
 
 async def test_a_stuck_host_does_not_slow_another(server: HostileServer) -> None:
     async with HttpClient(_settings(timeout="2s", per_host_concurrency=2)) as http:
         stuck = [asyncio.create_task(http.get(server.url("/drip"))) for _ in range(4)]
         await asyncio.sleep(0.1)
-        started = time.monotonic()
         results = await asyncio.gather(
             *(http.get(f"http://localhost:{server.port}/ok") for _ in range(5))
         )
-        elapsed = time.monotonic() - started
+        # The other host answered while every slot of the stuck one was still taken.
+        assert all(not task.done() for task in stuck)
         outcomes = await asyncio.gather(*stuck, return_exceptions=True)
     assert all(r.status == 200 for r in results)
-    assert elapsed < 0.5
     assert all(isinstance(o, FetchTimeout) for o in outcomes)

@@ -153,13 +153,16 @@ CASES = [
 ]
 
 
-async def test_top_is_fast_on_small_history(database: Database) -> None:
+async def test_top_cases_on_small_history(database: Database) -> None:
+    # Timings of these cases: bench/queries.py (no wall-clock bound in tests).
     size = Size(accounts=400, days=14)
     await generate(database, size)
     await _check_numbers(database, size)
     for case in CASES:
-        p50, _, _ = await measure(database, 5, **case)
-        assert p50 < 250, (case, p50)
+        async with database.sessions() as session:
+            board = await top(session, now=END, limit=5, **case)  # type: ignore[arg-type]
+        assert len(board.entries) == 5, case
+        assert not board.missing, case
 
 
 @pytest.mark.skipif(not FULL, reason="set GOVWATCH_BENCH=1 for the full-size benchmark")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import socket
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -178,19 +178,24 @@ async def test_unreachable_api_is_retryable_and_not_unknown(
 async def test_about_one_message_per_second_per_channel(
     fake: FakeSlack, database: Database
 ) -> None:
-    slack = await _backend(fake, database, min_interval=0.25)
+    slack = await _backend(fake, database, min_interval=0.4)
     try:
-        started = time.monotonic()
-        for index in range(3):
-            await slack.send(_to("C0NEWS"), Reply.text(f"n{index}"))
-        await slack.send(_to("C0OTHER"), Reply.text("other"))
-        elapsed_other = time.monotonic() - started
+
+        async def news() -> None:
+            for index in range(3):
+                await slack.send(_to("C0NEWS"), Reply.text(f"n{index}"))
+
+        # Sent while C0NEWS waits for its slots: the other channel has its own pacing.
+        await asyncio.gather(news(), slack.send(_to("C0OTHER"), Reply.text("other")))
     finally:
         await slack.stop()
+    channels = [p["channel"] for p in fake.posts]
+    assert sorted(channels) == ["C0NEWS", "C0NEWS", "C0NEWS", "C0OTHER"]
+    assert channels.index("C0OTHER") <= 1  # before the second C0NEWS: it did not queue
     times = [p["received_at"] for p in fake.posts if p["channel"] == "C0NEWS"]
     gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert all(gap >= 0.2 for gap in gaps), gaps
-    assert elapsed_other < 0.25 * 3 + 0.3  # the other channel did not queue behind C0NEWS
+    # A lower bound only (the backend must wait); how long delivery takes is bench's.
+    assert all(gap >= 0.35 for gap in gaps), gaps
 
 
 async def test_chart_goes_through_the_three_upload_steps(

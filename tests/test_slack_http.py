@@ -135,11 +135,9 @@ async def test_signed_top_answers_with_the_leaders(
 ) -> None:
     await _seed_leaders(database)
     body = urlencode(fake.command_payload("top"))
-    started = time.monotonic()
     status, text = await _post(backend, body, FORM | sign(body))
     assert status == 200
-    assert text == ""
-    assert time.monotonic() - started < 3.0, "Slack needs the ack within 3 seconds"
+    assert text == ""  # the ack; its latency is measured by bench/latency.py
     await fake.wait_for(lambda: fake.responses)
     answer = fake.responses[0]
     assert answer["response_type"] == "in_channel"

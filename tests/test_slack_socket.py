@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -51,9 +50,7 @@ async def test_connects_through_apps_connections_open(
 async def test_slash_command_is_acknowledged_then_answered(
     fake: FakeSlack, backend: SlackBackend
 ) -> None:
-    started = time.monotonic()
     ack = await fake.send_envelope("slash_commands", fake.command_payload("help"))
-    assert time.monotonic() - started < 3.0
     assert ack["envelope_id"].startswith("env-")
     await fake.wait_for(lambda: fake.responses)
     answer = fake.responses[0]
