@@ -6,10 +6,10 @@ or be neutralised (masked token, literal text), and change nothing it should not
 
 from __future__ import annotations
 
-import contextlib
 import io
 import logging
 import sys
+from urllib.parse import urlsplit
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -129,8 +129,16 @@ def test_normalize_handle_never_crashes(platform: Platform, raw: str) -> None:
     )
 )
 def test_validate_url_never_crashes(url: str) -> None:
-    with contextlib.suppress(InvalidHandle):
-        validate_url(url)
+    try:
+        accepted = validate_url(url)
+    except InvalidHandle:
+        return  # refused: the only exception it may raise
+    # Accepted: an http(s) URL with a host and no credentials, returned unchanged.
+    parts = urlsplit(accepted)
+    assert accepted == url
+    assert parts.scheme in ("http", "https")
+    assert parts.hostname
+    assert "@" not in parts.netloc
 
 
 def test_names_ignore_invisible_characters() -> None:

@@ -100,16 +100,18 @@ def test_slack_mrkdwn_keeps_outside_text_inert(hostile: str, crash_tally: Tally)
             assert sequence.startswith(POST_URL + "|"), sequence
         assert not INVISIBLE.search(text)
     assert any(HANDLE in text for text in texts)
-    for block in slack_blocks.reply_blocks(reply):
-        if block["type"] == "section":
-            assert block["text"]["verbatim"] is True
+    sections = [b for b in slack_blocks.reply_blocks(reply) if b["type"] == "section"]
+    assert sections
+    assert all(block["text"]["verbatim"] is True for block in sections)
     crash_tally.refusal()
 
 
 @pytest.mark.parametrize("hostile", HOSTILE)
 def test_plain_fallbacks_are_bounded(hostile: str) -> None:
     reply = _alert(hostile, hostile)
-    for message in telegram_html.render_text(reply):
+    messages = telegram_html.render_text(reply)
+    assert messages
+    for message in messages:
         assert telegram_html.tg_len(message) <= telegram_html.MESSAGE_LIMIT
     assert len(slack_blocks.fallback_text(reply)) <= slack_blocks.FALLBACK_MAX
 

@@ -105,11 +105,12 @@ def test_reply_blocks_never_carry_control_sequences() -> None:
     assert "<!" not in dumped
     assert "<@" not in dumped
     assert "<http://evil" not in dumped
-    for block in blocks:
-        if block["type"] == "section":
-            assert block["text"]["type"] == "mrkdwn"
-            assert block["text"]["verbatim"] is True
-            _no_control_sequences(block["text"]["text"], allowed_links=("https://t.me/dana/5",))
+    sections = [block for block in blocks if block["type"] == "section"]
+    assert sections
+    for block in sections:
+        assert block["text"]["type"] == "mrkdwn"
+        assert block["text"]["verbatim"] is True
+        _no_control_sequences(block["text"]["text"], allowed_links=("https://t.me/dana/5",))
     kinds = [b["type"] for b in blocks]
     assert kinds == ["section", "section", "actions"]
     table = blocks[1]["text"]["text"]
