@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 
 from bot.cli import main
 from bot.errors import RosterError
-from bot.roster import import_entries, parse_roster_text, to_csv, to_toml
+from bot.roster import parse_roster_text
+from bot.roster_io import import_entries, to_csv, to_toml
 from bot.store.engine import Database
 from bot.store.models import Account, Official, Watchlist, WatchlistMember
 
