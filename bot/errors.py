@@ -90,16 +90,6 @@ class RateLimited(FetchError):
         self.retry_after = retry_after
 
 
-class HTTPStatusError(FetchError):
-    """The server answered with an unexpected status code."""
-
-    reason = "http_error"
-
-    def __init__(self, status: int, message: str = "") -> None:
-        super().__init__(message or f"HTTP {status}")
-        self.status = status
-
-
 class TooManyRedirects(FetchError):
     """The redirect chain was longer than allowed."""
 
@@ -115,17 +105,6 @@ class ParseError(GovwatchError):
     def __init__(self, message: str = "", *, reason: str = "layout_changed") -> None:
         super().__init__(message or reason)
         self.reason = reason
-
-
-# --- store -----------------------------------------------------------------------------
-
-
-class StoreError(GovwatchError):
-    """A database operation failed in a way the caller should report."""
-
-
-class NotFound(StoreError):
-    """A looked-up row does not exist."""
 
 
 # --- delivery --------------------------------------------------------------------------

@@ -162,7 +162,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         detail = exc.orig if isinstance(exc, DBAPIError) else exc
         print(f"govwatch: error: {detail}".splitlines()[0], file=sys.stderr)
         return 1
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -173,10 +173,6 @@ class Scope:
     officials: dict[int, OfficialRow]
     accounts: list[AccountRow]
 
-    def accounts_of(self, official_id: int) -> list[AccountRow]:
-        """Accounts of one official (in scope order)."""
-        return [a for a in self.accounts if a.official_id == official_id]
-
 
 async def resolve_watchlist(session: AsyncSession, name: str) -> Watchlist:
     """The watchlist named ``name`` (case-insensitive), or :class:`UnknownWatchlist`."""
@@ -189,11 +185,6 @@ async def resolve_watchlist(session: AsyncSession, name: str) -> Watchlist:
                 return wl
         raise UnknownWatchlist(name)
     return found
-
-
-async def watchlist_names(session: AsyncSession) -> list[str]:
-    """Every watchlist name (for argument parsing)."""
-    return list((await session.scalars(select(Watchlist.name).order_by(Watchlist.name))).all())
 
 
 _ACCOUNT_COLUMNS = (

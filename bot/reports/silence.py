@@ -37,11 +37,6 @@ class SilentOfficial:
     platforms: tuple[str, ...]
 
     @property
-    def never_posted(self) -> bool:
-        """No post of this official was ever seen."""
-        return self.last_post_at is None
-
-    @property
     def times_usual(self) -> float | None:
         """How many usual gaps the silence lasts."""
         if self.usual_gap is None or self.usual_gap.total_seconds() <= 0:
