@@ -110,3 +110,13 @@ async def test_latency_bench_measures_every_guard() -> None:
     assert set(figures) == {k for k in BOUNDS if not k.startswith("slack_")}
     assert all(value > 0 for value in figures.values())
     assert figures["drip_timeout_s"] >= 1.0  # the 1 s deadline had to pass first
+
+
+async def test_top_history_bench_times_every_case() -> None:
+    from bench.top_history import run
+    from tests.test_reports_bench import CASES, Size
+
+    result = await run("sqlite", Size(accounts=100, days=14), runs=1)
+    timed = {k: v for k, v in result.items() if isinstance(v, dict)}
+    assert len(timed) == len(CASES)
+    assert all(set(v) == {"p50_ms", "p95_ms", "cpu_p50_ms"} for v in timed.values())

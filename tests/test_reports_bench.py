@@ -1,21 +1,16 @@
-"""How fast /top answers on long histories.
+"""/top over generated history: the generator and the queries agree on the numbers.
 
 The generator writes the history inside the database (generate_series on PostgreSQL, a
 recursive CTE on SQLite), so a year of hourly snapshots for 5,000 accounts (43.8 million
-rows) takes minutes, not hours. The full size runs only with ``GOVWATCH_BENCH=1``
-(optionally ``GOVWATCH_BENCH_ACCOUNTS`` and ``GOVWATCH_BENCH_DAYS``); by default a small
-history checks the generator and the queries against the same numbers.
+rows) takes minutes, not hours. Here a small history checks the generator and every
+query case; how fast /top answers on the full size is measured by ``bench/top_history.py``.
 """
 
 from __future__ import annotations
 
-import os
-import statistics
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import insert, text
 
 from bot.reports.leaderboard import top
@@ -23,7 +18,6 @@ from bot.store.engine import Database
 from bot.store.models import Account, AccountState, Official, Watchlist, WatchlistMember
 
 END = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
-FULL = os.environ.get("GOVWATCH_BENCH") == "1"
 
 
 @dataclass(frozen=True)
@@ -113,24 +107,6 @@ FROM accounts a CROSS JOIN d
 """
 
 
-async def measure(db: Database, runs: int, **kwargs: object) -> tuple[float, float, float]:
-    """p50 and p95 wall time and p50 CPU time of this process, in ms, of ``top(**kwargs)``.
-
-    On a shared machine wall time includes waiting for a CPU; the CPU time of this
-    process (which, on SQLite, includes the database work) shows the cost itself.
-    """
-    timings, cpu = [], []
-    for _ in range(runs):
-        async with db.sessions() as session:
-            began, began_cpu = time.perf_counter(), time.process_time()
-            await top(session, now=END, **kwargs)  # type: ignore[arg-type]
-            timings.append((time.perf_counter() - began) * 1000)
-            cpu.append((time.process_time() - began_cpu) * 1000)
-    timings.sort()
-    p95 = timings[max(0, int(len(timings) * 0.95) - 1)]
-    return statistics.median(timings), p95, statistics.median(cpu)
-
-
 async def _check_numbers(db: Database, size: Size) -> None:
     async with db.sessions() as session:
         board = await top(session, metric="growth", period=timedelta(days=7), now=END, limit=5)
@@ -163,22 +139,3 @@ async def test_top_cases_on_small_history(database: Database) -> None:
             board = await top(session, now=END, limit=5, **case)  # type: ignore[arg-type]
         assert len(board.entries) == 5, case
         assert not board.missing, case
-
-
-@pytest.mark.skipif(not FULL, reason="set GOVWATCH_BENCH=1 for the full-size benchmark")
-async def test_top_benchmark_full(database: Database) -> None:
-    size = Size(
-        accounts=int(os.environ.get("GOVWATCH_BENCH_ACCOUNTS", "5000")),
-        days=int(os.environ.get("GOVWATCH_BENCH_DAYS", "365")),
-    )
-    began = time.perf_counter()
-    await generate(database, size)
-    print(f"\n{database.dialect}: generated {size} in {time.perf_counter() - began:.0f}s")
-    await _check_numbers(database, size)
-    for case in CASES:
-        p50, p95, cpu = await measure(database, 30, **case)
-        label = " ".join(f"{k}={v}" for k, v in case.items())
-        print(
-            f"{database.dialect} top {label}: p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
-            f"cpu p50 {cpu:.1f} ms"
-        )
