@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.clock import parse_time, zone
 from bot.config import Settings
 from bot.failpoints import failpoint
@@ -110,20 +112,16 @@ class DigestQueue:
             # Taking the slot first makes this the only worker queuing this digest.
             if not await store.take_slot(session, chat.id, seen=chat.digest_last_sent_at, now=now):
                 return 0
-            rows = await store.queued_events(session, chat.id, now)
-            official_ids = {r.event.official_id for r in rows if r.event.official_id}
-            muted = await store.muted_officials(session, chat.id, official_ids, now)
-            listed = [r for r in rows if r.event.official_id not in muted]
-            skipped = [r.delivery_id for r in rows if r.event.official_id in muted]
-            await store.set_status(session, skipped, {"status": "skipped", "last_error": "muted"})
-            if not listed:
+            rows = await _unmuted(session, chat.id, now)
+            if not rows:
                 return 0
-            reply = self.compose(chat, listed, now)
-            digest_id = await store.queue_digest(session, chat.id, reply_to_json(reply))
-            ids = [r.delivery_id for r in listed]
+            reply = reply_to_json(self.compose(chat, rows, now))
+            digest_id = await store.queue_digest(session, chat.id, reply)
+            ids = [r.delivery_id for r in rows]
             await store.set_status(session, ids, {"status": "digested", "digest_id": digest_id})
             failpoint("digest.before_commit")
-            return 1
+        log.info("digest for chat %s queued (%d events)", chat.id, len(rows))
+        return 1
 
     def compose(self, chat: Chat, rows: Sequence[QueuedEvent], now: datetime) -> Reply:
         """The digest of ``rows`` for ``chat``: title, counts by kind, one line per event."""
@@ -147,6 +145,16 @@ class DigestQueue:
             )
             lines.append((Span(more, italic=True),))
         return Reply(blocks=(Paragraph(tuple(head)), Paragraph(tuple(lines))), summary=title)
+
+
+async def _unmuted(session: AsyncSession, chat_id: int, now: datetime) -> list[QueuedEvent]:
+    """The chat's queued events to summarise; those of officials muted since are skipped."""
+    rows = await store.queued_events(session, chat_id, now)
+    officials = {r.event.official_id for r in rows if r.event.official_id}
+    muted = await store.muted_officials(session, chat_id, officials, now)
+    skipped = [r.delivery_id for r in rows if r.event.official_id in muted]
+    await store.set_status(session, skipped, {"status": "skipped", "last_error": "muted"})
+    return [r for r in rows if r.event.official_id not in muted]
 
 
 def _event_line(

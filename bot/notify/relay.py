@@ -126,9 +126,7 @@ class Relay:
             await session.commit()
             if not ids:
                 return []
-            jobs = await outbox.load_jobs(session, ids, now)
-            await session.commit()  # ends the read transaction before any send
-            return jobs
+            return await outbox.load_jobs(session, ids, now)
 
     # --- sending ---------------------------------------------------------------------------
 
