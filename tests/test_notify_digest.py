@@ -374,14 +374,21 @@ class WatchedBackend(RecordingBackend):
 async def test_no_digest_send_inside_a_transaction(
     database: Database, watch: TransactionWatch
 ) -> None:
-    await setup(database)
+    chat_id = await setup(database)
+    async with database.sessions() as session, session.begin():
+        # An ordinary alert for the same chat goes through the same relay pass.
+        await queue(session, chat_id, await _ids(session), 1, start=20)
+        await session.execute(
+            update(Delivery).where(Delivery.id == select(func.max(Delivery.id)).scalar_subquery())
+            .values(status="pending", created_at=utcnow())
+        )  # fmt: skip
     backend = WatchedBackend(watch)
-    assert await queue_and_send(database, backend, local(19, 9)) == 1
+    assert await queue_and_send(database, backend, local(19, 9)) == 2
     # The watch itself works: the queuing ran inside a transaction it saw.
     async with database.sessions() as session, session.begin():
         await session.execute(select(1))
         assert watch.in_transaction()
-    assert backend.inside == [False]
+    assert backend.inside == [False, False]
 
 
 @pytest.mark.parametrize("locale", ["ru", "kk", "en"])

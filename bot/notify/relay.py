@@ -283,17 +283,14 @@ class Relay:
         await self._update(delivery, values)
 
     async def _unknown(self, delivery: Delivery, detail: str) -> None:
-        unknown = delivery.unknown_outcomes + 1
-        if unknown >= MAX_UNKNOWN:
-            await self._finish(
-                delivery, status="failed", error=f"{UNKNOWN} twice: {detail}", count=True,
-                extra={"unknown_outcomes": unknown},
-            )  # fmt: skip
+        """The send may or may not have arrived: retried once, given up the second time."""
+        counted = {"unknown_outcomes": delivery.unknown_outcomes + 1}
+        if counted["unknown_outcomes"] >= MAX_UNKNOWN:
+            error = f"{UNKNOWN} twice: {detail}"
+            await self._finish(delivery, status="failed", error=error, count=True, extra=counted)
         else:
-            await self._retry_later(
-                delivery, 5.0, f"{UNKNOWN}: {detail}", count=True,
-                extra={"unknown_outcomes": unknown},
-            )  # fmt: skip
+            error = f"{UNKNOWN}: {detail}"
+            await self._retry_later(delivery, 5.0, error, count=True, extra=counted)
 
     async def _failed_attempt(
         self, delivery: Delivery, exc: BaseException, *, retryable: bool
