@@ -143,6 +143,12 @@ class Source(ABC):
     exact_followers: ClassVar[bool] = True
     has_posts: ClassVar[bool] = True
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # A platform class without its answers named could not be probed: fail at import.
+        if "platform" in cls.__dict__ and not getattr(cls, "responses", ()):
+            raise TypeError(f"{cls.__name__} must name its responses")
+
     @classmethod
     def parse(cls, bodies: Sequence[bytes], ctx: ParseContext) -> Observation:
         """The observation of these answers (in ``responses`` order); may raise ParseError."""
