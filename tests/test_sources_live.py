@@ -427,6 +427,7 @@ async def test_live_fetch_and_probe_file_parse_alike(
 def test_every_source_names_its_responses() -> None:
     for platform, cls in REGISTRY.items():
         assert cls.platform is platform
-        assert cls.responses and all(isinstance(name, str) for name in cls.responses)
+        assert cls.responses
+        assert all(isinstance(name, str) for name in cls.responses)
     with pytest.raises(TypeError, match="must name its responses"):
         type("Nameless", (source_base.Source,), {"platform": Platform.X})
