@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 import bot.domain
 from bot.config import SourceSettings, load_settings
@@ -104,16 +105,8 @@ async def server() -> AsyncIterator[str]:
 
     app = web.Application()
     app.router.add_get("/api/users/{name}", user)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    assert site._server is not None
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+    async with TestServer(app, host="127.0.0.1") as running:
+        yield f"http://127.0.0.1:{running.port}"
 
 
 @pytest.mark.parametrize(
