@@ -158,6 +158,8 @@ BAD_CASES: list[tuple[str, str | bytes, dict[str, str], list[tuple[str, str, str
      [(FILE, "telegram.webhook_url", "ports 443, 80, 88 or 8443")]),
     ("webhook url not a url", HOOK + 'webhook_url = "bot.example.org/h"\n', {},
      [(FILE, "telegram.webhook_url", "must be a full URL")]),
+    ("webhook url with a bad port", HOOK + 'webhook_url = "https://bot.example.org:x/h"\n', {},
+     [(FILE, "telegram.webhook_url", "not a valid URL")]),
     ("webhook url from env", HOOK, {"GOVWATCH_TELEGRAM__WEBHOOK_URL": "http://bot.example.org/"},
      [("GOVWATCH_TELEGRAM__WEBHOOK_URL", "telegram.webhook_url", "https://")]),
     ("webhook secret Telegram refuses",
@@ -321,3 +323,14 @@ def test_config_check_command_in_a_process(tmp_path: Path) -> None:
         f"{cfg}: i18n.timezone: unknown time zone 'Mars/Olympus' "
         '(use an IANA name such as "Asia/Almaty" or "UTC")',
     ])  # fmt: skip
+
+
+def test_other_commands_refuse_the_same_problems(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = _setup(tmp_path, monkeypatch, "", {"GOVWATCH_I18N__TIMEZONE": "Mars/Olympus"})
+    assert main(["db", "upgrade", "--config", str(cfg)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "govwatch: GOVWATCH_I18N__TIMEZONE: i18n.timezone: unknown time zone 'Mars/Olympus' "
+        '(use an IANA name such as "Asia/Almaty" or "UTC")'
+    ]

@@ -86,7 +86,7 @@ TimeZoneName = Annotated[str, AfterValidator(known_zone)]
 
 
 class Requirements(ValueError):
-    """Keys a section needs because of other keys; ``items`` are (key, reason, cause)."""
+    """Keys a section needs because of others: (key, reason, the key that makes it needed)."""
 
     def __init__(self, items: list[tuple[str, str, str]]) -> None:
         self.items = items
@@ -191,6 +191,8 @@ class TelegramSettings(Section):
 
     @model_validator(mode="after")
     def _runnable(self) -> Self:
+        # Runs once every key of the section is valid on its own; only an active backend
+        # needs its mode's keys.
         if self.active:
             _require(_telegram_needs(self))
         return self
@@ -226,6 +228,11 @@ class SlackSettings(Section):
         return value
 
 
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+#: The only ports the Bot API delivers webhooks to.
+_WEBHOOK_PORTS = (None, 80, 88, 443, 8443)
+
+
 def _telegram_needs(cfg: TelegramSettings) -> list[tuple[str, str, str]]:
     """What bot/chat/telegram.py needs at start that ``cfg`` lacks."""
     needs: list[tuple[str, str, str]] = []
@@ -243,11 +250,6 @@ def _telegram_needs(cfg: TelegramSettings) -> list[tuple[str, str, str]]:
     elif not _WEBHOOK_SECRET.fullmatch(cfg.webhook_secret.get_secret_value()):
         needs.append(("webhook_secret", "use 1-256 characters A-Z, a-z, 0-9, _ and -", "mode"))
     return needs
-
-
-_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
-#: The only ports the Bot API delivers webhooks to.
-_WEBHOOK_PORTS = (None, 80, 88, 443, 8443)
 
 
 def _webhook_url_faults(cfg: TelegramSettings) -> list[str]:
