@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy.exc import DBAPIError
 
-from bot.config import Settings, load_settings, resolve_config_path
+from bot.config import Settings, check_config, load_settings, resolve_config_path
 from bot.errors import ConfigError, GovwatchError, UserInputError
 
 EXIT_USAGE = 2
@@ -116,11 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _run_config_check(args: argparse.Namespace) -> int:
     path = resolve_config_path(args.config)
-    try:
-        load_settings(path)
-    except ConfigError as exc:
-        for file, key, reason in exc.problems:
-            print(f"{file}: {key}: {reason}", file=sys.stderr)
+    problems = check_config(path)
+    for file, key, reason in problems:
+        print(f"{file}: {key}: {reason}", file=sys.stderr)
+    if problems:
         return EXIT_USAGE
     print(f"{path or '<defaults>'}: ok")
     return 0
