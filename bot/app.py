@@ -2,7 +2,7 @@
 
 ``govwatch run`` is ``main(settings, args)``: migrate the database, start every enabled
 chat backend (Telegram, Slack, plus any passed in, such as the demo's console), the
-outbox relay, the digest sender and the poll scheduler, run until SIGINT or SIGTERM,
+outbox relay, the digest queue and the poll scheduler, run until SIGINT or SIGTERM,
 then stop in reverse order. In-flight polls get a short grace period; polls still
 running after it are abandoned and their leases released (a crash leaves them to expire
 instead). With no backend enabled it still polls, detects and queues alerts.
@@ -28,12 +28,12 @@ from bot.domain import Platform
 from bot.errors import UserInputError
 from bot.logs import setup_logging
 from bot.net.client import HttpClient
+from bot.notify.digest import DigestQueue
 from bot.notify.relay import Relay
 from bot.poll.pipeline import Poller
 from bot.poll.scheduler import PollScheduler
 from bot.reply import ChatAddress, ChatBackend, Reply, SendResult
 from bot.reports.charts import ChartCache
-from bot.reports.digest import DigestSender
 from bot.sources import build_sources
 from bot.sources.base import Source
 from bot.store.engine import Database
@@ -165,7 +165,8 @@ class App:
             self.add_service(backend)
         self.relay = Relay(db=self.db, backends=self.backends, settings=self.settings)
         self.add_service(RelayService(self.relay))
-        self.digests = DigestSender(db=self.db, backends=self.backends, settings=self.settings)
+        # Due digests are queued in the outbox; the relay sends them with the alerts.
+        self.digests = DigestQueue(db=self.db, settings=self.settings, backends=self.backends)
         self.add_periodic("digests", self.digests.run_due, DIGEST_EVERY_S)
 
     async def _beat(self) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import tomllib
 from datetime import timedelta
 from pathlib import Path
@@ -10,7 +13,7 @@ import pytest
 from pydantic import BaseModel
 
 from bot.cli import main
-from bot.config import Settings, format_duration, load_settings, parse_duration
+from bot.config import Settings, check_config, format_duration, load_settings, parse_duration
 from bot.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -125,3 +128,209 @@ def test_invalid_toml_and_missing_file(tmp_path: Path, capsys: pytest.CaptureFix
     assert "not valid TOML" in capsys.readouterr().err
     assert main(["config", "check", "--config", str(tmp_path / "nope.toml")]) == 2
     assert "file not found" in capsys.readouterr().err
+
+
+# --- config check: every problem at once, each with its source (issue 15) ---------------
+
+FILE = "<file>"  # stands for the config file's path in the tables below
+TG = '[telegram]\ntoken = "123:abc"\n'
+HOOK = TG + 'mode = "webhook"\nwebhook_secret = "s3cret_Token-1"\n'
+#: (case, file text, environment, expected (source, key, part of the reason) triples)
+BAD_CASES: list[tuple[str, str | bytes, dict[str, str], list[tuple[str, str, str]]]] = [
+    ("zone unknown", '[i18n]\ntimezone = "Mars/Olympus"\n', {},
+     [(FILE, "i18n.timezone", "unknown time zone 'Mars/Olympus'")]),
+    ("zone is a folder", '[i18n]\ntimezone = "Asia"\n', {},
+     [(FILE, "i18n.timezone", "unknown time zone 'Asia'")]),
+    ("zone wrong case", '[i18n]\ntimezone = "asia/almaty"\n', {},
+     [(FILE, "i18n.timezone", "unknown time zone")]),
+    ("zone from env", "", {"GOVWATCH_I18N__TIMEZONE": "Mars/Olympus"},
+     [("GOVWATCH_I18N__TIMEZONE", "i18n.timezone", "unknown time zone")]),
+    ("webhook without url or secret", TG + 'mode = "webhook"\n', {},
+     [(FILE, "telegram.webhook_url", 'required when telegram.mode = "webhook"'),
+      (FILE, "telegram.webhook_secret", 'required when telegram.mode = "webhook"')]),
+    ("webhook mode from env", TG, {"GOVWATCH_TELEGRAM__MODE": "webhook"},
+     [("GOVWATCH_TELEGRAM__MODE", "telegram.webhook_url", "required"),
+      ("GOVWATCH_TELEGRAM__MODE", "telegram.webhook_secret", "required")]),
+    ("webhook over http to Telegram", HOOK + 'webhook_url = "http://bot.example.org/h"\n', {},
+     [(FILE, "telegram.webhook_url", "only to https:// URLs")]),
+    ("webhook to a port Telegram skips",
+     HOOK + 'webhook_url = "https://bot.example.org:9000/h"\n', {},
+     [(FILE, "telegram.webhook_url", "ports 443, 80, 88 or 8443")]),
+    ("webhook url not a url", HOOK + 'webhook_url = "bot.example.org/h"\n', {},
+     [(FILE, "telegram.webhook_url", "must be a full URL")]),
+    ("webhook url with a bad port", HOOK + 'webhook_url = "https://bot.example.org:x/h"\n', {},
+     [(FILE, "telegram.webhook_url", "not a valid URL")]),
+    ("webhook url from env", HOOK, {"GOVWATCH_TELEGRAM__WEBHOOK_URL": "http://bot.example.org/"},
+     [("GOVWATCH_TELEGRAM__WEBHOOK_URL", "telegram.webhook_url", "https://")]),
+    ("webhook secret Telegram refuses",
+     TG + 'mode = "webhook"\nwebhook_url = "https://b.example.org/h"\nwebhook_secret = "a b"\n',
+     {}, [(FILE, "telegram.webhook_secret", "A-Z, a-z, 0-9, _ and -")]),
+    ("telegram enabled without token", "[telegram]\nenabled = true\n", {},
+     [(FILE, "telegram.token", "required when telegram.enabled = true")]),
+    ("slack http without signing secret", '[slack]\nbot_token = "xoxb-1"\nmode = "http"\n', {},
+     [(FILE, "slack.signing_secret", 'required when slack.mode = "http"')]),
+    ("slack socket without app token", '[slack]\nbot_token = "xoxb-1"\n', {},
+     [(FILE, "slack.app_token", 'required when slack.mode = "socket"')]),
+    ("slack enabled without tokens", "[slack]\nenabled = true\n", {},
+     [(FILE, "slack.bot_token", "required when slack.enabled = true"),
+      (FILE, "slack.app_token", "required")]),
+    ("env duration blamed on the variable", '[scheduler]\npoll_interval = "5m"\n',
+     {"GOVWATCH_SCHEDULER__POLL_INTERVAL": "soon"},
+     [("GOVWATCH_SCHEDULER__POLL_INTERVAL", "scheduler.poll_interval", "not a duration: 'soon'")]),
+    ("env names match in any case", "", {"govwatch_scheduler__tick": "often"},
+     [("govwatch_scheduler__tick", "scheduler.tick", "not a duration")]),
+    ("env list that is not JSON", "", {"GOVWATCH_DETECT__FOLLOWER_MILESTONES": "[1,"},
+     [("GOVWATCH_DETECT__FOLLOWER_MILESTONES", "detect.follower_milestones", "as JSON")]),
+    ("env list item", "", {"GOVWATCH_DETECT__FOLLOWER_MILESTONES__0": "5"},
+     [("GOVWATCH_DETECT__FOLLOWER_MILESTONES__0", "detect.follower_milestones", "valid list")]),
+    ("env section that is not JSON", "", {"GOVWATCH_SCHEDULER": "fast"},
+     [("GOVWATCH_SCHEDULER", "scheduler", "as JSON")]),
+    ("env unknown key", "", {"GOVWATCH_SCHEDULER__NONSENSE": "1"},
+     [("GOVWATCH_SCHEDULER__NONSENSE", "scheduler.nonsense", "unknown key")]),
+    ("bad database url hides nothing",
+     '[database]\nurl = "mysql://x"\n[scheduler]\npoll_interval = "soon"\n'
+     '[i18n]\ntimezone = "Mars/Olympus"\n[slack]\nbot_token = "xoxb-1"\nmode = "http"\n', {},
+     [(FILE, "database.url", "use sqlite+aiosqlite"),
+      (FILE, "scheduler.poll_interval", "not a duration"),
+      (FILE, "slack.signing_secret", "required"),
+      (FILE, "i18n.timezone", "unknown time zone")]),
+    ("database url with a bad port", '[database]\nurl = "postgresql+asyncpg://u@h:abc/db"\n',
+     {}, [(FILE, "database.url", "not a valid database URL")]),
+    ("database url from env, zone from file", '[i18n]\ntimezone = "Mars/Olympus"\n',
+     {"GOVWATCH_DATABASE__URL": "mysql://x"},
+     [("GOVWATCH_DATABASE__URL", "database.url", "use sqlite+aiosqlite"),
+      (FILE, "i18n.timezone", "unknown time zone")]),
+    ("toml syntax", "[scheduler\n", {},
+     [(FILE, "line 1, column 11", "not valid TOML: Expected ']'")]),
+    ("toml syntax on a later line", 'a = 1\n[x]\nb = = 2\n', {},
+     [(FILE, "line 3, column 5", "not valid TOML: Invalid value")]),
+    ("toml ends too soon", "[i18n]\ntimezone = ", {},
+     [(FILE, "line 2, column 12 (end of file)", "not valid TOML: Invalid value")]),
+    ("toml broken and env bad", "[scheduler\n", {"GOVWATCH_RELAY__TICK": "x"},
+     [(FILE, "line 1, column 11", "not valid TOML"),
+      ("GOVWATCH_RELAY__TICK", "relay.tick", "not a duration")]),
+    ("not UTF-8", b"a = 1\n\xff\n", {}, [(FILE, "byte 6", "not UTF-8 text")]),
+]  # fmt: skip
+
+GOOD_CASES: list[tuple[str, str, dict[str, str]]] = [
+    ("zone from the IANA list", '[i18n]\ntimezone = "Etc/GMT+5"\n', {}),
+    ("webhook mode while Telegram is off", '[telegram]\nmode = "webhook"\n', {}),
+    ("webhook to a local Bot API over http",
+     HOOK + 'base_url = "http://127.0.0.1:8081/bot"\nwebhook_url = "http://127.0.0.1:8443/h"\n',
+     {}),
+    ("webhook to Telegram", HOOK + 'webhook_url = "https://bot.example.org:8443/tg"\n', {}),
+    ("slack http with its secret", "", {"GOVWATCH_SLACK__BOT_TOKEN": "xoxb-1",
+     "GOVWATCH_SLACK__MODE": "http", "GOVWATCH_SLACK__SIGNING_SECRET": "s"}),
+    ("slack off, socket mode without tokens", '[slack]\nenabled = false\nbot_token = "x"\n', {}),
+    ("env value fixes nothing broken", "", {"GOVWATCH_SCHEDULER__POLL_INTERVAL": "2m"}),
+]  # fmt: skip
+
+
+def _setup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str | bytes, env: dict[str, str]
+) -> Path:
+    for name in [n for n in os.environ if n.upper().startswith("GOVWATCH_")]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    cfg = tmp_path / "govwatch.toml"
+    if isinstance(text, bytes):
+        cfg.write_bytes(text)
+    else:
+        cfg.write_text(text)
+    return cfg
+
+
+def _expected(cfg: Path, rows: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    return [(str(cfg) if source == FILE else source, key, part) for source, key, part in rows]
+
+
+def _matches(problems: list[tuple[str, str, str]], expected: list[tuple[str, str, str]]) -> None:
+    assert sorted((s, k) for s, k, _ in problems) == sorted((s, k) for s, k, _ in expected)
+    reasons = {(s, k): r for s, k, r in problems}
+    for source, key, part in expected:
+        assert part in reasons[(source, key)], (key, reasons[(source, key)])
+
+
+@pytest.mark.parametrize(("text", "env", "rows"), [c[1:] for c in BAD_CASES],
+                         ids=[c[0] for c in BAD_CASES])  # fmt: skip
+def test_loader_names_every_problem_and_its_source(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    text: str | bytes,
+    env: dict[str, str],
+    rows: list[tuple[str, str, str]],
+) -> None:
+    cfg = _setup(tmp_path, monkeypatch, text, env)
+    with pytest.raises(ConfigError) as info:
+        load_settings(cfg)
+    _matches(info.value.problems, _expected(cfg, rows))
+    assert check_config(cfg) == info.value.problems
+
+
+@pytest.mark.parametrize(("text", "env", "rows"), [c[1:] for c in BAD_CASES],
+                         ids=[c[0] for c in BAD_CASES])  # fmt: skip
+def test_config_check_prints_one_line_per_problem(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    text: str | bytes,
+    env: dict[str, str],
+    rows: list[tuple[str, str, str]],
+) -> None:
+    cfg = _setup(tmp_path, monkeypatch, text, env)
+    assert main(["config", "check", "--config", str(cfg)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    parsed = [tuple(line.split(": ", 2)) for line in lines]
+    assert all(len(p) == 3 for p in parsed), lines
+    _matches([(s, k, r) for s, k, r in parsed], _expected(cfg, rows))
+
+
+@pytest.mark.parametrize(("text", "env"), [c[1:] for c in GOOD_CASES],
+                         ids=[c[0] for c in GOOD_CASES])  # fmt: skip
+def test_valid_configurations_pass(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    text: str,
+    env: dict[str, str],
+) -> None:
+    cfg = _setup(tmp_path, monkeypatch, text, env)
+    assert check_config(cfg) == []
+    load_settings(cfg)
+    assert main(["config", "check", "--config", str(cfg)]) == 0
+    assert capsys.readouterr().out == f"{cfg}: ok\n"
+
+
+def test_config_check_command_in_a_process(tmp_path: Path) -> None:
+    cfg = tmp_path / "govwatch.toml"
+    cfg.write_text('[i18n]\ntimezone = "Mars/Olympus"\n[telegram]\ntoken = "1:a"\n')
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("GOVWATCH_")}
+    env |= {"GOVWATCH_SCHEDULER__POLL_INTERVAL": "soon", "GOVWATCH_TELEGRAM__MODE": "webhook"}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "config", "check", "--config", str(cfg)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert sorted(done.stderr.splitlines()) == sorted([
+        "GOVWATCH_SCHEDULER__POLL_INTERVAL: scheduler.poll_interval: not a duration: 'soon' "
+        '(use e.g. "30s", "15m", "6h", "7d")',
+        'GOVWATCH_TELEGRAM__MODE: telegram.webhook_url: required when telegram.mode = "webhook"',
+        "GOVWATCH_TELEGRAM__MODE: telegram.webhook_secret: "
+        'required when telegram.mode = "webhook"',
+        f"{cfg}: i18n.timezone: unknown time zone 'Mars/Olympus' "
+        '(use an IANA name such as "Asia/Almaty" or "UTC")',
+    ])  # fmt: skip
+
+
+def test_other_commands_refuse_the_same_problems(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = _setup(tmp_path, monkeypatch, "", {"GOVWATCH_I18N__TIMEZONE": "Mars/Olympus"})
+    assert main(["db", "upgrade", "--config", str(cfg)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "govwatch: GOVWATCH_I18N__TIMEZONE: i18n.timezone: unknown time zone 'Mars/Olympus' "
+        '(use an IANA name such as "Asia/Almaty" or "UTC")'
+    ]

@@ -195,7 +195,7 @@ async def run_delivery_faults(
     rows: list[Delivery] = []
     try:
         for n in range(max(200, faulty_passes * 4)):
-            unknown = any((d.last_error or "").startswith("outcome unknown") for d in rows)
+            unknown = any(d.unknown_outcomes for d in rows)
             if n < faulty_passes:
                 _inject(rng, tg_api, slack_api, tally, timeouts=not unknown)
             else:
@@ -218,9 +218,7 @@ async def run_delivery_faults(
 async def _outcome(
     db: Database, tg_api: FakeTelegramAPI, slack_api: FakeSlack, rows: list[Delivery]
 ) -> DeliveryFaultResult:
-    unknowable = {
-        (d.chat_id, d.event_id) for d in rows if (d.last_error or "").startswith("outcome unknown")
-    }
+    unknowable = {(d.chat_id, d.event_id) for d in rows if d.unknown_outcomes}
     chats = {c.backend: c.id for c in (await _chats(db))}
     events = {e.payload["text"].split()[-1]: e.id for e in await _events(db)}
     sent: Counter[tuple[str, str]] = Counter()

@@ -70,3 +70,35 @@ async def test_sqlite_pragmas(tmp_path: Path) -> None:
     finally:
         await db.close()
     assert (mode, fks, busy) == ("wal", 1, 30000)
+
+
+_OLD_ROWS = [
+    "INSERT INTO chats (id, backend, external_id, kind, active, digest, created_at)"
+    " VALUES (1, 'telegram', '42', 'private', true, 'off', CURRENT_TIMESTAMP)",
+    "INSERT INTO events (id, kind, payload, occurred_at, detected_at, dedup_key) VALUES"
+    " (7, 'new_post', '{}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 'k7'),"
+    " (8, 'new_post', '{}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 'k8')",
+    "INSERT INTO deliveries (id, event_id, chat_id, status, attempts, next_attempt_at,"
+    " last_error, created_at) VALUES"
+    " (1, 7, 1, 'sent', 1, CURRENT_TIMESTAMP, NULL, CURRENT_TIMESTAMP),"
+    " (2, 8, 1, 'pending', 1, CURRENT_TIMESTAMP, 'outcome unknown: lease expired',"
+    " CURRENT_TIMESTAMP)",
+]
+
+
+async def test_outbox_rows_survive_0003(empty_db: Database) -> None:
+    """Deliveries queued before 0003 keep their data; a half-retried one keeps its count."""
+    await upgrade_database(empty_db.engine, "0002")
+    async with empty_db.engine.begin() as conn:
+        for statement in _OLD_ROWS:
+            await conn.execute(text(statement))
+    await upgrade_database(empty_db.engine)
+    async with empty_db.engine.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT id, event_id, status, attempts, unknown_outcomes, payload, digest_id"
+                " FROM deliveries ORDER BY id"
+            )
+        )
+        found = [tuple(r) for r in rows.all()]
+    assert found == [(1, 7, "sent", 1, 0, None, None), (2, 8, "pending", 1, 1, None, None)]

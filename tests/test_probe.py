@@ -507,3 +507,17 @@ def test_probe_live_refuses_loopback_by_default(
     assert probe.main(settings, args) == 0
     doc = json.loads(capsys.readouterr().out)
     assert (doc["status"], doc["reason"], doc["followers"]) == ("unknown", "blocked_address", None)
+
+
+def test_probe_telegram_unreadable_plain_page_keeps_the_rounded_count(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # As the poller does: the plain page only ever adds the exact count.
+    doc = _probe(
+        capsys,
+        "--url",
+        "https://t.me/varga_zarechye",
+        *_files("telegram/tme_s_channel_page_10_posts.html", "mastodon/user.rss"),
+    )
+    assert (doc["status"], doc["followers"], doc["followers_exact"]) == ("ok", 48200, False)
+    assert len(doc["posts"]) == 10

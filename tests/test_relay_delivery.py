@@ -337,14 +337,19 @@ async def test_crash_mid_send_is_retried_once_then_given_up(
     [first, second] = await seed_events(database, official, account, [chat], n=2)
     past = utcnow() - timedelta(minutes=5)
     async with database.sessions() as session:
-        # As a killed worker leaves them: 'sending' with an expired lease.
+        # As a killed worker leaves them: 'sending' with an expired lease. The count is
+        # the state; the note is not (the second row's last note was a 429).
         await session.execute(
-            update(Delivery).where(Delivery.id == first).values(status="sending", lease_until=past)
+            update(Delivery)
+            .where(Delivery.id == first)
+            .values(status="sending", lease_until=past, last_error="outcome unknown: earlier")
         )
         await session.execute(
             update(Delivery)
             .where(Delivery.id == second)
-            .values(status="sending", lease_until=past, last_error="outcome unknown: lease expired")
+            .values(
+                status="sending", lease_until=past, unknown_outcomes=1, last_error="retry after 3s"
+            )
         )
         await session.commit()
     relay = Relay(db=database, backends={"telegram": telegram}, settings=make_settings(db_url, api))
@@ -353,6 +358,9 @@ async def test_crash_mid_send_is_retried_once_then_given_up(
     assert states[first][0] == "sent"
     assert states[second][0] == "failed"
     assert len(api.messages_to(1201)) == 1
+    async with database.sessions() as session:
+        rows = {d.id: d for d in (await session.scalars(select(Delivery))).all()}
+    assert (rows[first].unknown_outcomes, rows[second].unknown_outcomes) == (1, 2)
 
 
 async def test_muted_official_and_inactive_chat_are_skipped(

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp import web
@@ -16,6 +18,7 @@ from bot.domain import AccountRef, Platform, Status
 from bot.net.client import HttpClient
 from bot.sources import REGISTRY, build_sources
 from bot.sources import base as source_base
+from bot.sources.probe import parse_saved
 
 DATA = Path(__file__).parent / "data"
 
@@ -355,3 +358,76 @@ async def test_private_address_without_allow_is_unknown_blocked(world: SampleWor
     obs = await _fetch(settings, Platform.TELEGRAM, "varga_zarechye")
     assert (obs.status, obs.reason) == (Status.UNKNOWN, "blocked_address")
     assert world.hits == {}
+
+
+# --- one parse contract: what the poller sees is what `probe --file` shows -------------------
+
+_SAME: list[tuple[Platform, str, list[str], dict[str, str]]] = [
+    (
+        Platform.TELEGRAM,
+        "varga_zarechye",
+        [
+            "telegram/tme_s_channel_page_10_posts.html",
+            "telegram/tme_plain_channel_page_spaces_count.html",
+        ],
+        {},
+    ),
+    (
+        Platform.TELEGRAM,
+        "zar_minstroy",
+        ["telegram/tme_preview_disabled_channel_after_302.html"],
+        {},
+    ),
+    (Platform.TELEGRAM, "zarechye_chat", ["telegram/tme_plain_group_page_members_online.html"], {}),
+    (
+        Platform.BLUESKY,
+        "mayorwhitfield.bsky.social",
+        ["bluesky/getProfile.json", "bluesky/getAuthorFeed.json"],
+        {},
+    ),
+    (Platform.BLUESKY, "nobody.bsky.social", ["bluesky/getProfile_404_profile_not_found.json"], {}),
+    (
+        Platform.MASTODON,
+        "cllr_nandakumar@{host}",
+        ["mastodon/accounts_lookup.json", "mastodon/accounts_statuses.json"],
+        {},
+    ),
+    (
+        Platform.YOUTUBE,
+        "UCq7ZtR3xWn0pLk5vHd2mFbA",
+        ["youtube/feeds_videos_channel_id.xml", "youtube/channels_list_statistics.json"],
+        {},
+    ),
+    (Platform.RSS, "{base}/press.rss", ["generic/gov_press_releases.rss"], {}),
+    (
+        Platform.HTML,
+        "{base}/official",
+        ["generic/official_profile_page_with_counter.html"],
+        {"followers": ".stat--followers .stat__value", "post": ".news-item", "post_text": "a"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("platform", "handle", "files", "options"), _SAME)
+async def test_live_fetch_and_probe_file_parse_alike(
+    world: SampleWorld, platform: Platform, handle: str, files: list[str], options: dict[str, str]
+) -> None:
+    handle = handle.format(host=f"127.0.0.1:{world.port}", base=world.base)
+    settings = _settings(world, youtube={"api_key": "test-api-key"})
+    live = await _fetch(settings, platform, handle, options=options)
+    bodies = [(DATA / name).read_bytes() for name in files]
+    tz = ZoneInfo(settings.i18n.timezone)  # as `govwatch probe` passes it
+    saved = parse_saved(
+        platform, handle, bodies, fetched_at=live.fetched_at, selectors=options, tz=tz
+    )
+    assert live.status is saved.status
+    assert replace(live, validators={}) == saved
+
+
+def test_every_source_names_its_responses() -> None:
+    for platform, cls in REGISTRY.items():
+        assert cls.platform is platform
+        assert cls.responses
+        assert all(isinstance(name, str) for name in cls.responses)
+    with pytest.raises(TypeError, match="must name its responses"):
+        type("Nameless", (source_base.Source,), {"platform": Platform.X})

@@ -12,6 +12,7 @@ import pytest
 from bot.domain import Platform, Status
 from bot.errors import ParseError
 from bot.sources import bluesky, facebook, instagram, mastodon, vk, x, youtube
+from bot.sources.base import ParseContext
 from bot.sources.html import parse_html_page, parse_page_date
 from bot.sources.rss import parse_feed
 
@@ -31,11 +32,9 @@ def _json(value: object) -> bytes:
 
 
 def test_bluesky_profile_and_feed() -> None:
-    obs = bluesky.parse_account(
-        _read("bluesky/getProfile.json"),
-        _read("bluesky/getAuthorFeed.json"),
-        handle="mayorwhitfield.bsky.social",
-        fetched_at=NOW,
+    obs = bluesky.BlueskySource.parse(
+        [_read("bluesky/getProfile.json"), _read("bluesky/getAuthorFeed.json")],
+        ParseContext("mayorwhitfield.bsky.social", NOW),
     )
     assert obs.status is Status.OK
     assert (obs.followers, obs.followers_exact, obs.posts_count) == (18342, True, 1207)
@@ -102,11 +101,9 @@ def test_bluesky_missing_count_is_none_not_zero() -> None:
 
 
 def test_mastodon_lookup_and_statuses() -> None:
-    obs = mastodon.parse_account(
-        _read("mastodon/accounts_lookup.json"),
-        _read("mastodon/accounts_statuses.json"),
-        handle="cllr_nandakumar@civic.example",
-        fetched_at=NOW,
+    obs = mastodon.MastodonSource.parse(
+        [_read("mastodon/accounts_lookup.json"), _read("mastodon/accounts_statuses.json")],
+        ParseContext("cllr_nandakumar@civic.example", NOW),
     )
     assert (obs.followers, obs.followers_exact, obs.posts_count) == (3718, True, 1954)
     assert obs.platform_id == "109412873354209118"

@@ -6,8 +6,7 @@ import argparse
 import asyncio
 import sys
 
-from bot.config import Settings, load_settings, resolve_config_path
-from bot.errors import ConfigError
+from bot.config import Settings, check_config, resolve_config_path
 from bot.store.migrate import open_database
 
 EXIT_USAGE = 2
@@ -28,11 +27,10 @@ def db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
 def config_check(args: argparse.Namespace) -> int:
     """Validate the configuration file: ``file: key: reason`` per problem, or ``ok``."""
     path = resolve_config_path(args.config)
-    try:
-        load_settings(path)
-    except ConfigError as exc:
-        for file, key, reason in exc.problems:
-            print(f"{file}: {key}: {reason}", file=sys.stderr)
+    problems = check_config(path)
+    for file, key, reason in problems:
+        print(f"{file}: {key}: {reason}", file=sys.stderr)
+    if problems:
         return EXIT_USAGE
     print(f"{path or '<defaults>'}: ok")
     return 0

@@ -5,8 +5,11 @@ marked ``sending`` in its own commit right before its network call and ``sent`` 
 after it. An expired ``claimed`` row was never handed to a platform: it simply becomes
 ``pending`` again, however often workers die. An expired ``sending`` row had an unknown
 outcome (the process died mid-send): it is retried once, then given up, so an alert is
-never lost silently and never repeated more than that one unknowable time.
-Several relays may share one PostgreSQL: claims use ``FOR UPDATE SKIP LOCKED``.
+never lost silently and never repeated more than that one unknowable time. The count of
+unknown outcomes is a column (``unknown_outcomes``), never read back from the error note.
+A digest row is sent the same way; it carries its composed reply instead of an event.
+Several relays may share one PostgreSQL: claims use ``FOR UPDATE SKIP LOCKED``. The SQL
+lives in :mod:`bot.store.outbox`; this module holds the sending policy.
 """
 
 from __future__ import annotations
@@ -17,12 +20,8 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-
-from sqlalchemy import case, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.errors import (
@@ -36,41 +35,20 @@ from bot.errors import (
 from bot.failpoints import failpoint
 from bot.notify.pacing import Pacer
 from bot.notify.render import render_event
-from bot.reply import ChatAddress, ChatBackend, Reply, SendResult
+from bot.reply import ChatAddress, ChatBackend, Reply, SendResult, reply_from_json
+from bot.store import outbox
 from bot.store.chats import chat_locale, deactivate_chat, migrate_chat
 from bot.store.engine import Database
-from bot.store.models import (
-    Account,
-    Chat,
-    Delivery,
-    EventRow,
-    Mute,
-    Official,
-    utcnow,
-)
+from bot.store.models import Chat, Delivery, utcnow
+from bot.store.outbox import MAX_UNKNOWN, UNKNOWN, OutboxJob
 
 log = logging.getLogger(__name__)
 
-UNKNOWN = "outcome unknown"
 #: A chat whose next slot is at most this far away is waited for inside the pass.
 INLINE_WAIT_S = 1.5
 #: How long one pass may keep sending to a single chat.
 PASS_BUDGET_S = 5.0
 MAX_BACKOFF = timedelta(hours=1)
-
-
-@dataclass(slots=True)
-class _Job:
-    """One claimed delivery with everything needed to send it."""
-
-    delivery: Delivery
-    event: EventRow
-    chat: Chat
-    official: Official | None
-    account: Account | None
-    muted: bool = False
-    #: Handed to the backend (from then on, a crash leaves its outcome unknown).
-    started: bool = False
 
 
 class Relay:
@@ -115,7 +93,7 @@ class Relay:
             return 0
         await self._recover_expired()
         jobs = await self._claim(limit)
-        by_chat: dict[int, list[_Job]] = defaultdict(list)
+        by_chat: dict[int, list[OutboxJob]] = defaultdict(list)
         for job in jobs:
             by_chat[job.chat.id].append(job)
         try:
@@ -134,64 +112,25 @@ class Relay:
 
     async def _recover_expired(self) -> None:
         """Rows left by a dead worker: unsent claims go back; unknown sends retry once."""
-        now = utcnow()
-        # Claimed but never handed to a backend: nothing can have reached the chat.
-        unclaim = (
-            update(Delivery)
-            .where(Delivery.status == "claimed", Delivery.lease_until < now)
-            .values(status="pending", lease_until=None)
-            .execution_options(synchronize_session=False)
-        )
-        again = Delivery.last_error.like(f"{UNKNOWN}%")
-        stmt = (
-            update(Delivery)
-            .where(Delivery.status == "sending", Delivery.lease_until < now)
-            .values(
-                status=case((again, "failed"), else_="pending"),
-                last_error=case(
-                    (again, f"{UNKNOWN} twice; not retried"), else_=f"{UNKNOWN}: lease expired"
-                ),
-                lease_until=None,
-                next_attempt_at=now,
-            )
-            .execution_options(synchronize_session=False)
-        )
         async with self.db.sessions() as session:
-            await session.execute(unclaim)
-            await session.execute(stmt)
+            await outbox.recover_expired(session, utcnow())
             await session.commit()
 
-    async def _claim(self, limit: int) -> list[_Job]:
+    async def _claim(self, limit: int) -> list[OutboxJob]:
         now = utcnow()
-        due = (
-            select(Delivery.id)
-            .join(Chat, Chat.id == Delivery.chat_id)
-            .where(
-                Delivery.status == "pending",
-                Delivery.next_attempt_at <= now,
-                Chat.backend.in_(sorted(self.backends)),
-            )
-            .order_by(Delivery.next_attempt_at, Delivery.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True, of=Delivery)
-        )
-        claim = (
-            update(Delivery)
-            .where(Delivery.id.in_(due.scalar_subquery()), Delivery.status == "pending")
-            .values(status="claimed", lease_until=now + self.settings.relay.lease)
-            .returning(Delivery.id)
-            .execution_options(synchronize_session=False)
-        )
+        lease_until = now + self.settings.relay.lease
         async with self.db.sessions() as session:
-            ids = list((await session.scalars(claim)).all())
+            ids = await outbox.claim_due(
+                session, self.backends, now=now, lease_until=lease_until, limit=limit
+            )
             await session.commit()
             if not ids:
                 return []
-            return await _load_jobs(session, ids)
+            return await outbox.load_jobs(session, ids, now)
 
     # --- sending ---------------------------------------------------------------------------
 
-    async def _chat_worker(self, jobs: Sequence[_Job]) -> int:
+    async def _chat_worker(self, jobs: Sequence[OutboxJob]) -> int:
         sent = 0
         async with self._limit:
             # A busy chat gets a few seconds per pass; the rest waits in the outbox, so a
@@ -225,7 +164,7 @@ class Relay:
                 return wait
             await asyncio.sleep(wait)
 
-    async def _skip_reason(self, job: _Job) -> str | None:
+    async def _skip_reason(self, job: OutboxJob) -> str | None:
         reason = None
         if not job.chat.active:
             reason = f"chat inactive: {job.chat.inactive_reason or '-'}"
@@ -235,7 +174,7 @@ class Relay:
             await self._finish(job.delivery, status="skipped", error=reason)
         return reason
 
-    async def _send(self, job: _Job) -> int:
+    async def _send(self, job: OutboxJob) -> int:
         """Send one delivery and record the outcome; returns 1 when it was sent."""
         delivery = job.delivery
         job.started = True
@@ -270,7 +209,7 @@ class Relay:
             return 1
         return 0
 
-    async def _attempt(self, job: _Job) -> SendResult:
+    async def _attempt(self, job: OutboxJob) -> SendResult:
         """Send, resending once as plain text (bad markup) or to a migrated chat."""
         backend = self.backends[job.chat.backend]
         reply = self._render(job)
@@ -291,7 +230,11 @@ class Relay:
                 await self._migrate(job.chat, exc.new_chat_id)
                 address = ChatAddress(job.chat.backend, job.chat.external_id, job.chat.team_id)
 
-    def _render(self, job: _Job) -> Reply:
+    def _render(self, job: OutboxJob) -> Reply:
+        if job.delivery.payload is not None:
+            return reply_from_json(job.delivery.payload)
+        if job.event is None:
+            raise ValueError(f"delivery {job.delivery.id} has neither an event nor a reply")
         locale = chat_locale(job.chat, self.settings)
         tz = job.chat.timezone or self.settings.i18n.timezone
         return render_event(
@@ -308,8 +251,9 @@ class Relay:
         error: str | None = None,
         message_id: str | None = None,
         count: bool = False,
+        extra: dict[str, Any] | None = None,
     ) -> None:
-        values: dict[str, Any] = {"status": status, "lease_until": None}
+        values: dict[str, Any] = {"status": status, "lease_until": None, **(extra or {})}
         if status == "sent":
             values.update(sent_at=utcnow(), platform_message_id=message_id)
         if error is not None:
@@ -319,9 +263,16 @@ class Relay:
         await self._update(delivery, values)
 
     async def _retry_later(
-        self, delivery: Delivery, seconds: float, error: str, *, count: bool
+        self,
+        delivery: Delivery,
+        seconds: float,
+        error: str,
+        *,
+        count: bool,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         values: dict[str, Any] = {
+            **(extra or {}),
             "status": "pending",
             "lease_until": None,
             "next_attempt_at": utcnow() + timedelta(seconds=seconds),
@@ -332,12 +283,14 @@ class Relay:
         await self._update(delivery, values)
 
     async def _unknown(self, delivery: Delivery, detail: str) -> None:
-        if (delivery.last_error or "").startswith(UNKNOWN):
-            await self._finish(
-                delivery, status="failed", error=f"{UNKNOWN} twice: {detail}", count=True
-            )
+        """The send may or may not have arrived: retried once, given up the second time."""
+        counted = {"unknown_outcomes": delivery.unknown_outcomes + 1}
+        if counted["unknown_outcomes"] >= MAX_UNKNOWN:
+            error = f"{UNKNOWN} twice: {detail}"
+            await self._finish(delivery, status="failed", error=error, count=True, extra=counted)
         else:
-            await self._retry_later(delivery, 5.0, f"{UNKNOWN}: {detail}", count=True)
+            error = f"{UNKNOWN}: {detail}"
+            await self._retry_later(delivery, 5.0, error, count=True, extra=counted)
 
     async def _failed_attempt(
         self, delivery: Delivery, exc: BaseException, *, retryable: bool
@@ -351,48 +304,32 @@ class Relay:
         await self._retry_later(delivery, backoff.total_seconds(), error, count=True)
 
     async def _release(
-        self, jobs: Sequence[_Job], wait: float, *, keep_schedule: bool = False
+        self, jobs: Sequence[OutboxJob], wait: float, *, keep_schedule: bool = False
     ) -> None:
         """Give claimed rows back, due when their chat may send again (staggered)."""
         if not jobs:
             return
         base = utcnow() + timedelta(seconds=wait)
         step = timedelta(seconds=self.pacer.per_chat_interval)
+        releases = []
+        for index, job in enumerate(jobs):
+            values: dict[str, Any] = {}
+            if not keep_schedule:
+                values["next_attempt_at"] = base + step * index
+            releases.append((job.delivery.id, values))
         async with self.db.sessions() as session:
-            for index, job in enumerate(jobs):
-                values: dict[str, Any] = {"status": "pending", "lease_until": None}
-                if not keep_schedule:
-                    values["next_attempt_at"] = base + step * index
-                await session.execute(
-                    update(Delivery)
-                    .where(Delivery.id == job.delivery.id, Delivery.status == "claimed")
-                    .values(**values)
-                    .execution_options(synchronize_session=False)
-                )
+            await outbox.release_claimed(session, releases)
             await session.commit()
 
     async def _mark_sending(self, delivery: Delivery) -> None:
         """Commit that this row is about to be handed to a backend (its own transaction)."""
-        delivery.status = "sending"
-        async with self.db.sessions() as session:
-            await session.execute(
-                update(Delivery)
-                .where(Delivery.id == delivery.id)
-                .values(status="sending")
-                .execution_options(synchronize_session=False)
-            )
-            await session.commit()
+        await self._update(delivery, {"status": "sending"})
 
     async def _update(self, delivery: Delivery, values: dict[str, Any]) -> None:
         for key, value in values.items():
             setattr(delivery, key, value)
         async with self.db.sessions() as session:
-            await session.execute(
-                update(Delivery)
-                .where(Delivery.id == delivery.id)
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
+            await outbox.update_delivery(session, delivery.id, values)
             await session.commit()
 
     async def _deactivate(self, chat: Chat, reason: str) -> None:
@@ -407,56 +344,3 @@ class Relay:
         async with self.db.sessions() as session:
             await migrate_chat(session, chat, new_external_id)
             await session.commit()
-
-
-async def _load_jobs(session: AsyncSession, ids: Sequence[int]) -> list[_Job]:
-    """The claimed deliveries with their events, chats, officials and accounts (5 queries)."""
-    deliveries = (
-        await session.scalars(select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id))
-    ).all()
-    events = await _by_id(session, EventRow, {d.event_id for d in deliveries})
-    chats = await _by_id(session, Chat, {d.chat_id for d in deliveries})
-    officials = await _by_id(
-        session, Official, {e.official_id for e in events.values() if e.official_id}
-    )
-    accounts = await _by_id(
-        session, Account, {e.account_id for e in events.values() if e.account_id}
-    )
-    muted = await _mutes(session, set(chats), set(officials))
-    jobs = []
-    for d in deliveries:
-        event = events[d.event_id]
-        jobs.append(
-            _Job(
-                delivery=d,
-                event=event,
-                chat=chats[d.chat_id],
-                official=officials.get(event.official_id) if event.official_id else None,
-                account=accounts.get(event.account_id) if event.account_id else None,
-                muted=(d.chat_id, event.official_id) in muted,
-            )
-        )
-    return jobs
-
-
-async def _mutes(
-    session: AsyncSession, chat_ids: set[int], official_ids: set[int]
-) -> set[tuple[int, int | None]]:
-    if not chat_ids or not official_ids:
-        return set()
-    now = utcnow()
-    rows = await session.execute(
-        select(Mute.chat_id, Mute.official_id).where(
-            Mute.chat_id.in_(sorted(chat_ids)),
-            Mute.official_id.in_(sorted(official_ids)),
-            (Mute.until.is_(None)) | (Mute.until > now),
-        )
-    )
-    return {(c, o) for c, o in rows.all()}
-
-
-async def _by_id(session: AsyncSession, model: Any, ids: set[int]) -> dict[int, Any]:
-    if not ids:
-        return {}
-    rows = (await session.scalars(select(model).where(model.id.in_(sorted(ids))))).all()
-    return {row.id: row for row in rows}

@@ -2,6 +2,6 @@
 
 Query functions return plain dataclasses (``leaderboard.top``, ``cabinet.cabinet_report``,
 ``card.official_card``, ``silence.silent_officials``); ``bot.chat.report_commands`` lays
-them out as replies. ``digest.DigestSender`` sends the daily and weekly digests and
-``export.main`` serves ``govwatch export --what ...``.
+them out as replies; ``export.main`` serves ``govwatch export --what ...``. Digests are
+composed and queued by ``bot.notify.digest`` (they render events, so they live there).
 """

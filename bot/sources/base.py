@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
-from typing import Any, ClassVar
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, tzinfo
+from typing import Any, ClassVar, TypedDict
 
+from pydantic import SecretStr
 from selectolax.lexbor import LexborHTMLParser
 
 from bot.config import Settings, SourceSettings
-from bot.domain import AccountRef, Observation, Platform, PostSeen, Status
+from bot.domain import AccountRef, Count, Observation, Platform, PostSeen, Status
 from bot.errors import FetchError, ParseError, RateLimited
 from bot.net.client import HttpClient, Response
 
@@ -51,6 +53,24 @@ def absent(platform: Platform, handle: str, fetched_at: datetime, reason: str) -
     """An ``absent`` observation: positive evidence the account does not exist or is hidden."""
     return Observation(
         platform=platform, handle=handle, status=Status.ABSENT, fetched_at=fetched_at, reason=reason
+    )
+
+
+class Followers(TypedDict):
+    """The follower fields of an Observation."""
+
+    followers: int | None
+    followers_exact: bool | None
+    followers_margin: int
+
+
+def followers_of(count: Count | int | None) -> Followers:
+    """The Observation follower fields of a count (a bare int is exact, None is not given)."""
+    if count is None:
+        return Followers(followers=None, followers_exact=None, followers_margin=0)
+    found = Count(count, exact=True) if isinstance(count, int) else count
+    return Followers(
+        followers=found.value, followers_exact=found.exact, followers_margin=found.margin
     )
 
 
@@ -94,13 +114,60 @@ def decode_validators(account: AccountRef, url: str) -> dict[str, str]:
     return {str(k): str(v) for k, v in value.items() if isinstance(v, str)}
 
 
+@dataclass(frozen=True)
+class ParseContext:
+    """What a parser knows besides the bodies: whose answers they are, when and where from."""
+
+    handle: str
+    fetched_at: datetime
+    # The account's options (e.g. the HTML selectors) and the operator's time zone.
+    options: Mapping[str, Any] = field(default_factory=dict)
+    tz: tzinfo = UTC
+    # The address the first answer finally came from (after redirects); None for saved files.
+    url: str | None = None
+
+
 class Source(ABC):
-    """Reads one platform. ``fetch`` never raises for fetch or parse problems."""
+    """Reads one platform. ``fetch`` never raises for fetch or parse problems.
+
+    ``responses`` names the answers ``parse`` reads, in the order the live fetch asks for
+    them and ``govwatch probe --file`` takes them; every answer after the first is optional.
+    """
 
     platform: ClassVar[Platform]
+    responses: ClassVar[tuple[str, ...]]
+    default_base_url: ClassVar[str] = ""
     needs_token: ClassVar[bool] = False
+    # The field of this platform's settings section that holds its token.
+    credential: ClassVar[str | None] = None
     exact_followers: ClassVar[bool] = True
     has_posts: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # A platform class without its answers named could not be probed: fail at import.
+        if "platform" in cls.__dict__ and not getattr(cls, "responses", ()):
+            raise TypeError(f"{cls.__name__} must name its responses")
+
+    @classmethod
+    def parse(cls, bodies: Sequence[bytes], ctx: ParseContext) -> Observation:
+        """The observation of these answers (in ``responses`` order); may raise ParseError."""
+        observation = cls.parse_first(bodies[0], ctx)
+        for body in bodies[1 : len(cls.responses)]:
+            if not observation.ok:
+                break
+            observation = cls.parse_next(observation, body, ctx)
+        return observation
+
+    @classmethod
+    @abstractmethod
+    def parse_first(cls, body: bytes, ctx: ParseContext) -> Observation:
+        """The observation of the first answer alone."""
+
+    @classmethod
+    def parse_next(cls, observation: Observation, body: bytes, ctx: ParseContext) -> Observation:
+        """Add a later answer (e.g. the posts) to an ok observation; one-answer sources keep it."""
+        return observation
 
     def __init__(self, *, http: HttpClient, settings: Settings) -> None:
         self.http = http
@@ -117,9 +184,19 @@ class Source(ABC):
         """The per-host request rate this platform asks for (None: the client default)."""
         return self.options.per_host_rate
 
+    @property
+    def base_url(self) -> str:
+        """This platform's configured base address, without a trailing slash."""
+        return (self.options.base_url or self.default_base_url).rstrip("/")
+
+    def token(self) -> SecretStr | None:
+        """This platform's configured token, or None."""
+        value = getattr(self.options, self.credential) if self.credential else None
+        return value if isinstance(value, SecretStr) else None
+
     def has_token(self) -> bool:
         """True when the operator configured what this source needs."""
-        return not self.needs_token
+        return not self.needs_token or self.token() is not None
 
     async def fetch(self, account: AccountRef) -> Observation:
         """Fetch one account and classify the result as ok, absent or unknown."""
@@ -167,6 +244,36 @@ def not_modified(account: AccountRef, platform: Platform, fetched_at: datetime) 
 def http_failure(response: Response) -> str:
     """The reason name for an unexpected HTTP status."""
     return f"http_{response.status}"
+
+
+def require_ok(response: Response, what: str = "HTTP") -> Response:
+    """``response`` when it is a 200, else ParseError(http_<status>): unknown, never absent."""
+    if response.status != 200:
+        raise ParseError(f"{what} {response.status}", reason=http_failure(response))
+    return response
+
+
+def reject_server_error(response: Response, what: str = "HTTP") -> Response:
+    """``response`` unless it is a 5xx (an API's 4xx carries an error object to classify)."""
+    if response.status >= 500:
+        raise ParseError(f"{what} {response.status}", reason=http_failure(response))
+    return response
+
+
+def bearer(token: SecretStr | None) -> dict[str, str]:
+    """The ``Authorization`` header for a bearer token (``token_required`` when missing)."""
+    if token is None:
+        raise ParseError("no token configured", reason="token_required")
+    return {"Authorization": f"Bearer {token.get_secret_value()}"}
+
+
+def add_posts(
+    observation: Observation, posts: tuple[PostSeen, ...], *, counted: bool = False
+) -> Observation:
+    """``observation`` with a later answer's posts (``counted``: none of a total 0 is no_posts)."""
+    return replace(
+        observation, posts=posts, no_posts=counted and not posts and observation.posts_count == 0
+    )
 
 
 def html_to_text(markup: str | None) -> str:

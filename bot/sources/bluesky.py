@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -10,14 +9,20 @@ from urllib.parse import urlencode
 from bot.domain import AccountRef, Observation, Platform, PostSeen, Status
 from bot.errors import ParseError
 from bot.sources.base import (
+    ParseContext,
     Source,
     absent,
+    add_posts,
     error_of,
+    followers_of,
     newest_first,
     obj,
     parse_json,
     parse_time,
+    reject_server_error,
+    require_ok,
 )
+from bot.sources.numbers import count_of
 
 _ABSENT_ERRORS = {
     "AccountTakedown": "suspended",
@@ -41,10 +46,6 @@ def _classify_error(data: object, handle: str, fetched_at: datetime) -> Observat
     raise ParseError(f"{error}: {message}", reason="api_error")
 
 
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
-
-
 def parse_profile(body: bytes, *, handle: str, fetched_at: datetime) -> Observation:
     """Parse an ``app.bsky.actor.getProfile`` answer (or its error object)."""
     data = parse_json(body)
@@ -53,7 +54,7 @@ def parse_profile(body: bytes, *, handle: str, fetched_at: datetime) -> Observat
         return classified
     if not isinstance(data, dict) or not isinstance(data.get("did"), str):
         raise ParseError("profile without a did", reason="layout_changed")
-    followers = _int(data.get("followersCount"))
+    followers = count_of(data.get("followersCount"))
     return Observation(
         platform=Platform.BLUESKY,
         handle=handle,
@@ -62,9 +63,8 @@ def parse_profile(body: bytes, *, handle: str, fetched_at: datetime) -> Observat
         display_name=(data.get("displayName") or None),
         description=(data.get("description") or None),
         avatar_url=(data.get("avatar") or None),
-        followers=followers,
-        followers_exact=True if followers is not None else None,
-        posts_count=_int(data.get("postsCount")),
+        **followers_of(followers),
+        posts_count=count_of(data.get("postsCount")),
         platform_id=data["did"],
     )
 
@@ -105,33 +105,30 @@ def parse_feed(body: bytes, *, actor_did: str | None = None) -> tuple[PostSeen, 
     return newest_first(posts)
 
 
-def parse_account(
-    profile: bytes, feed: bytes | None, *, handle: str, fetched_at: datetime
-) -> Observation:
-    """Combine a profile and (optionally) a feed answer into one observation."""
-    observation = parse_profile(profile, handle=handle, fetched_at=fetched_at)
-    if not observation.ok or feed is None:
-        return observation
-    posts = parse_feed(feed, actor_did=observation.platform_id)
-    return replace(observation, posts=posts, no_posts=not posts and observation.posts_count == 0)
-
-
 class BlueskySource(Source):
     """Bluesky accounts through public.api.bsky.app."""
 
     platform = Platform.BLUESKY
-    needs_token = False
-    exact_followers = True
-    has_posts = True
+    responses = ("app.bsky.actor.getProfile", "app.bsky.feed.getAuthorFeed")
+
+    @classmethod
+    def parse_first(cls, body: bytes, ctx: ParseContext) -> Observation:
+        """The profile answer (or its error object)."""
+        return parse_profile(body, handle=ctx.handle, fetched_at=ctx.fetched_at)
+
+    @classmethod
+    def parse_next(cls, observation: Observation, body: bytes, ctx: ParseContext) -> Observation:
+        """The author feed's posts."""
+        posts = parse_feed(body, actor_did=observation.platform_id)
+        return add_posts(observation, posts, counted=True)
 
     async def _fetch(self, account: AccountRef, fetched_at: datetime) -> Observation:
-        base = (self.settings.sources.bluesky.base_url or "").rstrip("/") + "/xrpc/"
+        base = f"{self.base_url}/xrpc/"
         actor = account.platform_id or account.handle
         query = urlencode({"actor": actor})
         profile = await self.http.get(f"{base}app.bsky.actor.getProfile?{query}", rate=self.rate)
-        if profile.status >= 500:
-            raise ParseError(f"HTTP {profile.status}", reason=f"http_{profile.status}")
-        observation = parse_profile(profile.body, handle=account.handle, fetched_at=fetched_at)
+        ctx = ParseContext(account.handle, fetched_at)
+        observation = self.parse([reject_server_error(profile).body], ctx)
         if not observation.ok:
             return observation
         feed_query = urlencode(
@@ -145,6 +142,4 @@ class BlueskySource(Source):
         feed = await self.http.get(
             f"{base}app.bsky.feed.getAuthorFeed?{feed_query}", rate=self.rate
         )
-        if feed.status != 200:
-            raise ParseError(f"feed HTTP {feed.status}", reason=f"http_{feed.status}")
-        return parse_account(profile.body, feed.body, handle=account.handle, fetched_at=fetched_at)
+        return self.parse_next(observation, require_ok(feed, "feed HTTP").body, ctx)

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from bot.domain import AccountRef, Observation, Platform, PostSeen, Status
 from bot.errors import ParseError
-from bot.sources.base import Source, absent, newest_first, parse_json, parse_time
+from bot.sources.base import (
+    ParseContext,
+    Source,
+    absent,
+    add_posts,
+    bearer,
+    followers_of,
+    newest_first,
+    parse_json,
+    parse_time,
+)
+from bot.sources.numbers import count_of
 
 _RATE_CODES = frozenset({4, 17, 32, 613, 80001})
 _PAGE_FIELDS = "id,name,about,followers_count,fan_count,picture{url}"
@@ -38,10 +48,6 @@ def graph_error(
     raise ParseError(message, reason="api_error")
 
 
-def _count(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
-
-
 def parse_page(body: bytes, *, handle: str, fetched_at: datetime) -> Observation:
     """Parse ``GET /{page}?fields=...`` into an observation without posts."""
     data = parse_json(body)
@@ -50,9 +56,9 @@ def parse_page(body: bytes, *, handle: str, fetched_at: datetime) -> Observation
         return classified
     if not isinstance(data, dict) or not isinstance(data.get("id"), str):
         raise ParseError("page without an id", reason="layout_changed")
-    followers = _count(data.get("followers_count"))
+    followers = count_of(data.get("followers_count"))
     if followers is None:
-        followers = _count(data.get("fan_count"))
+        followers = count_of(data.get("fan_count"))
     picture = (
         data.get("picture", {}).get("data", {}) if isinstance(data.get("picture"), dict) else {}
     )
@@ -64,8 +70,7 @@ def parse_page(body: bytes, *, handle: str, fetched_at: datetime) -> Observation
         display_name=data.get("name") or None,
         description=data.get("about") or None,
         avatar_url=picture.get("url") if isinstance(picture, dict) else None,
-        followers=followers,
-        followers_exact=True if followers is not None else None,
+        **followers_of(followers),
         platform_id=data["id"],
     )
 
@@ -99,27 +104,30 @@ class FacebookSource(Source):
     """Facebook Pages; needs ``sources.facebook.access_token``."""
 
     platform = Platform.FACEBOOK
+    responses = ("the page's fields", "the page's posts")
     needs_token = True
-    exact_followers = True
-    has_posts = True
+    credential = "access_token"
 
-    def has_token(self) -> bool:
-        """True when an access token is configured."""
-        return self.settings.sources.facebook.access_token is not None
+    @classmethod
+    def parse_first(cls, body: bytes, ctx: ParseContext) -> Observation:
+        """The page answer (or its Graph API error)."""
+        return parse_page(body, handle=ctx.handle, fetched_at=ctx.fetched_at)
+
+    @classmethod
+    def parse_next(cls, observation: Observation, body: bytes, ctx: ParseContext) -> Observation:
+        """The page's posts."""
+        return add_posts(observation, parse_posts(body))
 
     async def _fetch(self, account: AccountRef, fetched_at: datetime) -> Observation:
-        options = self.settings.sources.facebook
-        assert options.access_token is not None
-        headers = {"Authorization": f"Bearer {options.access_token.get_secret_value()}"}
-        base = (
-            f"{(options.base_url or '').rstrip('/')}/{quote(account.platform_id or account.handle)}"
-        )
+        headers = bearer(self.token())
+        base = f"{self.base_url}/{quote(account.platform_id or account.handle)}"
         page = await self.http.get(
             f"{base}?{urlencode({'fields': _PAGE_FIELDS})}", headers=headers, rate=self.rate
         )
-        observation = parse_page(page.body, handle=account.handle, fetched_at=fetched_at)
+        ctx = ParseContext(account.handle, fetched_at)
+        observation = self.parse([page.body], ctx)
         if not observation.ok:
             return observation
         query = urlencode({"fields": _POST_FIELDS, "limit": _POSTS_LIMIT})
         posts = await self.http.get(f"{base}/posts?{query}", headers=headers, rate=self.rate)
-        return replace(observation, posts=parse_posts(posts.body))
+        return self.parse_next(observation, posts.body, ctx)

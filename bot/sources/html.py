@@ -20,11 +20,13 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 from bot.domain import AccountRef, Observation, Platform, PostSeen, Status
 from bot.errors import ParseError
 from bot.sources.base import (
+    ParseContext,
     Source,
     encode_validators,
-    http_failure,
+    followers_of,
     newest_first,
     not_modified,
+    require_ok,
     wall_reason,
 )
 from bot.sources.numbers import parse_count
@@ -159,9 +161,7 @@ def parse_html_page(
         status=Status.OK,
         fetched_at=fetched_at,
         display_name=name,
-        followers=followers.value if followers else None,
-        followers_exact=followers.exact if followers else None,
-        followers_margin=followers.margin if followers else 0,
+        **followers_of(followers),
         posts_count=parse_count(_clean(count_node)).value if count_node is not None else None,
         posts=ordered,
     )
@@ -171,26 +171,32 @@ class HtmlSource(Source):
     """Any HTML page, read with the CSS selectors stored in the account's options."""
 
     platform = Platform.HTML
-    needs_token = False
+    responses = ("the page",)
     exact_followers = False
-    has_posts = True
+
+    @classmethod
+    def parse_first(cls, body: bytes, ctx: ParseContext) -> Observation:
+        """The page, read with the selectors in ``ctx.options``; links resolve against its URL."""
+        observation = parse_html_page(
+            body,
+            url=ctx.url or ctx.handle,
+            selectors=ctx.options,
+            fetched_at=ctx.fetched_at,
+            tz=ctx.tz,
+        )
+        return replace(observation, handle=ctx.handle)
 
     async def _fetch(self, account: AccountRef, fetched_at: datetime) -> Observation:
         url = str(account.options.get("url") or account.url or account.handle)
         response = await self.get(url, account)
         if response.not_modified:
             return not_modified(account, self.platform, fetched_at)
-        if response.status != 200:
-            raise ParseError(f"HTTP {response.status}", reason=http_failure(response))
-        observation = parse_html_page(
-            response.body,
-            url=response.url,
-            selectors=account.options,
-            fetched_at=fetched_at,
+        ctx = ParseContext(
+            account.handle,
+            fetched_at,
+            options=account.options,
             tz=ZoneInfo(self.settings.i18n.timezone),
+            url=require_ok(response).url,
         )
-        return replace(
-            observation,
-            handle=account.handle,
-            validators=encode_validators(url, response.validators),
-        )
+        observation = self.parse([response.body], ctx)
+        return replace(observation, validators=encode_validators(url, response.validators))

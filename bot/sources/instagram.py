@@ -8,8 +8,17 @@ from urllib.parse import quote, urlencode
 
 from bot.domain import AccountRef, Observation, Platform, PostSeen, Status
 from bot.errors import ParseError
-from bot.sources.base import Source, newest_first, parse_json, parse_time
+from bot.sources.base import (
+    ParseContext,
+    Source,
+    bearer,
+    followers_of,
+    newest_first,
+    parse_json,
+    parse_time,
+)
 from bot.sources.facebook import graph_error
+from bot.sources.numbers import count_of
 
 _MEDIA_LIMIT = 25
 
@@ -21,10 +30,6 @@ def discovery_fields(username: str) -> str:
         "{id,username,name,biography,profile_picture_url,followers_count,media_count,"
         f"media.limit({_MEDIA_LIMIT}){{id,caption,timestamp,permalink}}}}"
     )
-
-
-def _count(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def _post(item: dict[str, Any]) -> PostSeen | None:
@@ -51,7 +56,7 @@ def parse_discovery(body: bytes, *, handle: str, fetched_at: datetime) -> Observ
         raise ParseError("answer without business_discovery", reason="layout_changed")
     media = found.get("media", {}).get("data", []) if isinstance(found.get("media"), dict) else []
     posts = [p for m in media if isinstance(m, dict) and (p := _post(m))]
-    followers = _count(found.get("followers_count"))
+    followers = count_of(found.get("followers_count"))
     return Observation(
         platform=Platform.INSTAGRAM,
         handle=handle,
@@ -60,11 +65,10 @@ def parse_discovery(body: bytes, *, handle: str, fetched_at: datetime) -> Observ
         display_name=found.get("name") or found.get("username") or None,
         description=found.get("biography") or None,
         avatar_url=found.get("profile_picture_url") or None,
-        followers=followers,
-        followers_exact=True if followers is not None else None,
-        posts_count=_count(found.get("media_count")),
+        **followers_of(followers),
+        posts_count=count_of(found.get("media_count")),
         posts=newest_first(posts),
-        no_posts=_count(found.get("media_count")) == 0,
+        no_posts=count_of(found.get("media_count")) == 0,
         platform_id=found.get("id") if isinstance(found.get("id"), str) else None,
     )
 
@@ -73,21 +77,23 @@ class InstagramSource(Source):
     """Instagram professional accounts; needs ``access_token`` and ``ig_user_id``."""
 
     platform = Platform.INSTAGRAM
+    responses = ("business discovery",)
     needs_token = True
-    exact_followers = True
-    has_posts = True
+    credential = "access_token"
 
     def has_token(self) -> bool:
         """True when both the token and the operator's own IG user id are configured."""
-        options = self.settings.sources.instagram
-        return options.access_token is not None and bool(options.ig_user_id)
+        return self.token() is not None and bool(self.settings.sources.instagram.ig_user_id)
+
+    @classmethod
+    def parse_first(cls, body: bytes, ctx: ParseContext) -> Observation:
+        """The business discovery answer (or its Graph API error)."""
+        return parse_discovery(body, handle=ctx.handle, fetched_at=ctx.fetched_at)
 
     async def _fetch(self, account: AccountRef, fetched_at: datetime) -> Observation:
         options = self.settings.sources.instagram
-        assert options.access_token is not None
         assert options.ig_user_id
-        headers = {"Authorization": f"Bearer {options.access_token.get_secret_value()}"}
         query = urlencode({"fields": discovery_fields(account.handle)})
-        url = f"{(options.base_url or '').rstrip('/')}/{quote(options.ig_user_id)}?{query}"
-        response = await self.http.get(url, headers=headers, rate=self.rate)
-        return parse_discovery(response.body, handle=account.handle, fetched_at=fetched_at)
+        url = f"{self.base_url}/{quote(options.ig_user_id)}?{query}"
+        response = await self.http.get(url, headers=bearer(self.token()), rate=self.rate)
+        return self.parse([response.body], ParseContext(account.handle, fetched_at))

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import Any, NoReturn
 from urllib.parse import urlencode
 
 from bot.domain import AccountRef, Observation, Platform, PostSeen, Status
 from bot.errors import ParseError
-from bot.sources.base import Source, absent, error_of, html_to_text, parse_json, parse_time
+from bot.sources.base import (
+    ParseContext,
+    Source,
+    absent,
+    add_posts,
+    error_of,
+    html_to_text,
+    parse_json,
+    parse_time,
+    reject_server_error,
+)
+from bot.sources.numbers import count_of
 
 _STATUSES_LIMIT = 40
 
@@ -31,10 +41,6 @@ def _raise_for(error: str) -> NoReturn:
     raise ParseError(error or "unexpected answer", reason="api_error")
 
 
-def _count(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
-
-
 def parse_lookup(body: bytes, *, handle: str, fetched_at: datetime) -> Observation:
     """Parse an ``/api/v1/accounts/lookup`` answer (or its error object)."""
     data = parse_json(body)
@@ -44,7 +50,7 @@ def parse_lookup(body: bytes, *, handle: str, fetched_at: datetime) -> Observati
         raise ParseError("account without an id", reason="layout_changed")
     if data.get("suspended") is True:
         return absent(Platform.MASTODON, handle, fetched_at, "suspended")
-    followers = _count(data.get("followers_count"))
+    followers = count_of(data.get("followers_count"))
     return Observation(
         platform=Platform.MASTODON,
         handle=handle,
@@ -56,7 +62,7 @@ def parse_lookup(body: bytes, *, handle: str, fetched_at: datetime) -> Observati
         # Accounts that hide their social graph report 0: that is not a measurement.
         followers=None if data.get("hide_collections") and not followers else followers,
         followers_exact=True if followers is not None else None,
-        posts_count=_count(data.get("statuses_count")),
+        posts_count=count_of(data.get("statuses_count")),
         platform_id=data["id"],
     )
 
@@ -89,24 +95,21 @@ def parse_statuses(body: bytes) -> tuple[PostSeen, ...]:
     return tuple(sorted(posts, key=lambda p: int(p.id) if p.id.isdigit() else 0, reverse=True))
 
 
-def parse_account(
-    lookup: bytes, statuses: bytes | None, *, handle: str, fetched_at: datetime
-) -> Observation:
-    """Combine a lookup and (optionally) a statuses answer into one observation."""
-    observation = parse_lookup(lookup, handle=handle, fetched_at=fetched_at)
-    if not observation.ok or statuses is None:
-        return observation
-    posts = parse_statuses(statuses)
-    return replace(observation, posts=posts, no_posts=not posts and observation.posts_count == 0)
-
-
 class MastodonSource(Source):
     """Mastodon accounts on any instance; the handle is user@instance."""
 
     platform = Platform.MASTODON
-    needs_token = False
-    exact_followers = True
-    has_posts = True
+    responses = ("accounts/lookup", "accounts/<id>/statuses")
+
+    @classmethod
+    def parse_first(cls, body: bytes, ctx: ParseContext) -> Observation:
+        """The lookup answer (or its error object)."""
+        return parse_lookup(body, handle=ctx.handle, fetched_at=ctx.fetched_at)
+
+    @classmethod
+    def parse_next(cls, observation: Observation, body: bytes, ctx: ParseContext) -> Observation:
+        """The account's statuses."""
+        return add_posts(observation, parse_statuses(body), counted=True)
 
     async def _fetch(self, account: AccountRef, fetched_at: datetime) -> Observation:
         user, _, host = account.handle.partition("@")
@@ -114,18 +117,12 @@ class MastodonSource(Source):
             raise ParseError(f"{account.handle!r} is not user@instance", reason="bad_handle")
         base = f"{self.settings.sources.mastodon.scheme}://{host}/api/v1/accounts"
         lookup = await self.http.get(f"{base}/lookup?{urlencode({'acct': user})}", rate=self.rate)
-        if lookup.status >= 500:
-            raise ParseError(f"HTTP {lookup.status}", reason=f"http_{lookup.status}")
-        observation = parse_lookup(lookup.body, handle=account.handle, fetched_at=fetched_at)
+        ctx = ParseContext(account.handle, fetched_at)
+        observation = self.parse([reject_server_error(lookup).body], ctx)
         if not observation.ok:
             return observation
         query = urlencode({"limit": _STATUSES_LIMIT})
         statuses = await self.http.get(
             f"{base}/{observation.platform_id}/statuses?{query}", rate=self.rate
         )
-        if statuses.status >= 500:
-            raise ParseError(f"HTTP {statuses.status}", reason=f"http_{statuses.status}")
-        posts = parse_statuses(statuses.body)
-        return replace(
-            observation, posts=posts, no_posts=not posts and observation.posts_count == 0
-        )
+        return self.parse_next(observation, reject_server_error(statuses).body, ctx)

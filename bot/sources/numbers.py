@@ -67,3 +67,15 @@ def parse_int(text: str | None) -> int | None:
         return parse_count(text).value
     except ParseError:
         return None
+
+
+def count_of(value: object) -> int | None:
+    """A JSON count: a non-negative integer (not a bool), else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def count_or_digits(value: object) -> int | None:
+    """A JSON count given as an integer or a string of digits (YouTube), else None."""
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return count_of(value)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
@@ -18,10 +17,9 @@ from bot.domain import AccountRef, Observation, Platform
 from bot.errors import ParseError, UserInputError
 from bot.handles import normalize_handle, parse_platform
 from bot.net.client import HttpClient
-from bot.sources import REGISTRY, bluesky, facebook, instagram, mastodon, telegram, vk, x, youtube
-from bot.sources.base import parse_json, unknown, utcnow
-from bot.sources.html import SELECTOR_KEYS, parse_html_page
-from bot.sources.rss import parse_feed
+from bot.sources import REGISTRY
+from bot.sources.base import ParseContext, unknown, utcnow
+from bot.sources.html import SELECTOR_KEYS
 
 _HOSTS: dict[str, Platform] = {
     "t.me": Platform.TELEGRAM,
@@ -65,56 +63,6 @@ def _selectors(raw: Sequence[str]) -> dict[str, str]:
     return found
 
 
-def _is_json(body: bytes) -> bool:
-    return body.lstrip()[:1] in (b"{", b"[")
-
-
-def _pair(
-    parse: Callable[..., Observation], bodies: Sequence[bytes], handle: str, at: datetime
-) -> Observation:
-    second = bodies[1] if len(bodies) > 1 else None
-    result: Observation = parse(bodies[0], second, handle=handle, fetched_at=at)
-    return result
-
-
-def _telegram(bodies: Sequence[bytes], handle: str, at: datetime) -> Observation:
-    observation = telegram.parse_channel_page(bodies[0], channel=handle, fetched_at=at)
-    if len(bodies) > 1 and observation.ok:
-        plain = telegram.parse_plain_page(bodies[1], channel=handle, fetched_at=at)
-        observation = telegram.merge_plain(observation, plain)
-    return observation
-
-
-def _youtube(bodies: Sequence[bytes], handle: str, at: datetime) -> Observation:
-    feeds = [b for b in bodies if not _is_json(b)]
-    apis = [b for b in bodies if _is_json(b)]
-    api = youtube.parse_channels(apis[0], handle=handle, fetched_at=at) if apis else None
-    if not feeds:
-        if api is None:
-            raise ParseError("no feed given", reason="layout_changed")
-        return api
-    feed = youtube.parse_videos_feed(feeds[0], handle=handle, fetched_at=at)
-    return youtube.merge_statistics(feed, api) if api is not None else feed
-
-
-def _with_posts(
-    first: Observation, posts: tuple[Any, ...] | None, *, no_posts: bool = False
-) -> Observation:
-    if not first.ok or posts is None:
-        return first
-    return replace(first, posts=posts, no_posts=no_posts)
-
-
-def _vk(bodies: Sequence[bytes], handle: str, at: datetime) -> Observation:
-    data = parse_json(bodies[0])
-    response = data.get("response") if isinstance(data, dict) else None
-    is_user = isinstance(response, list) and bool(response) and "first_name" in response[0]
-    parse = vk.parse_user if is_user else vk.parse_group
-    first = parse(bodies[0], handle=handle, fetched_at=at)
-    posts = vk.parse_wall(bodies[1], handle=handle) if len(bodies) > 1 else None
-    return _with_posts(first, posts)
-
-
 def parse_saved(
     platform: Platform,
     handle: str,
@@ -124,47 +72,12 @@ def parse_saved(
     selectors: Mapping[str, str] | None = None,
     tz: tzinfo = UTC,
 ) -> Observation:
-    """Parse saved responses (in DESIGN.md's order) as the source would; never raises ParseError."""
+    """Parse saved responses (in the source's ``responses`` order); never raises ParseError."""
+    ctx = ParseContext(handle, fetched_at, options=dict(selectors or {}), tz=tz)
     try:
-        return _parse_saved(platform, handle, bodies, fetched_at, selectors or {}, tz)
+        return REGISTRY[platform].parse(bodies, ctx)
     except ParseError as exc:
-        ref = AccountRef(platform=platform, handle=handle)
-        return unknown(ref, fetched_at, exc.reason)
-
-
-def _parse_saved(
-    platform: Platform,
-    handle: str,
-    bodies: Sequence[bytes],
-    at: datetime,
-    selectors: Mapping[str, str],
-    tz: tzinfo,
-) -> Observation:
-    second = bodies[1] if len(bodies) > 1 else None
-    match platform:
-        case Platform.TELEGRAM:
-            return _telegram(bodies, handle, at)
-        case Platform.BLUESKY:
-            return _pair(bluesky.parse_account, bodies, handle, at)
-        case Platform.MASTODON:
-            return _pair(mastodon.parse_account, bodies, handle, at)
-        case Platform.YOUTUBE:
-            return _youtube(bodies, handle, at)
-        case Platform.RSS:
-            return parse_feed(bodies[0], handle=handle, fetched_at=at)
-        case Platform.HTML:
-            return parse_html_page(bodies[0], url=handle, selectors=selectors, fetched_at=at, tz=tz)
-        case Platform.FACEBOOK:
-            first = facebook.parse_page(bodies[0], handle=handle, fetched_at=at)
-            return _with_posts(first, facebook.parse_posts(second) if second else None)
-        case Platform.INSTAGRAM:
-            return instagram.parse_discovery(bodies[0], handle=handle, fetched_at=at)
-        case Platform.X:
-            first = x.parse_user(bodies[0], handle=handle, fetched_at=at)
-            return _with_posts(first, x.parse_tweets(second, handle=handle) if second else None)
-        case Platform.VK:
-            return _vk(bodies, handle, at)
-    raise ParseError(f"no saved-file parser for {platform}", reason="layout_changed")
+        return unknown(AccountRef(platform=platform, handle=handle), fetched_at, exc.reason)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -258,22 +171,27 @@ async def _fetch_live(
         return await source.fetch(account)
 
 
+def probe(
+    settings: Settings,
+    platform: Platform,
+    handle: str,
+    *,
+    bodies: Sequence[bytes] = (),
+    selectors: Mapping[str, str] | None = None,
+) -> Observation:
+    """What the bot sees of one account: parsed from saved ``bodies``, or fetched live."""
+    if not bodies:
+        return asyncio.run(_fetch_live(settings, platform, handle, selectors or {}))
+    tz = ZoneInfo(settings.i18n.timezone)
+    return parse_saved(platform, handle, bodies, fetched_at=utcnow(), selectors=selectors, tz=tz)
+
+
 def main(settings: Settings, args: argparse.Namespace) -> int:
     """Run ``govwatch probe``; exit 0 whenever the answer was read and classified."""
     platform, handle = _target(args)
     selectors = _selectors(getattr(args, "selector", None) or [])
-    files = getattr(args, "file", None) or []
-    if files:
-        observation = parse_saved(
-            platform,
-            handle,
-            _read_files(files),
-            fetched_at=utcnow(),
-            selectors=selectors,
-            tz=ZoneInfo(settings.i18n.timezone),
-        )
-    else:
-        observation = asyncio.run(_fetch_live(settings, platform, handle, selectors))
+    bodies = _read_files(getattr(args, "file", None) or [])
+    observation = probe(settings, platform, handle, bodies=bodies, selectors=selectors)
     if getattr(args, "json", False):
         print(json.dumps(to_json(observation), ensure_ascii=False, indent=1))
     else:

@@ -14,12 +14,13 @@ import feedparser
 from bot.domain import AccountRef, Observation, Platform, PostSeen, Status
 from bot.errors import ParseError
 from bot.sources.base import (
+    ParseContext,
     Source,
     encode_validators,
     html_to_text,
-    http_failure,
     newest_first,
     not_modified,
+    require_ok,
     wall_reason,
 )
 
@@ -107,9 +108,13 @@ class RssSource(Source):
     """Any RSS/Atom feed; conditional GET keeps polling cheap."""
 
     platform = Platform.RSS
-    needs_token = False
+    responses = ("the feed",)
     exact_followers = False
-    has_posts = True
+
+    @classmethod
+    def parse_first(cls, body: bytes, ctx: ParseContext) -> Observation:
+        """The RSS or Atom document."""
+        return parse_feed(body, handle=ctx.handle, fetched_at=ctx.fetched_at)
 
     async def _fetch(self, account: AccountRef, fetched_at: datetime) -> Observation:
         url = account.url or account.handle
@@ -118,7 +123,7 @@ class RssSource(Source):
             return not_modified(account, self.platform, fetched_at)
         if response.status in (404, 410):
             raise ParseError("feed gone", reason="not_found")
-        if response.status != 200:
-            raise ParseError(f"HTTP {response.status}", reason=http_failure(response))
-        observation = parse_feed(response.body, handle=account.handle, fetched_at=fetched_at)
+        observation = self.parse(
+            [require_ok(response).body], ParseContext(account.handle, fetched_at)
+        )
         return replace(observation, validators=encode_validators(url, response.validators))

@@ -11,7 +11,7 @@ import base64
 import json
 import re
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import quote, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -19,11 +19,14 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from bot.domain import AccountRef, Count, Observation, Platform, PostSeen, Status
 from bot.errors import FetchError, ParseError
 from bot.sources.base import (
+    ParseContext,
     Source,
     absent,
     encode_validators,
-    http_failure,
+    followers_of,
     not_modified,
+    parse_time,
+    require_ok,
     wall_reason,
 )
 from bot.sources.numbers import parse_count
@@ -68,14 +71,7 @@ def _channel_id(message: LexborNode) -> str | None:
 
 def _published(message: LexborNode) -> datetime | None:
     node = message.css_first(".tgme_widget_message_date time[datetime]")
-    raw = node.attributes.get("datetime") if node is not None else None
-    if not raw:
-        return None
-    try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return value.astimezone(UTC) if value.tzinfo else None
+    return parse_time(node.attributes.get("datetime")) if node is not None else None
 
 
 def _views(message: LexborNode) -> int | None:
@@ -179,9 +175,7 @@ def parse_channel_page(body: bytes, *, channel: str, fetched_at: datetime) -> Ob
         display_name=_text(tree.css_first(".tgme_channel_info_header_title span")),
         description=_description(tree.css_first(".tgme_channel_info_description")),
         avatar_url=(avatar.attributes.get("src") if avatar is not None else None) or None,
-        followers=followers.value if followers else None,
-        followers_exact=followers.exact if followers else None,
-        followers_margin=followers.margin if followers else 0,
+        **followers_of(followers),
         posts=tuple(kept),
         no_posts=not kept,
         platform_id=next((c for m in messages if (c := _channel_id(m))), None),
@@ -221,9 +215,7 @@ def parse_plain_page(body: bytes, *, channel: str, fetched_at: datetime) -> Obse
             display_name=title,
             description=_description(tree.css_first(".tgme_page_description")),
             avatar_url=image if image and _LOGO not in image else None,
-            followers=count.value,
-            followers_exact=count.exact,
-            followers_margin=count.margin,
+            **followers_of(count),
         )
     if _MEMBERS.search(extra):
         return absent(Platform.TELEGRAM, channel, fetched_at, "is_group")
@@ -248,45 +240,55 @@ def merge_plain(channel_page: Observation, plain: Observation) -> Observation:
     )
 
 
+def _redirected(url: str | None) -> bool:
+    """True when ``/s/`` redirected to the plain page (unknown for a saved file)."""
+    return url is not None and "/s/" not in urlsplit(url).path
+
+
 class TelegramSource(Source):
     """Public Telegram channels, read from t.me without a token."""
 
     platform = Platform.TELEGRAM
-    needs_token = False
-    exact_followers = True
-    has_posts = True
+    responses = ("/s/ page (or the plain page it redirected to)", "plain page")
+    default_base_url = "https://t.me"
 
-    def _base(self) -> str:
-        return (self.settings.sources.telegram.base_url or "https://t.me").rstrip("/")
+    @classmethod
+    def parse_first(cls, body: bytes, ctx: ParseContext) -> Observation:
+        """The /s/ page; after a redirect, the plain page says what the name is instead."""
+        # A missing name, group, user, bot or a channel with web preview disabled
+        # redirects; a saved plain page is recognised by its layout instead.
+        read = parse_plain_page if _redirected(ctx.url) else parse_channel_page
+        return read(body, channel=ctx.handle, fetched_at=ctx.fetched_at)
+
+    @classmethod
+    def parse_next(cls, observation: Observation, body: bytes, ctx: ParseContext) -> Observation:
+        """Take the exact count of the plain page; an unreadable one leaves the rounded count."""
+        try:
+            plain = parse_plain_page(body, channel=ctx.handle, fetched_at=ctx.fetched_at)
+        except ParseError:  # the rounded /s/ count stays; the exact one is a bonus
+            return observation
+        return merge_plain(observation, plain)
 
     async def _fetch(self, account: AccountRef, fetched_at: datetime) -> Observation:
-        channel = account.handle
-        url = f"{self._base()}/s/{quote(channel, safe='')}"
+        url = f"{self.base_url}/s/{quote(account.handle, safe='')}"
         response = await self.get(url, account, headers=_HEADERS)
         if response.not_modified:
             return not_modified(account, self.platform, fetched_at)
-        if response.status != 200:
-            raise ParseError(f"HTTP {response.status}", reason=http_failure(response))
-        if "/s/" not in urlsplit(response.url).path:
-            # Redirected to the plain page: a missing name, group, user, bot or a
-            # channel with web preview disabled (counted from the plain page).
-            return parse_plain_page(response.body, channel=channel, fetched_at=fetched_at)
-        observation = parse_channel_page(response.body, channel=channel, fetched_at=fetched_at)
+        ctx = ParseContext(account.handle, fetched_at, url=require_ok(response).url)
+        observation = self.parse([response.body], ctx)
+        if _redirected(response.url):
+            return observation
         observation = replace(observation, validators=encode_validators(url, response.validators))
         if observation.ok and self.settings.sources.telegram.fetch_plain_page:
-            observation = merge_plain(observation, await self._plain(account, fetched_at))
+            plain = await self._plain(account)
+            if plain is not None:
+                observation = self.parse_next(observation, plain, ctx)
         return observation
 
-    async def _plain(self, account: AccountRef, fetched_at: datetime) -> Observation:
+    async def _plain(self, account: AccountRef) -> bytes | None:
+        url = f"{self.base_url}/{quote(account.handle, safe='')}"
         try:
-            response = await self.http.get(
-                f"{self._base()}/{quote(account.handle, safe='')}", headers=_HEADERS, rate=self.rate
-            )
+            response = await self.http.get(url, headers=_HEADERS, rate=self.rate)
         except FetchError:  # the rounded /s/ count stays; the exact one is a bonus
-            return Observation(self.platform, account.handle, Status.UNKNOWN, fetched_at)
-        if response.status != 200:
-            return Observation(self.platform, account.handle, Status.UNKNOWN, fetched_at)
-        try:
-            return parse_plain_page(response.body, channel=account.handle, fetched_at=fetched_at)
-        except ParseError:
-            return Observation(self.platform, account.handle, Status.UNKNOWN, fetched_at)
+            return None
+        return response.body if response.status == 200 else None

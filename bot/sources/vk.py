@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from bot.domain import AccountRef, Observation, Platform, PostSeen, Status
 from bot.errors import ParseError
-from bot.sources.base import Source, absent, newest_first, obj, parse_json
+from bot.sources.base import (
+    ParseContext,
+    Source,
+    absent,
+    add_posts,
+    followers_of,
+    newest_first,
+    obj,
+    parse_json,
+)
+from bot.sources.numbers import count_of
 
 _ABSENT_CODES = {
     100: "not_found",
@@ -42,10 +51,6 @@ def vk_response(body: bytes, *, handle: str, fetched_at: datetime) -> Any:
     return data["response"]
 
 
-def _count(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
-
-
 def parse_group(body: bytes, *, handle: str, fetched_at: datetime) -> Observation:
     """Parse ``groups.getById`` (old list form or 5.139+ ``{groups: [...]}`` form)."""
     response = vk_response(body, handle=handle, fetched_at=fetched_at)
@@ -57,9 +62,9 @@ def parse_group(body: bytes, *, handle: str, fetched_at: datetime) -> Observatio
     group = groups[0]
     if group.get("deactivated"):
         return absent(Platform.VK, handle, fetched_at, str(group["deactivated"]))
-    if group.get("is_closed") and _count(group.get("members_count")) is None:
+    if group.get("is_closed") and count_of(group.get("members_count")) is None:
         return absent(Platform.VK, handle, fetched_at, "not_public")
-    followers = _count(group.get("members_count"))
+    followers = count_of(group.get("members_count"))
     return Observation(
         platform=Platform.VK,
         handle=handle,
@@ -68,8 +73,7 @@ def parse_group(body: bytes, *, handle: str, fetched_at: datetime) -> Observatio
         display_name=group.get("name") or None,
         description=group.get("description") or None,
         avatar_url=group.get("photo_200") or None,
-        followers=followers,
-        followers_exact=True if followers is not None else None,
+        **followers_of(followers),
         platform_id=f"-{group['id']}" if isinstance(group.get("id"), int) else None,
     )
 
@@ -84,7 +88,7 @@ def parse_user(body: bytes, *, handle: str, fetched_at: datetime) -> Observation
     user = response[0]
     if user.get("deactivated"):
         return absent(Platform.VK, handle, fetched_at, str(user["deactivated"]))
-    followers = _count(user.get("followers_count"))
+    followers = count_of(user.get("followers_count"))
     name = " ".join(str(user.get(k) or "") for k in ("first_name", "last_name")).strip()
     return Observation(
         platform=Platform.VK,
@@ -93,8 +97,7 @@ def parse_user(body: bytes, *, handle: str, fetched_at: datetime) -> Observation
         fetched_at=fetched_at,
         display_name=name or None,
         avatar_url=user.get("photo_200") or None,
-        followers=followers,
-        followers_exact=True if followers is not None else None,
+        **followers_of(followers),
         platform_id=str(user["id"]) if isinstance(user.get("id"), int) else None,
     )
 
@@ -116,7 +119,7 @@ def _post(item: dict[str, Any], handle: str) -> PostSeen | None:
         url=f"https://vk.com/wall{owner}_{item['id']}" if owner is not None else None,
         published_at=datetime.fromtimestamp(date, UTC) if isinstance(date, int) else None,
         text=str(item.get("text") or (origin or {}).get("text") or ""),
-        views=_count(views.get("count")),
+        views=count_of(views.get("count")),
         edited=bool(item.get("edited")),
         forwarded_from=str(origin.get("owner_id")) if origin else None,
         is_repost=origin is not None,
@@ -135,43 +138,52 @@ def parse_wall(body: bytes, *, handle: str) -> tuple[PostSeen, ...]:
     return newest_first(p for i in items if isinstance(i, dict) and (p := _post(i, handle)))
 
 
+def _is_user(body: bytes) -> bool:
+    """True for a ``users.get`` answer (a list of people with ``first_name``)."""
+    data = parse_json(body)
+    response = data.get("response") if isinstance(data, dict) else None
+    return isinstance(response, list) and bool(response) and "first_name" in obj(response[0])
+
+
 class VkSource(Source):
     """VK communities (members) and people (followers); needs ``sources.vk.service_token``."""
 
     platform = Platform.VK
+    # The first answer is groups.getById, or users.get when no community has the name.
+    responses = ("groups.getById or users.get", "wall.get")
     needs_token = True
-    exact_followers = True
-    has_posts = True
-
-    def has_token(self) -> bool:
-        """True when a service token is configured."""
-        return self.settings.sources.vk.service_token is not None
+    credential = "service_token"
 
     async def _call(self, method: str, **params: str | int) -> bytes:
-        options = self.settings.sources.vk
-        assert options.service_token is not None
-        query = urlencode(
-            {
-                **params,
-                "v": options.api_version,
-                "access_token": options.service_token.get_secret_value(),
-            }
-        )
-        response = await self.http.get(
-            f"{(options.base_url or '').rstrip('/')}/{method}?{query}", rate=self.rate
-        )
+        token = self.token()
+        assert token is not None  # fetch checked has_token
+        version = self.settings.sources.vk.api_version
+        query = urlencode({**params, "v": version, "access_token": token.get_secret_value()})
+        response = await self.http.get(f"{self.base_url}/{method}?{query}", rate=self.rate)
         return response.body
+
+    @classmethod
+    def parse_first(cls, body: bytes, ctx: ParseContext) -> Observation:
+        """A community or, told by its ``first_name``, a person."""
+        parse = parse_user if _is_user(body) else parse_group
+        return parse(body, handle=ctx.handle, fetched_at=ctx.fetched_at)
+
+    @classmethod
+    def parse_next(cls, observation: Observation, body: bytes, ctx: ParseContext) -> Observation:
+        """The wall's posts."""
+        return add_posts(observation, parse_wall(body, handle=ctx.handle))
 
     async def _fetch(self, account: AccountRef, fetched_at: datetime) -> Observation:
         name = account.handle
+        ctx = ParseContext(name, fetched_at)
         body = await self._call(
             "groups.getById", group_id=name, fields="members_count,description,photo_200"
         )
-        observation = parse_group(body, handle=name, fetched_at=fetched_at)
+        observation = self.parse([body], ctx)
         if observation.status is Status.ABSENT and observation.reason == "not_found":
             body = await self._call("users.get", user_ids=name, fields="followers_count,photo_200")
-            observation = parse_user(body, handle=name, fetched_at=fetched_at)
+            observation = self.parse([body], ctx)
         if not observation.ok:
             return observation
         wall = await self._call("wall.get", domain=name, count=_WALL_LIMIT)
-        return replace(observation, posts=parse_wall(wall, handle=name))
+        return self.parse_next(observation, wall, ctx)

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from bot.domain import AccountRef, Observation, Platform, PostSeen, Status
 from bot.errors import ParseError
-from bot.sources.base import Source, absent, newest_first, obj, parse_json, parse_time, seq
+from bot.sources.base import (
+    ParseContext,
+    Source,
+    absent,
+    add_posts,
+    bearer,
+    followers_of,
+    newest_first,
+    obj,
+    parse_json,
+    parse_time,
+    seq,
+)
+from bot.sources.numbers import count_of
 
 _USER_FIELDS = "public_metrics,description,name,profile_image_url"
 _TWEET_FIELDS = "created_at,public_metrics,referenced_tweets,edit_history_tweet_ids"
@@ -33,10 +45,6 @@ def _errors(data: object, *, handle: str, fetched_at: datetime) -> Observation |
     raise ParseError(text.strip() or "X API error", reason="api_error")
 
 
-def _count(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
-
-
 def parse_user(body: bytes, *, handle: str, fetched_at: datetime) -> Observation:
     """Parse ``GET /2/users/by/username/<u>`` into an observation without posts."""
     data = parse_json(body)
@@ -47,7 +55,7 @@ def parse_user(body: bytes, *, handle: str, fetched_at: datetime) -> Observation
     if not isinstance(user, dict) or not isinstance(user.get("id"), str):
         raise ParseError("user answer without data.id", reason="layout_changed")
     metrics = obj(user.get("public_metrics"))
-    followers = _count(metrics.get("followers_count"))
+    followers = count_of(metrics.get("followers_count"))
     return Observation(
         platform=Platform.X,
         handle=handle,
@@ -56,9 +64,8 @@ def parse_user(body: bytes, *, handle: str, fetched_at: datetime) -> Observation
         display_name=user.get("name") or None,
         description=user.get("description") or None,
         avatar_url=user.get("profile_image_url") or None,
-        followers=followers,
-        followers_exact=True if followers is not None else None,
-        posts_count=_count(metrics.get("tweet_count")),
+        **followers_of(followers),
+        posts_count=count_of(metrics.get("tweet_count")),
         platform_id=user["id"],
     )
 
@@ -75,7 +82,7 @@ def _tweet(item: dict[str, Any], handle: str) -> PostSeen | None:
         url=f"https://x.com/{handle}/status/{item['id']}",
         published_at=parse_time(item.get("created_at")),
         text=str(item.get("text") or ""),
-        views=_count(metrics.get("impression_count")),
+        views=count_of(metrics.get("impression_count")),
         edited=isinstance(history, list) and len(history) > 1,
         is_reply="replied_to" in kinds,
         is_repost="retweeted" in kinds,
@@ -99,32 +106,36 @@ class XSource(Source):
     """X accounts; needs ``sources.x.bearer_token``."""
 
     platform = Platform.X
+    responses = ("users/by/username", "users/<id>/tweets")
     needs_token = True
-    exact_followers = True
-    has_posts = True
+    credential = "bearer_token"
 
-    def has_token(self) -> bool:
-        """True when a bearer token is configured."""
-        return self.settings.sources.x.bearer_token is not None
+    @classmethod
+    def parse_first(cls, body: bytes, ctx: ParseContext) -> Observation:
+        """The user answer (or its error list)."""
+        return parse_user(body, handle=ctx.handle, fetched_at=ctx.fetched_at)
+
+    @classmethod
+    def parse_next(cls, observation: Observation, body: bytes, ctx: ParseContext) -> Observation:
+        """The user's tweets."""
+        return add_posts(observation, parse_tweets(body, handle=ctx.handle))
 
     async def _fetch(self, account: AccountRef, fetched_at: datetime) -> Observation:
-        options = self.settings.sources.x
-        assert options.bearer_token is not None
-        headers = {"Authorization": f"Bearer {options.bearer_token.get_secret_value()}"}
-        base = (options.base_url or "").rstrip("/")
+        headers = bearer(self.token())
         query = urlencode({"user.fields": _USER_FIELDS})
         user = await self.http.get(
-            f"{base}/users/by/username/{quote(account.handle)}?{query}",
+            f"{self.base_url}/users/by/username/{quote(account.handle)}?{query}",
             headers=headers,
             rate=self.rate,
         )
-        observation = parse_user(user.body, handle=account.handle, fetched_at=fetched_at)
+        ctx = ParseContext(account.handle, fetched_at)
+        observation = self.parse([user.body], ctx)
         if not observation.ok:
             return observation
         query = urlencode({"max_results": _TWEETS_LIMIT, "tweet.fields": _TWEET_FIELDS})
         tweets = await self.http.get(
-            f"{base}/users/{observation.platform_id}/tweets?{query}",
+            f"{self.base_url}/users/{observation.platform_id}/tweets?{query}",
             headers=headers,
             rate=self.rate,
         )
-        return replace(observation, posts=parse_tweets(tweets.body, handle=account.handle))
+        return self.parse_next(observation, tweets.body, ctx)

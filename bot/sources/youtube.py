@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
 from urllib.parse import urlencode
 
-from bot.domain import AccountRef, Observation, Platform, Status
+from bot.domain import AccountRef, Count, Observation, Platform, Status
 from bot.errors import ParseError
 from bot.sources.base import (
+    ParseContext,
     Source,
     absent,
     decode_validators,
     encode_validators,
-    http_failure,
+    followers_of,
     not_modified,
     obj,
     parse_json,
+    reject_server_error,
+    require_ok,
 )
+from bot.sources.numbers import count_or_digits
 from bot.sources.rss import parse_feed
 
 
@@ -28,6 +32,11 @@ def rounding_margin(value: int) -> int:
     return 10 ** (digits - 3) if digits > 3 else 0
 
 
+def rounded(value: int | None) -> Count | None:
+    """A subscriber count as YouTube rounds it."""
+    return Count(value, exact=False, margin=rounding_margin(value)) if value is not None else None
+
+
 def parse_videos_feed(body: bytes, *, handle: str, fetched_at: datetime) -> Observation:
     """Parse ``/feeds/videos.xml?channel_id=...``: channel title and the newest videos."""
     observation = parse_feed(body, handle=handle, fetched_at=fetched_at, platform=Platform.YOUTUBE)
@@ -35,13 +44,6 @@ def parse_videos_feed(body: bytes, *, handle: str, fetched_at: datetime) -> Obse
     if channel_id and not channel_id.startswith("UC"):
         channel_id = "UC" + channel_id  # the feed-level id drops the prefix
     return replace(observation, platform_id=channel_id)
-
-
-def _number(stats: dict[str, Any], key: str) -> int | None:
-    raw = stats.get(key)
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        return raw
-    return int(raw) if isinstance(raw, str) and raw.isdigit() else None
 
 
 def parse_channels(body: bytes, *, handle: str, fetched_at: datetime) -> Observation:
@@ -60,7 +62,7 @@ def parse_channels(body: bytes, *, handle: str, fetched_at: datetime) -> Observa
     stats = obj(item.get("statistics"))
     snippet = obj(item.get("snippet"))
     hidden = stats.get("hiddenSubscriberCount") is True
-    subscribers = None if hidden else _number(stats, "subscriberCount")
+    subscribers = None if hidden else count_or_digits(stats.get("subscriberCount"))
     thumbs = obj(snippet.get("thumbnails"))
     avatar = next((t.get("url") for t in thumbs.values() if isinstance(t, dict)), None)
     return Observation(
@@ -71,10 +73,8 @@ def parse_channels(body: bytes, *, handle: str, fetched_at: datetime) -> Observa
         display_name=snippet.get("title") or None,
         description=snippet.get("description") or None,
         avatar_url=avatar,
-        followers=subscribers,
-        followers_exact=False if subscribers is not None else None,
-        followers_margin=rounding_margin(subscribers) if subscribers is not None else 0,
-        posts_count=_number(stats, "videoCount"),
+        **followers_of(rounded(subscribers)),
+        posts_count=count_or_digits(stats.get("videoCount")),
         platform_id=item.get("id") if isinstance(item.get("id"), str) else None,
     )
 
@@ -95,48 +95,71 @@ def merge_statistics(feed: Observation, api: Observation) -> Observation:
     )
 
 
+def _is_json(body: bytes) -> bool:
+    return body.lstrip()[:1] in (b"{", b"[")
+
+
 class YoutubeSource(Source):
     """YouTube channels; subscribers only when ``sources.youtube.api_key`` is set."""
 
     platform = Platform.YOUTUBE
-    needs_token = False
+    # In either order: the Atom answer is told from the JSON one by its first byte.
+    responses = ("feeds/videos.xml", "Data API channels (optional)")
+    default_base_url = "https://www.youtube.com"
     exact_followers = False
-    has_posts = True
+
+    @classmethod
+    def parse(cls, bodies: Sequence[bytes], ctx: ParseContext) -> Observation:
+        """The feed's videos plus the Data API's counts; either answer alone also reads."""
+        feeds = [b for b in bodies if not _is_json(b)]
+        apis = [b for b in bodies if _is_json(b)]
+        api = cls.parse_api(apis[0], ctx) if apis else None
+        if not feeds:
+            if api is None:
+                raise ParseError("no feed given", reason="layout_changed")
+            return api
+        feed = cls.parse_first(feeds[0], ctx)
+        return merge_statistics(feed, api) if api is not None else feed
+
+    @classmethod
+    def parse_first(cls, body: bytes, ctx: ParseContext) -> Observation:
+        """The videos feed."""
+        return parse_videos_feed(body, handle=ctx.handle, fetched_at=ctx.fetched_at)
+
+    @classmethod
+    def parse_api(cls, body: bytes, ctx: ParseContext) -> Observation:
+        """The Data API ``channels`` answer."""
+        return parse_channels(body, handle=ctx.handle, fetched_at=ctx.fetched_at)
 
     async def _fetch(self, account: AccountRef, fetched_at: datetime) -> Observation:
-        options = self.settings.sources.youtube
-        api: Observation | None = None
+        ctx = ParseContext(account.handle, fetched_at)
+        api = await self._statistics(account)
+        observation = self.parse_api(api, ctx) if api is not None else None
+        if observation is not None and observation.status is Status.ABSENT:
+            return observation
         channel_id = account.platform_id or account.handle
-        if options.api_key is not None:
-            api = await self._statistics(account, fetched_at)
-            if api.status is Status.ABSENT:
-                return api
-            channel_id = api.platform_id or channel_id
+        channel_id = (observation.platform_id if observation else None) or channel_id
         if not channel_id.startswith("UC"):
             raise ParseError("a @handle needs the Data API key", reason="channel_id_required")
-        base = (options.base_url or "https://www.youtube.com").rstrip("/")
-        url = f"{base}/feeds/videos.xml?{urlencode({'channel_id': channel_id})}"
+        url = f"{self.base_url}/feeds/videos.xml?{urlencode({'channel_id': channel_id})}"
         # With fresh statistics in hand a 304 would lose them: ask unconditionally then.
         validators = decode_validators(account, url) if api is None else {}
         response = await self.http.get(url, validators=validators, rate=self.rate)
         if response.not_modified:
             return not_modified(account, self.platform, fetched_at)
-        if response.status != 200:
-            # The feed has had multi-week outages with 404/500: unknown, never absent.
-            raise ParseError(f"feed HTTP {response.status}", reason=http_failure(response))
-        feed = parse_videos_feed(response.body, handle=account.handle, fetched_at=fetched_at)
-        feed = replace(feed, validators=encode_validators(url, response.validators))
-        return merge_statistics(feed, api) if api is not None else feed
+        # The feed has had multi-week outages with 404/500: unknown, never absent.
+        feed = require_ok(response, "feed HTTP").body
+        found = self.parse([feed] if api is None else [feed, api], ctx)
+        return replace(found, validators=encode_validators(url, response.validators))
 
-    async def _statistics(self, account: AccountRef, fetched_at: datetime) -> Observation:
+    async def _statistics(self, account: AccountRef) -> bytes | None:
         options = self.settings.sources.youtube
-        assert options.api_key is not None
+        if options.api_key is None:
+            return None
         target = account.platform_id or account.handle
         key = "forHandle" if target.startswith("@") else "id"
         query = urlencode(
             {"part": "statistics,snippet", key: target, "key": options.api_key.get_secret_value()}
         )
         response = await self.http.get(f"{options.api_base_url.rstrip('/')}/channels?{query}")
-        if response.status >= 500:
-            raise ParseError(f"API HTTP {response.status}", reason=http_failure(response))
-        return parse_channels(response.body, handle=account.handle, fetched_at=fetched_at)
+        return reject_server_error(response, "API HTTP").body

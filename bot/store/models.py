@@ -299,7 +299,7 @@ class Mute(Base):
 
 
 class Delivery(Base):
-    """The outbox: one row per (event, chat), drained by the relay."""
+    """The outbox: one row per (event, chat), or one composed digest, drained by the relay."""
 
     __tablename__ = "deliveries"
     __table_args__ = (
@@ -308,15 +308,25 @@ class Delivery(Base):
     )
 
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
-    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    #: NULL for a digest row (it carries its composed reply in ``payload`` instead).
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
     chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"), index=True)
-    #: pending | sending | sent | failed | skipped | digest
+    #: pending | claimed | sending | sent | failed | skipped | digest | digested
     status: Mapped[str] = mapped_column(String(12), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: Sends whose outcome could not be known (lease expired mid-send, or timed out).
+    unknown_outcomes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: A stored reply (``bot.reply.reply_to_json``) sent instead of rendering an event.
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: For a ``digested`` row: the digest delivery that summarised it.
+    digest_id: Mapped[int | None] = mapped_column(
+        BigID, ForeignKey("deliveries.id", ondelete="SET NULL")
+    )
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     lease_until: Mapped[datetime | None] = mapped_column()
     sent_at: Mapped[datetime | None] = mapped_column()
     platform_message_id: Mapped[str | None] = mapped_column(String(100))
+    #: A human-readable note on the last attempt; never read back as state.
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

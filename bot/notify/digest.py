@@ -2,31 +2,36 @@
 
 The fan-out stores a delivery with status ``digest`` for every event a digest-mode
 subscription wants. At the chat's time (daily, or Mondays for weekly, in the chat's time
-zone) :class:`DigestSender` sends one message summarising those rows and, in the same
-transaction, marks them ``sent`` and records ``digest_last_sent_at``. With nothing queued
-it only records the time: a quiet day sends nothing.
+zone) :class:`DigestQueue` composes one reply summarising those rows and, in ONE
+transaction with no network call, queues it as a ``pending`` delivery carrying the
+stored reply, marks the summarised rows ``digested`` (pointing at it) and records
+``digest_last_sent_at``. The outbox relay then sends it like any alert: same pacing,
+429, chat-gone, migration, bad-markup and unknown-outcome handling; a permanent error
+ends it. With nothing queued only the time is recorded: a quiet day sends nothing.
+Events of an official the chat muted since they were queued are skipped, not listed.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import parse_time, zone
 from bot.config import Settings
-from bot.errors import BadMarkup, ChatGone, DeliveryError
+from bot.failpoints import failpoint
 from bot.i18n import format_date, format_number, normalize_locale, t
 from bot.notify.render import render_event
-from bot.reply import ChatAddress, ChatBackend, Line, Paragraph, Reply, Span
+from bot.reply import Line, Paragraph, Reply, Span, reply_to_json
+from bot.store import digests as store
+from bot.store.digests import QueuedEvent
 from bot.store.engine import Database
-from bot.store.models import Account, Chat, Delivery, EventRow, Official
+from bot.store.models import Account, Chat, EventRow, Official, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -77,93 +82,55 @@ def is_due(chat: Chat, now: datetime, default_tz: str) -> bool:
     return latest_slot(plan, now) > since
 
 
-class DigestSender:
-    """Sends each due chat its digest through that chat's backend."""
+class DigestQueue:
+    """Queues each due chat's digest in the outbox (the relay sends it)."""
 
     def __init__(
-        self, *, db: Database, backends: Mapping[str, ChatBackend], settings: Settings
+        self, *, db: Database, settings: Settings, backends: Iterable[str] | None = None
     ) -> None:
         self._db = db
-        self._backends = backends
         self._settings = settings
+        # Only chats on these backends (None: all); the others keep their rows queued.
+        self._backends = backends
 
     async def run_due(self, now: datetime | None = None) -> int:
-        """Send every digest that is due at ``now``; return how many messages were sent."""
-        now = now or datetime.now(UTC)
+        """Queue every digest that is due at ``now``; return how many were queued."""
+        now = now or utcnow()
         default_tz = self._settings.i18n.timezone
+        backends = None if self._backends is None else sorted(self._backends)
         async with self._db.sessions() as session:
-            stmt = select(Chat).where(Chat.digest.in_(("daily", "weekly")), Chat.active.is_(True))
-            chats = list((await session.scalars(stmt)).all())
-        sent = 0
+            chats = await store.digest_chats(session, backends)
+        queued = 0
         for chat in chats:
-            if chat.backend in self._backends and is_due(chat, now, default_tz):
-                try:
-                    sent += await self._send_chat(chat.id, now)
-                except DeliveryError as exc:
-                    # Rolled back: the rows stay queued and the next tick tries again.
-                    log.warning("digest for chat %s not sent: %s", chat.id, type(exc).__name__)
-        return sent
+            if is_due(chat, now, default_tz):
+                queued += await self.queue_chat(chat, now)
+        return queued
 
-    async def _send_chat(self, chat_id: int, now: datetime) -> int:
+    async def queue_chat(self, chat: Chat, now: datetime) -> int:
+        """Compose and queue ``chat``'s digest (as read before) in one transaction; 1 if queued."""
         async with self._db.sessions() as session, session.begin():
-            stmt = select(Chat).where(Chat.id == chat_id)
-            if self._db.dialect == "postgresql":
-                # Another worker holding this chat is sending its digest right now.
-                stmt = stmt.with_for_update(skip_locked=True)
-            chat = (await session.scalars(stmt)).first()
-            if chat is None or not is_due(chat, now, self._settings.i18n.timezone):
+            # Taking the slot first makes this the only worker queuing this digest.
+            if not await store.take_slot(session, chat.id, seen=chat.digest_last_sent_at, now=now):
                 return 0
-            queued = (Delivery.chat_id == chat.id, Delivery.status == "digest",
-                      Delivery.created_at <= now)  # fmt: skip
-            total = (await session.execute(select(func.count()).where(*queued))).scalar_one()
-            sent = 0
-            if total:
-                reply = await self._compose(session, chat, queued, total, now)
-                sent = await self._deliver(chat, reply)
-                if sent:
-                    await session.execute(
-                        update(Delivery).where(*queued).values(status="sent", sent_at=now)
-                    )
-            chat.digest_last_sent_at = now
-            return sent
-
-    async def _deliver(self, chat: Chat, reply: Reply) -> int:
-        backend = self._backends[chat.backend]
-        address = ChatAddress(chat.backend, chat.external_id, chat.team_id)
-        try:
-            await backend.send(address, reply)
-        except BadMarkup:
-            await backend.send(address, reply, plain=True)
-        except ChatGone as exc:
-            chat.active = False
-            chat.inactive_reason = exc.reason
-            return 0
+            rows = await _unmuted(session, chat.id, now)
+            if not rows:
+                return 0
+            reply = reply_to_json(self.compose(chat, rows, now))
+            digest_id = await store.queue_digest(session, chat.id, reply)
+            ids = [r.delivery_id for r in rows]
+            await store.set_status(session, ids, {"status": "digested", "digest_id": digest_id})
+            failpoint("digest.before_commit")
+        log.info("digest for chat %s queued (%d events)", chat.id, len(rows))
         return 1
 
-    async def _compose(
-        self,
-        session: AsyncSession,
-        chat: Chat,
-        queued: tuple[object, ...],
-        total: int,
-        now: datetime,
-    ) -> Reply:
+    def compose(self, chat: Chat, rows: Sequence[QueuedEvent], now: datetime) -> Reply:
+        """The digest of ``rows`` for ``chat``: title, counts by kind, one line per event."""
         locale = normalize_locale(chat.locale or self._settings.i18n.default_locale)
         tz = str(zone(chat.timezone, self._settings.i18n.timezone))
-        stmt = (
-            select(EventRow, Account, Official)
-            .join(Delivery, Delivery.event_id == EventRow.id)
-            .outerjoin(Account, Account.id == EventRow.account_id)
-            .outerjoin(Official, Official.id == EventRow.official_id)
-            .where(*queued)  # type: ignore[arg-type]
-            .order_by(EventRow.occurred_at, EventRow.id)
-        )
-        kinds: Counter[str] = Counter()
-        lines: list[Line] = []
-        for event, account, official in (await session.execute(stmt)).all():
-            kinds[event.kind] += 1
-            if len(lines) < MAX_LINES:
-                lines.append(_event_line(event, account, official, locale, tz))
+        kinds: Counter[str] = Counter(r.event.kind for r in rows)
+        lines: list[Line] = [
+            _event_line(r.event, r.account, r.official, locale, tz) for r in rows[:MAX_LINES]
+        ]
         title = t(locale, f"reports.digest.title_{chat.digest}",
                   date=format_date(now, locale, tz=tz))  # fmt: skip
         head: list[Line] = [(Span(title, bold=True),)]
@@ -172,10 +139,22 @@ class DigestSender:
             for kind, n in kinds.most_common()
         )
         head.append((Span(summary[:1].upper() + summary[1:]),))
-        if total > len(lines):
-            more = t(locale, "reports.digest.more", count=format_number(total - len(lines), locale))
+        if len(rows) > len(lines):
+            more = t(
+                locale, "reports.digest.more", count=format_number(len(rows) - len(lines), locale)
+            )
             lines.append((Span(more, italic=True),))
         return Reply(blocks=(Paragraph(tuple(head)), Paragraph(tuple(lines))), summary=title)
+
+
+async def _unmuted(session: AsyncSession, chat_id: int, now: datetime) -> list[QueuedEvent]:
+    """The chat's queued events to summarise; those of officials muted since are skipped."""
+    rows = await store.queued_events(session, chat_id, now)
+    officials = {r.event.official_id for r in rows if r.event.official_id}
+    muted = await store.muted_officials(session, chat_id, officials, now)
+    skipped = [r.delivery_id for r in rows if r.event.official_id in muted]
+    await store.set_status(session, skipped, {"status": "skipped", "last_error": "muted"})
+    return [r for r in rows if r.event.official_id not in muted]
 
 
 def _event_line(

@@ -1,36 +1,41 @@
-"""Settings: a TOML file plus ``GOVWATCH_<SECTION>__<KEY>`` environment overrides.
+"""The settings model: sections, keys, defaults and what each key accepts.
 
-Precedence, highest first: environment, TOML file, built-in defaults. Durations are
-strings such as ``"30s"``, ``"15m"``, ``"6h"``, ``"7d"``; secrets are ``SecretStr`` and
-never print.
+Durations are strings such as ``"30s"``, ``"15m"``, ``"6h"``, ``"7d"``; secrets are
+``SecretStr`` and never print. A section whose keys together cannot work (webhook mode
+without a webhook URL) raises :class:`Requirements`, which names each missing key.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import tomllib
 from datetime import timedelta
-from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
     SecretStr,
-    ValidationError,
     field_validator,
+    model_validator,
 )
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
-
-from bot.errors import ConfigError
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from sqlalchemy.engine import make_url
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-DEFAULT_CONFIG_FILE = "govwatch.toml"
+ENV_PREFIX = "GOVWATCH_"
 
 
 def parse_duration(value: object) -> timedelta:
@@ -65,6 +70,34 @@ Duration = Annotated[
 ]
 
 
+def known_zone(name: str) -> str:
+    """``name`` when it is an IANA time zone this machine knows; ValueError otherwise."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: a folder such as "Asia" is not a zone
+        raise ValueError(
+            f'unknown time zone {name!r} (use an IANA name such as "Asia/Almaty" or "UTC")'
+        ) from None
+    return name
+
+
+TimeZoneName = Annotated[str, AfterValidator(known_zone)]
+
+
+class Requirements(ValueError):
+    """Keys a section needs because of others: (key, reason, the key that makes it needed)."""
+
+    def __init__(self, items: list[tuple[str, str, str]]) -> None:
+        self.items = items
+        super().__init__("; ".join(f"{key}: {reason}" for key, reason, _ in items))
+
+
+def _require(items: list[tuple[str, str, str]]) -> None:
+    if items:
+        raise Requirements(items)
+
+
 class Section(BaseModel):
     """Base of every config section: unknown keys are errors."""
 
@@ -81,6 +114,10 @@ class DatabaseSettings(Section):
     def _known_driver(cls, value: str) -> str:
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("use sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB")
+        try:
+            _ = make_url(value).port
+        except ValueError:
+            raise ValueError("not a valid database URL (is the port a number?)") from None
         return value
 
 
@@ -152,6 +189,14 @@ class TelegramSettings(Section):
         """True when the Telegram backend should run."""
         return self.token is not None if self.enabled is None else self.enabled
 
+    @model_validator(mode="after")
+    def _runnable(self) -> Self:
+        # Runs once every key of the section is valid on its own; only an active backend
+        # needs its mode's keys.
+        if self.active:
+            _require(_telegram_needs(self))
+        return self
+
 
 class SlackSettings(Section):
     enabled: bool | None = None
@@ -168,6 +213,12 @@ class SlackSettings(Section):
         """True when the Slack backend should run."""
         return self.bot_token is not None if self.enabled is None else self.enabled
 
+    @model_validator(mode="after")
+    def _runnable(self) -> Self:
+        if self.active:
+            _require(_slack_needs(self))
+        return self
+
     @field_validator("editors")
     @classmethod
     def _team_user_pairs(cls, value: list[str]) -> list[str]:
@@ -177,9 +228,65 @@ class SlackSettings(Section):
         return value
 
 
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+#: The only ports the Bot API delivers webhooks to.
+_WEBHOOK_PORTS = (None, 80, 88, 443, 8443)
+
+
+def _telegram_needs(cfg: TelegramSettings) -> list[tuple[str, str, str]]:
+    """What bot/chat/telegram.py needs at start that ``cfg`` lacks."""
+    needs: list[tuple[str, str, str]] = []
+    if cfg.token is None:
+        needs.append(("token", "required when telegram.enabled = true", "enabled"))
+    if cfg.mode != "webhook":
+        return needs
+    why = 'required when telegram.mode = "webhook"'
+    if not cfg.webhook_url:
+        needs.append(("webhook_url", why, "mode"))
+    else:
+        needs += [("webhook_url", reason, "webhook_url") for reason in _webhook_url_faults(cfg)]
+    if cfg.webhook_secret is None:
+        needs.append(("webhook_secret", why, "mode"))
+    elif not _WEBHOOK_SECRET.fullmatch(cfg.webhook_secret.get_secret_value()):
+        needs.append(("webhook_secret", "use 1-256 characters A-Z, a-z, 0-9, _ and -", "mode"))
+    return needs
+
+
+def _webhook_url_faults(cfg: TelegramSettings) -> list[str]:
+    assert cfg.webhook_url is not None
+    try:
+        url = urlsplit(cfg.webhook_url)
+        port = url.port
+    except ValueError:
+        return ["not a valid URL"]
+    if url.scheme not in ("https", "http") or not url.hostname:
+        return ["must be a full URL such as https://bot.example.org/telegram"]
+    if urlsplit(cfg.base_url).hostname != "api.telegram.org":
+        return []  # a local Bot API server (or a test double) also delivers to http://
+    if url.scheme != "https":
+        return ["Telegram delivers webhooks only to https:// URLs"]
+    if port not in _WEBHOOK_PORTS:
+        return ["Telegram delivers webhooks only to ports 443, 80, 88 or 8443"]
+    return []
+
+
+def _slack_needs(cfg: SlackSettings) -> list[tuple[str, str, str]]:
+    """What bot/chat/slack.py needs at start that ``cfg`` lacks."""
+    needs: list[tuple[str, str, str]] = []
+    if cfg.bot_token is None:
+        needs.append(("bot_token", "required when slack.enabled = true", "enabled"))
+    if cfg.mode == "socket" and cfg.app_token is None:
+        needs.append(
+            ("app_token", 'required when slack.mode = "socket" (an xapp-... token)', "mode")
+        )
+    if cfg.mode == "http" and cfg.signing_secret is None:
+        needs.append(("signing_secret", 'required when slack.mode = "http"', "mode"))
+    return needs
+
+
 class I18nSettings(Section):
     default_locale: Literal["ru", "kk", "en"] = "ru"
-    timezone: str = "Asia/Almaty"
+    timezone: TimeZoneName = "Asia/Almaty"
 
 
 class LoggingSettings(Section):
@@ -249,11 +356,22 @@ class SourcesSettings(Section):
     vk: VkSourceSettings = VkSourceSettings()
 
 
+class _EnvSource(EnvSettingsSource):
+    """The environment; a value that is not valid JSON where JSON is needed stays a string."""
+
+    def decode_complex_value(self, field_name: str, field: FieldInfo, value: Any) -> Any:
+        """Decode JSON; on failure keep the text so validation names the key (no traceback)."""
+        try:
+            return super().decode_complex_value(field_name, field, value)
+        except ValueError:
+            return value
+
+
 class Settings(BaseSettings):
     """All of govwatch's configuration."""
 
     model_config = SettingsConfigDict(
-        env_prefix="GOVWATCH_",
+        env_prefix=ENV_PREFIX,
         env_nested_delimiter="__",
         extra="forbid",
         frozen=True,
@@ -280,7 +398,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The environment overrides the file (passed as init kwargs by load_settings).
-        return (env_settings, init_settings)
+        return (_EnvSource(settings_cls), init_settings)
 
     def secrets(self) -> list[str]:
         """Every configured secret value, for log redaction."""
@@ -296,56 +414,3 @@ class Settings(BaseSettings):
 
         walk(self)
         return found
-
-
-def resolve_config_path(explicit: str | None) -> Path | None:
-    """The config file to read: ``--config``, then ``$GOVWATCH_CONFIG``, then ./govwatch.toml."""
-    if explicit:
-        return Path(explicit)
-    env = os.environ.get("GOVWATCH_CONFIG")
-    if env:
-        return Path(env)
-    default = Path(DEFAULT_CONFIG_FILE)
-    return default if default.is_file() else None
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError as exc:
-        raise ConfigError([(str(path), "-", "file not found")]) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([(str(path), "-", f"not valid TOML: {exc}")]) from exc
-    except OSError as exc:
-        raise ConfigError([(str(path), "-", f"cannot read: {exc.strerror}")]) from exc
-
-
-def _problems(exc: ValidationError, file: str) -> list[tuple[str, str, str]]:
-    problems: list[tuple[str, str, str]] = []
-    for err in exc.errors(include_url=False):
-        key = ".".join(str(part) for part in err["loc"]) or "-"
-        reason = err["msg"]
-        if err["type"] == "extra_forbidden":
-            reason = "unknown key"
-        elif reason.startswith("Value error, "):
-            reason = reason.removeprefix("Value error, ")
-        problems.append((file, key, reason))
-    return problems
-
-
-def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
-    """Load settings from ``path`` (or defaults) plus the environment; raise ConfigError."""
-    file_data: dict[str, Any] = {}
-    label = "<defaults>"
-    if path is not None:
-        label = str(path)
-        file_data = _read_toml(Path(path))
-    for section, values in overrides.items():
-        merged = dict(file_data.get(section, {}))
-        merged.update(values)
-        file_data[section] = merged
-    try:
-        return Settings(**file_data)
-    except ValidationError as exc:
-        raise ConfigError(_problems(exc, label)) from None
