@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from bot.cli import main
 from bot.errors import RosterError
 from bot.roster import parse_roster_text
-from bot.roster_io import import_entries, to_csv, to_toml
+from bot.roster.transfer import import_entries, to_csv, to_toml
 from bot.store.engine import Database
 from bot.store.models import Account, Official, Watchlist, WatchlistMember
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.roster import load_roster
-from bot.roster_io import collect_entries, import_entries, to_csv, to_toml
+from bot.roster.transfer import collect_entries, import_entries, to_csv, to_toml
 from bot.store.migrate import open_database
 
 

@@ -35,7 +35,7 @@ from bot.errors import UserInputError
 from bot.logs import setup_logging
 from bot.reply import Caller, render_plain
 from bot.roster import OfficialEntry, load_roster
-from bot.roster_io import import_entries
+from bot.roster.transfer import import_entries
 from bot.store.migrate import open_database
 
 ROSTER = Path(__file__).with_name("roster.toml")

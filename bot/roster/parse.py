@@ -1,8 +1,8 @@
-"""Roster files: officials, their accounts and watchlists, in TOML or CSV: parse and validate.
+"""Roster files (officials, their accounts and watchlists, TOML or CSV): parse, validate.
 
 ``load_roster`` / ``parse_roster_text`` validate a whole file and report every bad entry
 with its position before anything is imported. Importing into the database and exporting
-back (export -> import round-trips) live in :mod:`bot.roster_io`.
+back (export -> import round-trips) live in :mod:`bot.roster.transfer`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Roster import and export: apply validated entries to the database, write them back.
 
-``import_entries`` applies a valid roster (see :mod:`bot.roster`) in one transaction and
+``import_entries`` applies a valid roster (see :mod:`bot.roster.parse`) in one transaction and
 is idempotent (officials are matched by slug, accounts by platform and handle);
 ``collect_entries`` reads the roster back and ``to_toml`` / ``to_csv`` write it in the
 format ``load_roster`` reads, so export -> import round-trips.
@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import Platform
 from bot.errors import RosterError
 from bot.names import search_key
-from bot.roster import (
+from bot.roster.parse import (
     CSV_HTML_PREFIX,
     HTML_KEYS,
     OFFICIAL_KEYS,
