@@ -137,7 +137,7 @@ HANDLERS: dict[str, str] = {
     "export-data": "bot.reports.export:main",
     "probe": "bot.sources.probe:main",
     "poll-once": "bot.poll.cli:poll_once",
-    "ask": "bot.chat.console:ask",
+    "ask": "bot.commands.local:ask",
 }
 
 

@@ -14,8 +14,8 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from bot.chat.commands import CommandService
 from bot.chat.slack import SlackBackend
+from bot.commands.service import CommandService
 from bot.errors import ConfigError
 from bot.store.engine import Database
 from bot.store.models import (

@@ -15,8 +15,8 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from bot.chat.commands import CommandService
 from bot.chat.telegram import TelegramBackend
+from bot.commands.service import CommandService
 from bot.config import Settings, load_settings
 from bot.logs import setup_logging
 from bot.names import search_key

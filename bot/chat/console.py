@@ -1,18 +1,16 @@
-"""The console chat backend and ``govwatch ask``: commands and alerts as plain text."""
+"""The console chat backend: commands and alerts as plain text (the demo's chat).
+
+``govwatch ask`` lives in ``bot.commands.local`` (it opens the database; this does not).
+"""
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import itertools
 import sys
 from typing import ClassVar, TextIO
 
-from bot.chat.commands import CommandService
-from bot.config import Settings
+from bot.commands.service import CommandService
 from bot.reply import Caller, ChatAddress, Reply, SendResult, render_plain
-from bot.store.engine import Database
-from bot.store.migrate import upgrade_database
 
 
 class ConsoleBackend:
@@ -48,36 +46,3 @@ class ConsoleBackend:
         self.stream.write(render_plain(reply) + "\n")
         self.stream.flush()
         return reply
-
-
-def console_caller(
-    chat_id: str = "console", *, editor: bool = False, lang: str | None = None
-) -> Caller:
-    """The local operator as a chat caller."""
-    return Caller(
-        backend="console",
-        user_id="console",
-        chat_id=chat_id,
-        chat_kind="private",
-        local_editor=editor,
-        language_hint=lang,
-        display_name="console",
-    )
-
-
-async def _ask(settings: Settings, args: argparse.Namespace) -> int:
-    db = Database(settings.database.url, pool_size=settings.database.pool_size)
-    try:
-        await upgrade_database(db.engine)
-        console = ConsoleBackend(commands=CommandService(db=db, settings=settings))
-        lang = getattr(args, "lang", None)
-        caller = console_caller(args.chat, editor=bool(args.as_editor), lang=lang)
-        await console.ask(caller, args.text, locale=lang)
-    finally:
-        await db.close()
-    return 0
-
-
-def ask(settings: Settings, args: argparse.Namespace) -> int:
-    """``govwatch ask "/top"``: run one command against the configured database and print it."""
-    return asyncio.run(_ask(settings, args))

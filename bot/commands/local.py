@@ -1,0 +1,62 @@
+"""The local operator: ``govwatch ask "/top"`` and the console's caller.
+
+``run_ask`` runs one command against an open database and prints the reply; ``ask`` is
+the ``govwatch ask`` entry point (``main(settings, args) -> int``), which opens and
+migrates the configured database first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import TextIO
+
+from bot.commands.service import CommandService
+from bot.config import Settings
+from bot.reply import Caller, Reply, render_plain
+from bot.store.engine import Database
+from bot.store.migrate import upgrade_database
+
+
+def console_caller(
+    chat_id: str = "console", *, editor: bool = False, lang: str | None = None
+) -> Caller:
+    """The local operator as a chat caller."""
+    return Caller(
+        backend="console",
+        user_id="console",
+        chat_id=chat_id,
+        chat_kind="private",
+        local_editor=editor,
+        language_hint=lang,
+        display_name="console",
+    )
+
+
+async def run_ask(
+    db: Database, settings: Settings, args: argparse.Namespace, *, stream: TextIO | None = None
+) -> Reply:
+    """Run ``args.text`` as the local operator (``args.chat``, ``--as-editor``) and print it."""
+    lang = getattr(args, "lang", None)
+    caller = console_caller(args.chat, editor=bool(args.as_editor), lang=lang)
+    reply = await CommandService(db=db, settings=settings).handle(caller, args.text, locale=lang)
+    out = stream or sys.stdout
+    out.write(render_plain(reply) + "\n")
+    out.flush()
+    return reply
+
+
+async def _ask(settings: Settings, args: argparse.Namespace) -> int:
+    db = Database(settings.database.url, pool_size=settings.database.pool_size)
+    try:
+        await upgrade_database(db.engine)
+        await run_ask(db, settings, args)
+    finally:
+        await db.close()
+    return 0
+
+
+def ask(settings: Settings, args: argparse.Namespace) -> int:
+    """``govwatch ask "/top"``: run one command against the configured database and print it."""
+    return asyncio.run(_ask(settings, args))
