@@ -80,8 +80,8 @@ async def _pending(db: Database) -> int:
 
 async def measure(chats: int, *, events: int, kind: str, timeout: float) -> dict[str, Any]:
     """Queue the alerts, drain them through the relay and return rate and 429 count."""
-    from bot.chat.commands import CommandService
     from bot.chat.telegram import TelegramBackend
+    from bot.commands.service import CommandService
     from bot.notify.relay import Relay
     from tests.fakes.telegram_api import FakeTelegramAPI
 

@@ -115,8 +115,8 @@ def _delays(
 
 
 async def _start_relay(db: Database, settings: Any, stop: asyncio.Event) -> tuple[Any, Any]:
-    from bot.chat.commands import CommandService
     from bot.chat.telegram import TelegramBackend
+    from bot.commands.service import CommandService
     from bot.notify.relay import Relay
 
     backend = TelegramBackend(settings=settings, commands=CommandService(db=db, settings=settings))

@@ -112,8 +112,8 @@ async def slack_acks(db_url: str) -> dict[str, float]:
 
 
 async def _slack_mode(fake: Any, db_url: str, mode: str) -> dict[str, float]:
-    from bot.chat.commands import CommandService
     from bot.chat.slack import SlackBackend
+    from bot.commands.service import CommandService
     from bot.store.migrate import open_database
     from tests.fakes.slack_api import slack_settings
 

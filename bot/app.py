@@ -22,7 +22,7 @@ from typing import ClassVar, Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.chat.commands import CommandService
+from bot.commands.service import CommandService
 from bot.config import Settings
 from bot.domain import Platform
 from bot.errors import UserInputError

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -125,6 +126,35 @@ async def database(db_url: str, pg_url: str | None) -> AsyncIterator[Database]:
         yield db
     finally:
         await db.close()
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def unavailable_database(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Database]:
+    """A database that cannot be reached: a SQLite file in a missing folder, or a
+    PostgreSQL URL on a loopback port nobody listens on (both kinds, whatever the suite runs on)."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'govwatch.db'}"
+    else:
+        url = f"postgresql+asyncpg://postgres@127.0.0.1:{_closed_port()}/govwatch"
+    before = set(threading.enumerate())
+    db = Database(url)
+    try:
+        yield db
+    finally:
+        await db.close()
+        # aiosqlite stops the thread of a failed connect without waiting: let it finish
+        # while this test's event loop still runs, or it reports into a closed loop.
+        for thread in set(threading.enumerate()) - before:
+            if thread.name.endswith("(_connection_worker_thread)"):
+                thread.join(timeout=5)
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.chat.commands import CommandService, split_command
-from bot.chat.lookup import find_officials
+from bot.commands.parsing import split_command
+from bot.commands.service import CommandService
 from bot.config import Settings, load_settings
 from bot.names import search_key
 from bot.reply import Caller, Reply, render_plain
@@ -24,6 +24,7 @@ from bot.store.models import (
     Watchlist,
     WatchlistMember,
 )
+from bot.store.officials import find_officials
 
 EDITOR_ID = 1001
 

@@ -23,9 +23,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select, update
 
-from bot.chat.commands import CommandService
 from bot.chat.slack import SlackBackend
 from bot.chat.telegram import TelegramBackend
+from bot.commands.service import CommandService
 from bot.config import Settings, load_settings
 from bot.notify.relay import Relay
 from bot.store.engine import Database

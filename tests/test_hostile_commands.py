@@ -12,8 +12,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from bot.chat.auth import editor_key
-from bot.chat.commands import CommandService
+from bot.commands.auth import editor_key
+from bot.commands.service import CommandService
 from bot.config import load_settings
 from bot.reply import Caller, render_plain
 from bot.store.engine import Database

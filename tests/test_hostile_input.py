@@ -16,7 +16,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from bot.chat.lookup import find_officials
 from bot.config import load_settings
 from bot.domain import Platform
 from bot.errors import InvalidHandle
@@ -26,6 +25,7 @@ from bot.names import fold, matches, query_tokens, search_key
 from bot.reply import Paragraph, Reply, Span, Table, render_plain
 from bot.store.engine import Database
 from bot.store.models import Official
+from bot.store.officials import find_officials
 from tests.crash_summary import Tally
 
 BAD_URLS = [

@@ -27,7 +27,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from sqlalchemy import func, select
 
 from bot import cli
-from bot.chat.commands import CommandService
+from bot.commands.service import CommandService
 from bot.config import Settings, load_settings
 from bot.domain import AccountRef, Platform, Status
 from bot.net import guard

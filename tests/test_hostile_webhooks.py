@@ -15,8 +15,8 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from bot.chat.commands import CommandService
 from bot.chat.telegram import TelegramBackend
+from bot.commands.service import CommandService
 from bot.config import load_settings
 from bot.store.engine import Database
 from bot.store.models import AuditLog, Chat, Subscription

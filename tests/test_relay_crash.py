@@ -27,7 +27,7 @@ from tests.test_relay_delivery import seed_chat, seed_events, seed_official
 
 RELAY_SCRIPT = """
 import asyncio, sys
-from bot.chat.commands import CommandService
+from bot.commands.service import CommandService
 from bot.chat.telegram import TelegramBackend
 from bot.config import load_settings
 from bot.notify.relay import Relay

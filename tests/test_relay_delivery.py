@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from bot.chat.commands import CommandService
 from bot.chat.console import ConsoleBackend
 from bot.chat.telegram import TelegramBackend
+from bot.commands.service import CommandService
 from bot.config import Settings, load_settings
 from bot.names import search_key
 from bot.notify.pacing import Pacer

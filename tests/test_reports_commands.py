@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from bot.chat.commands import CommandService
+from bot.commands.service import CommandService
 from bot.config import Settings
 from bot.reply import Caller, Reply, Table, render_plain
 from bot.reports.charts import ChartCache

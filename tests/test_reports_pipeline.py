@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import time_machine
 
-from bot.chat.commands import CommandService
+from bot.commands.service import CommandService
 from bot.config import Settings, load_settings
 from bot.net.client import HttpClient
 from bot.poll.pipeline import Poller

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from bot.chat.commands import CommandService
 from bot.chat.slack import SlackBackend
+from bot.commands.service import CommandService
 from bot.errors import (
     BadMarkup,
     ChatGone,

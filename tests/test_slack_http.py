@@ -14,9 +14,10 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from bot.chat.commands import CommandService
 from bot.chat.slack import SlackBackend
+from bot.commands.service import CommandService
 from bot.errors import ConfigError
+from bot.i18n import t
 from bot.store.engine import Database
 from bot.store.models import (
     Account,
@@ -375,3 +376,38 @@ async def test_chart_is_uploaded_or_explains_how_to_invite(
     )
     note = next(r for r in fake.responses if r.get("response_type") == "ephemeral")
     assert "/invite @govwatch" in note["text"]
+
+
+async def test_unavailable_database_is_answered_with_an_apology(
+    fake: FakeSlack, unavailable_database: Database
+) -> None:
+    settings = slack_settings(fake, mode="http")
+    commands = CommandService(db=unavailable_database, settings=settings)
+    slack = SlackBackend(
+        settings=settings, commands=commands, host="127.0.0.1", port=0, min_interval=0.0
+    )
+    await slack.start()
+    try:
+        body = urlencode(fake.command_payload("top"))
+        status, _ = await _post(slack, body, FORM | sign(body))
+        assert status == 200
+        await fake.wait_for(lambda: fake.responses)
+        assert fake.responses[0]["text"] == t("en", "chat.db_unavailable")
+        await _mention(fake, slack, "U0NOBODY", "subscribe all")
+        await fake.wait_for(lambda: fake.posts)
+        assert fake.posts[0]["text"] == t("en", "chat.db_unavailable")
+        assert fake.posts[0]["channel"] == "C0NEWS"
+    finally:
+        await slack.stop()
+    # The database failed before anyone had to ask Slack who administers the channel.
+    assert fake.called("users.info") == []
+    assert fake.called("conversations.info") == []
+
+
+async def test_editor_needs_no_channel_admin_check(
+    fake: FakeSlack, backend: SlackBackend, database: Database
+) -> None:
+    await _mention(fake, backend, "U0EDITOR", "subscribe all")
+    await fake.wait_for(lambda: len(fake.posts) == 1)
+    assert await _subscriptions(database) == [("C0NEWS", "all")]
+    assert fake.called("users.info") == []

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.chat.commands import CommandService
 from bot.chat.slack import SlackBackend
+from bot.commands.service import CommandService
 from bot.store.engine import Database
 from tests.fakes.slack_api import APP_TOKEN, BOT_USER_ID, FakeSlack, slack_settings
 

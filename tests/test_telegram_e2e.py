@@ -15,9 +15,10 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from bot.chat.commands import CommandService
 from bot.chat.telegram import TelegramBackend
+from bot.commands.service import CommandService
 from bot.config import Settings, load_settings
+from bot.i18n import t
 from bot.logs import setup_logging
 from bot.names import search_key
 from bot.net.client import HttpClient
@@ -319,5 +320,55 @@ async def test_webhook_mode_checks_the_secret(
         await api.wait_for(lambda: len(api.messages_to(77)) == 1)
         assert "Hello" in api.messages_to(77)[0].text
         assert not any(method == "getUpdates" for method, _ in api.requests)
+    finally:
+        await backend.stop()
+
+
+def _member_checks(api: FakeTelegramAPI) -> int:
+    return sum(1 for method, _ in api.requests if method == "getChatMember")
+
+
+async def test_group_changes_ask_getchatmember_only_when_it_decides(
+    api: FakeTelegramAPI, database: Database, db_url: str
+) -> None:
+    """Reading asks Telegram nothing; an editor needs no admin rights; others are checked."""
+    settings = make_settings(db_url, api)
+    backend = TelegramBackend(
+        settings=settings, commands=CommandService(db=database, settings=settings)
+    )
+    await backend.start()
+    try:
+        assert await say(api, "/subscriptions", chat=-600, user=7, kind="supergroup")
+        assert await say(api, "/help", chat=-600, user=7, kind="supergroup")
+        assert _member_checks(api) == 0
+        done = await say(api, "/subscribe all", chat=-600, user=EDITOR, kind="supergroup")
+        assert "Subscribed" in done
+        assert _member_checks(api) == 0
+        refused = await say(api, "/unsubscribe all", chat=-600, user=7, kind="supergroup")
+        assert "administrators" in refused
+        assert _member_checks(api) == 1
+    finally:
+        await backend.stop()
+    async with database.sessions() as session:
+        assert len((await session.scalars(select(Subscription))).all()) == 1
+
+
+async def test_unavailable_database_is_answered_with_an_apology(
+    api: FakeTelegramAPI, unavailable_database: Database, db_url: str
+) -> None:
+    settings = make_settings(db_url, api)
+    commands = CommandService(db=unavailable_database, settings=settings)
+    backend = TelegramBackend(settings=settings, commands=commands)
+    await backend.start()
+    try:
+        assert await say(api, "/top", lang="ru") == t("ru", "chat.db_unavailable")
+        group = await say(api, "/subscribe all", chat=-700, user=7, kind="supergroup", lang="kk")
+        assert group == t("kk", "chat.db_unavailable")
+        before = len(api.messages_to(JOURNALIST))
+        api.push_callback(chat_id=JOURNALIST, data="mute:1", language_code="ru")
+        await api.wait_for(lambda: len(api.messages_to(JOURNALIST)) > before)
+        assert api.messages_to(JOURNALIST)[-1].text == t("ru", "chat.db_unavailable")
+        assert len(api.callback_answers) == 1
+        assert _member_checks(api) == 0
     finally:
         await backend.stop()

@@ -6,7 +6,8 @@ import httpx
 import pytest
 from telegram import error as tg
 
-from bot.chat.telegram import _action_command, chat_kind, map_error
+from bot.chat.telegram import chat_kind, map_error
+from bot.commands.actions import action_command
 from bot.errors import (
     BadMarkup,
     ChatGone,
@@ -60,7 +61,8 @@ def test_chat_kinds_and_button_commands() -> None:
         "group",
         "channel",
     ]
-    assert _action_command("mute:3") == "/mute"
-    assert _action_command("unsub:s:9") == "/unsubscribe"
-    assert _action_command("cmd:/official #3") == "/official #3"
-    assert _action_command("bogus") == "/help"
+    assert action_command("mute:3") == "/mute #3"
+    assert action_command("unsub:s:9") == "/unsubscribe =9"
+    assert action_command("unsub:o:4") == "/unsubscribe #4"
+    assert action_command("cmd:/official #3") == "/official #3"
+    assert action_command("bogus") == "/help"

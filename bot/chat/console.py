@@ -1,4 +1,7 @@
-"""The console chat backend: commands and alerts as plain text (the demo, ``govwatch ask``)."""
+"""The console chat backend: commands and alerts as plain text (the demo's chat).
+
+``govwatch ask`` (``bot.cli.ask``) opens the database; this adapter never does.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import itertools
 import sys
 from typing import ClassVar, TextIO
 
-from bot.chat.commands import CommandService
+from bot.commands.service import CommandService
 from bot.reply import Caller, ChatAddress, Reply, SendResult, render_plain
 
 
@@ -43,18 +46,3 @@ class ConsoleBackend:
         self.stream.write(render_plain(reply) + "\n")
         self.stream.flush()
         return reply
-
-
-def console_caller(
-    chat_id: str = "console", *, editor: bool = False, lang: str | None = None
-) -> Caller:
-    """The local operator as a chat caller."""
-    return Caller(
-        backend="console",
-        user_id="console",
-        chat_id=chat_id,
-        chat_kind="private",
-        local_editor=editor,
-        language_hint=lang,
-        display_name="console",
-    )

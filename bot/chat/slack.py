@@ -6,19 +6,19 @@ with 401 before anything runs). Commands are acknowledged at once and answered t
 ``response_url`` once the shared command layer has replied. Requests from any workspace
 other than the one the bot token belongs to are refused before they reach that layer.
 
-Who may change a channel's subscriptions: Slack does not expose channel managers, so
-the channel's creator, workspace admins and owners, and govwatch editors count as the
-channel's administrators (``Caller.is_chat_admin``). Anyone may change their own DM.
+Who may change a channel's subscriptions is the command layer's decision; Slack does not
+expose channel managers, so this adapter reports the channel's creator and the workspace's
+admins and owners as the channel's administrators when the command layer asks.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import aiohttp
@@ -30,7 +30,6 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.chat.auth import is_editor
 from bot.chat.slack_blocks import content_blocks, fallback_text, home_view, plain_text, reply_blocks
 from bot.errors import (
     BadMarkup,
@@ -45,7 +44,8 @@ from bot.i18n import t
 from bot.reply import Caller, ChatAddress, ChatKind, Reply, SendResult
 
 if TYPE_CHECKING:
-    from bot.chat.commands import CommandService
+    from bot.commands.auth import ChatAdminCheck
+    from bot.commands.service import CommandService
     from bot.config import Settings
 
 log = logging.getLogger(__name__)
@@ -293,9 +293,7 @@ class SlackBackend:
             title=body.get("channel_name"),
             display=body.get("user_name"),
         )
-        if self._needs_admin(text):
-            caller = await self._with_admin(caller)
-        reply = await self._run(self._commands.handle(caller, text))
+        reply = await self._commands.handle(caller, text, chat_admin=self._admin_check(caller))
         await self._respond(respond, caller, reply)
 
     async def _on_action(
@@ -311,9 +309,9 @@ class SlackBackend:
         )
         user = str((body.get("user") or {}).get("id"))
         caller = await self._caller(user=user, channel=str(channel or ""))
-        caller = await self._with_admin(caller)
-        reply = await self._run(
-            self._commands.handle_action(caller, str(action.get("value") or ""))
+        value = str(action.get("value") or "")
+        reply = await self._commands.handle_action(
+            caller, value, chat_admin=self._admin_check(caller)
         )
         if body.get("response_url"):
             await self._respond(respond, caller, reply)
@@ -325,9 +323,7 @@ class SlackBackend:
             return
         text = _MENTION.sub(" ", str(event.get("text") or "")).strip() or "help"
         caller = await self._caller(user=str(event.get("user")), channel=str(event["channel"]))
-        if self._needs_admin(text):
-            caller = await self._with_admin(caller)
-        reply = await self._run(self._commands.handle(caller, text))
+        reply = await self._commands.handle(caller, text, chat_admin=self._admin_check(caller))
         await self._post_quietly(str(event["channel"]), reply, thread_ts=event.get("thread_ts"))
 
     async def _on_message(self, event: dict[str, Any]) -> None:
@@ -338,7 +334,7 @@ class SlackBackend:
             return
         text = _MENTION.sub(" ", str(event.get("text") or "")).strip() or "help"
         caller = await self._caller(user=str(event.get("user")), channel=str(event["channel"]))
-        reply = await self._run(self._commands.handle(caller, text))
+        reply = await self._commands.handle(caller, text)
         await self._post_quietly(caller.chat_id, reply)
 
     async def _on_home(self, event: dict[str, Any]) -> None:
@@ -347,7 +343,7 @@ class SlackBackend:
             return
         user = str(event["user"])
         caller = await self._caller(user=user, channel=str(event.get("channel") or ""))
-        reply = await self._run(self._commands.handle(caller, "subscriptions"))
+        reply = await self._commands.handle(caller, "subscriptions")
         title = t(self._settings.i18n.default_locale, "slack.home.title")
         try:
             await self.client.views_publish(user_id=user, view=home_view(title, reply))
@@ -355,14 +351,6 @@ class SlackBackend:
             log.warning("slack: views.publish failed: %s", _error_code(exc))
 
     # --- helpers for incoming requests ----------------------------------------------
-
-    async def _run(self, work: Awaitable[Reply]) -> Reply:
-        """The command's reply, or a short apology when something below it broke."""
-        try:
-            return await work
-        except Exception:
-            log.exception("slack: a command failed")
-            return Reply.text(t(self._settings.i18n.default_locale, "chat.error"))
 
     async def _caller(
         self, *, user: str, channel: str, title: object = None, display: object = None
@@ -396,21 +384,9 @@ class SlackBackend:
         self._dms[user] = channel
         return channel
 
-    def _needs_admin(self, text: str) -> bool:
-        spec = self._commands.spec_for(text)
-        return spec is not None and spec.changes_chat
-
-    async def _with_admin(self, caller: Caller) -> Caller:
-        """The caller, marked as channel admin when Slack or govwatch says so."""
-        if caller.chat_kind == "private":
-            return caller
-        admin = await self._channel_admin(caller.chat_id, caller.user_id)
-        if not admin:
-            async with self._commands.db.sessions() as session:
-                admin = await is_editor(session, self._settings, caller)
-        if not admin:
-            return caller
-        return dataclasses.replace(caller, is_chat_admin=True)
+    def _admin_check(self, caller: Caller) -> ChatAdminCheck:
+        """Asks Slack whether ``caller`` administers the channel (the command layer calls it)."""
+        return partial(self._channel_admin, caller.chat_id, caller.user_id)
 
     async def _channel_admin(self, channel: str, user: str) -> bool:
         """Workspace admins/owners and the channel's creator (cached for five minutes)."""

@@ -14,6 +14,7 @@ import logging
 import warnings
 from collections.abc import Sequence
 from datetime import timedelta
+from functools import partial
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -39,9 +40,9 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.chat.commands import CommandService
-from bot.chat.context import COMMANDS
 from bot.chat.telegram_html import CAPTION_LIMIT, escape, render_html, render_text, tg_len
+from bot.commands.auth import ChatAdminCheck
+from bot.commands.service import CommandService
 from bot.config import Settings
 from bot.errors import (
     BadMarkup,
@@ -55,7 +56,6 @@ from bot.errors import (
 )
 from bot.i18n import LOCALES
 from bot.reply import Caller, ChatAddress, ChatKind, Reply, SendResult
-from bot.store.chats import find_chat, migrate_chat
 
 log = logging.getLogger(__name__)
 
@@ -179,13 +179,12 @@ class TelegramBackend:
     async def register_commands(self) -> None:
         """setMyCommands for every language (and the default menu)."""
         for locale in (None, *LOCALES):
-            menu = self.commands.command_menu(locale or self.settings.i18n.default_locale)
             # Editor commands stay out of the menu everyone sees; /help lists them to editors.
-            commands = [
-                BotCommand(name, desc[:256])
-                for name, desc in menu
-                if name != "start" and not COMMANDS[name].editor_only
-            ]
+            menu = self.commands.command_menu(
+                locale or self.settings.i18n.default_locale, editor=False
+            )
+            # /start is what Telegram sends on its own when a chat opens.
+            commands = [BotCommand(name, desc[:256]) for name, desc in menu if name != "start"]
             await self.bot.set_my_commands(commands, language_code=locale)
 
     async def _start_webhook(self) -> None:
@@ -228,26 +227,23 @@ class TelegramBackend:
 
     # --- incoming --------------------------------------------------------------------------
 
-    async def _caller(self, update: Update, *, text: str | None) -> Caller | None:
+    def _caller(self, update: Update) -> Caller | None:
         user, chat = update.effective_user, update.effective_chat
         if user is None or chat is None:
             return None
-        kind = chat_kind(chat.type)
-        admin = False
-        if kind != "private" and text is not None:
-            spec = self.commands.spec_for(text)
-            if spec is not None and spec.changes_chat:
-                admin = await self._is_admin(chat.id, user.id)
         return Caller(
             backend=self.name,
             user_id=str(user.id),
             chat_id=str(chat.id),
-            chat_kind=kind,
-            is_chat_admin=admin,
+            chat_kind=chat_kind(chat.type),
             display_name=user.full_name,
             language_hint=user.language_code,
             chat_title=chat.title,
         )
+
+    def _admin_check(self, caller: Caller) -> ChatAdminCheck:
+        """getChatMember for ``caller``, called by the command layer only when it needs it."""
+        return partial(self._is_admin, int(caller.chat_id), int(caller.user_id))
 
     async def _is_admin(self, chat_id: int, user_id: int) -> bool:
         try:
@@ -261,12 +257,13 @@ class TelegramBackend:
         message = update.effective_message
         if message is None or not message.text or not self._for_us(message.text):
             return
-        caller = await self._caller(update, text=message.text)
+        caller = self._caller(update)
         if caller is None:
             return
         if caller.chat_kind != "private" and self.commands.spec_for(message.text) is None:
             return  # in a group, an unknown command is probably another bot's
-        reply = await self.commands.handle(caller, message.text)
+        check = self._admin_check(caller)
+        reply = await self.commands.handle(caller, message.text, chat_admin=check)
         await self._answer(caller.chat_id, reply)
 
     async def _on_migrate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -275,13 +272,7 @@ class TelegramBackend:
         if message is None or message.migrate_to_chat_id is None:
             return
         old_id, new_id = str(message.chat.id), str(message.migrate_to_chat_id)
-        db = self.commands.db
-        async with db.sessions() as session:
-            chat = await find_chat(session, self.name, old_id)
-            if chat is not None:
-                await migrate_chat(session, chat, new_id)
-                await session.commit()
-                log.info("chat %s migrated to a supergroup", chat.id)
+        await self.commands.migrate_chat(self.name, old_id, new_id)
 
     def _for_us(self, text: str) -> bool:
         """False for "/cmd@other_bot": commands addressed to another bot in a group."""
@@ -297,12 +288,11 @@ class TelegramBackend:
             await query.answer()
         except tg.TelegramError as exc:
             log.info("answerCallbackQuery failed: %s", exc)
-        data = query.data or ""
-        action_text = _action_command(data)
-        caller = await self._caller(update, text=action_text)
+        caller = self._caller(update)
         if caller is None:
             return
-        reply = await self.commands.handle_action(caller, data)
+        check = self._admin_check(caller)
+        reply = await self.commands.handle_action(caller, query.data or "", chat_admin=check)
         await self._answer(caller.chat_id, reply)
 
     async def _answer(self, chat_id: str, reply: Reply) -> None:
@@ -386,16 +376,6 @@ def _request(timeout: float, *, pool: int) -> HTTPXRequest:
         write_timeout=timeout,
         connect_timeout=min(timeout, 10.0),
         pool_timeout=min(timeout, 10.0),
-    )
-
-
-def _action_command(data: str) -> str:
-    """The command a button runs (so group-admin checks apply to buttons too)."""
-    verb, _, rest = data.partition(":")
-    if verb == "cmd":
-        return rest
-    return {"mute": "/mute", "unmute": "/unmute", "unsub": "/unsubscribe", "chart": "/chart"}.get(
-        verb, "/help"
     )
 
 

@@ -1,22 +1,18 @@
-"""``govwatch ask "/top"``: one chat command through the console backend."""
+"""``govwatch ask "/top"``: one chat command as the local operator, against the database."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 
-from bot.chat.commands import CommandService
-from bot.chat.console import ConsoleBackend, console_caller
+from bot.commands.local import run_ask
 from bot.config import Settings
 from bot.store.migrate import open_database
 
 
 async def _ask(settings: Settings, args: argparse.Namespace) -> int:
     async with open_database(settings) as db:
-        console = ConsoleBackend(commands=CommandService(db=db, settings=settings))
-        lang = getattr(args, "lang", None)
-        caller = console_caller(args.chat, editor=bool(args.as_editor), lang=lang)
-        await console.ask(caller, args.text, locale=lang)
+        await run_ask(db, settings, args)
     return 0
 
 

@@ -25,8 +25,9 @@ from typing import TextIO
 from pydantic import SecretStr
 
 from bot.app import App
-from bot.chat.commands import CommandService
-from bot.chat.console import ConsoleBackend, console_caller
+from bot.chat.console import ConsoleBackend
+from bot.commands.local import console_caller
+from bot.commands.service import CommandService
 from bot.config import Settings
 from bot.demo import script
 from bot.demo.world import DEMO_TOKEN, World

@@ -1,7 +1,7 @@
 """Reports journalists publish: leaderboards, the cabinet report, cards, silence, charts.
 
 Query functions return plain dataclasses (``leaderboard.top``, ``cabinet.cabinet_report``,
-``card.official_card``, ``silence.silent_officials``); ``bot.chat.report_commands`` lays
+``card.official_card``, ``silence.silent_officials``); ``bot.commands.reports`` lays
 them out as replies; ``export.main`` serves ``govwatch export --what ...``. Digests are
 composed and queued by ``bot.notify.digest`` (they render events, so they live there).
 """

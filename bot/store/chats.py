@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -95,3 +97,29 @@ async def deactivate_chat(session: AsyncSession, chat_id: int, reason: str) -> N
     await session.execute(
         update(Chat).where(Chat.id == chat_id).values(active=False, inactive_reason=reason[:100])
     )
+
+
+async def set_chat_locale(
+    session: AsyncSession, chat_id: int, locale: str
+) -> tuple[bool, str | None]:
+    """Set chat ``chat_id``'s language: (whether the chat exists, its previous language)."""
+    chat = await session.get(Chat, chat_id)
+    if chat is None:
+        return False, None
+    old, chat.locale = chat.locale, locale
+    return True, old
+
+
+async def set_chat_digest(
+    session: AsyncSession, chat_id: int, mode: str, at: str | None, now: datetime
+) -> Chat | None:
+    """Set chat ``chat_id``'s digest ("daily", "weekly" or "off"; ``at`` is HH:MM)."""
+    chat = await session.get(Chat, chat_id)
+    if chat is None:
+        return None
+    chat.digest = mode
+    if mode != "off":
+        chat.digest_time = at or chat.digest_time or "09:00"
+        # Only slots after this moment count: the first digest comes at the next one.
+        chat.digest_last_sent_at = now
+    return chat

@@ -1,22 +1,28 @@
-"""Who may do what: editors (config plus those added in chat), group admins, everyone else.
+"""Who may do what: editors (config plus those added in chat), chat admins, everyone else.
 
-Everyone may read. Editor-only commands need an editor; commands that change a chat's
-subscriptions or settings need, in a group, one of that group's administrators. Every
-change and every refusal is written to the audit log.
+Everyone may read. Editor-only commands need an editor. Commands that change a chat's
+subscriptions or settings need, in a group or channel, an editor or one of the chat's
+administrators as the platform reports them (``Caller.is_chat_admin``, or the adapter's
+``ChatAdminCheck``, asked only when nothing else decides). Every change and every refusal
+is written to the audit log.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.chat.context import CommandSpec
+from bot.commands.context import CommandSpec
 from bot.config import Settings
 from bot.reply import Caller
-from bot.store.models import AuditLog, Editor
+from bot.store.audit import add_audit
+from bot.store.editors import has_editor
+
+#: Asks the platform whether the caller administers the chat (may call its API).
+ChatAdminCheck = Callable[[], Awaitable[bool]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,22 +58,27 @@ async def is_editor(session: AsyncSession, settings: Settings, caller: Caller) -
     """True for editors from the config and editors added in chat."""
     if configured_editor(settings, caller):
         return True
-    stmt = select(Editor.id).where(
-        Editor.backend == caller.backend, Editor.user_id == editor_key(caller)
-    )
-    return (await session.scalar(stmt.limit(1))) is not None
+    return await has_editor(session, caller.backend, editor_key(caller))
 
 
-def may_change_chat(caller: Caller) -> bool:
-    """Anyone may change their private chat; in groups only the chat's administrators."""
-    return caller.chat_kind == "private" or caller.is_chat_admin
+async def may_change_chat(
+    caller: Caller, *, editor: bool, chat_admin: ChatAdminCheck | None = None
+) -> bool:
+    """Anyone may change their private chat; in groups its administrators and editors."""
+    if caller.chat_kind == "private" or editor or caller.is_chat_admin:
+        return True
+    return chat_admin is not None and await chat_admin()
 
 
-def decide(spec: CommandSpec, caller: Caller, *, editor: bool) -> Decision:
+async def decide(
+    spec: CommandSpec, caller: Caller, *, editor: bool, chat_admin: ChatAdminCheck | None = None
+) -> Decision:
     """Whether ``caller`` may run ``spec`` (checked before its arguments are looked at)."""
     if spec.editor_only and not editor:
         return Decision(False, "chat.auth.editors_only")
-    if spec.changes_chat and not may_change_chat(caller):
+    if spec.changes_chat and not await may_change_chat(
+        caller, editor=editor, chat_admin=chat_admin
+    ):
         return Decision(False, "chat.auth.admins_only")
     return ALLOW
 
@@ -80,14 +91,6 @@ def audit(
     target: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    """Add an audit-log row to ``session`` (committed with the change it records)."""
-    session.add(
-        AuditLog(
-            backend=caller.backend,
-            user_id=editor_key(caller),
-            chat_id=caller.chat_id,
-            action=action[:60],
-            target=target[:300] if target else None,
-            details=details or {},
-        )
-    )
+    """Add an audit-log row for ``caller`` to ``session`` (committed with its change)."""
+    add_audit(session, backend=caller.backend, user_id=editor_key(caller),
+              chat_id=caller.chat_id, action=action, target=target, details=details)  # fmt: skip

@@ -1,0 +1,43 @@
+"""The button map: which callback data a button carries and which command it runs.
+
+Buttons carry short opaque strings (Telegram allows 64 bytes): ``mute:12``, ``unmute:12``,
+``chart:12``, ``unsub:o:12`` (an official), ``unsub:s:34`` (a subscription row) and
+``cmd:/official #12`` (any command). Adapters pass them back untouched to
+``CommandService.handle_action``; anything unknown shows /help.
+"""
+
+from __future__ import annotations
+
+
+def action_command(action: str) -> str:
+    """The command text a button's callback data runs."""
+    verb, _, rest = action.partition(":")
+    match verb:
+        case "cmd":
+            return rest
+        case "mute" | "unmute" | "chart":
+            return f"/{verb} #{rest}"
+        case "unsub":
+            kind, _, ident = rest.partition(":")
+            return f"/unsubscribe {'#' if kind == 'o' else '='}{ident}"
+    return "/help"
+
+
+def command_action(text: str) -> str:
+    """A button that runs the command ``text``."""
+    return f"cmd:{text}"
+
+
+def mute_action(official_id: int) -> str:
+    """A button that mutes an official in this chat."""
+    return f"mute:{official_id}"
+
+
+def unmute_action(official_id: int) -> str:
+    """A button that unmutes an official in this chat."""
+    return f"unmute:{official_id}"
+
+
+def unsubscribe_action(subscription_id: int) -> str:
+    """A button that drops one of this chat's subscriptions."""
+    return f"unsub:s:{subscription_id}"

@@ -1,0 +1,97 @@
+"""A chat's subscriptions and mutes: the rows chat commands read and change."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.store.models import Mute, Official, Subscription, Watchlist
+
+
+async def find_subscription(
+    session: AsyncSession, chat_id: int, target_type: str, target_id: int
+) -> Subscription | None:
+    """``chat_id``'s subscription to one target, if it has one."""
+    stmt = select(Subscription).where(
+        Subscription.chat_id == chat_id,
+        Subscription.target_type == target_type,
+        Subscription.target_id == target_id,
+    )
+    return (await session.scalars(stmt)).first()
+
+
+async def chat_subscription(
+    session: AsyncSession, chat_id: int, subscription_id: int
+) -> Subscription | None:
+    """Subscription row ``subscription_id`` when it belongs to ``chat_id``."""
+    sub = await session.get(Subscription, subscription_id)
+    return sub if sub is not None and sub.chat_id == chat_id else None
+
+
+async def save_subscription(
+    session: AsyncSession,
+    chat_id: int,
+    target_type: str,
+    target_id: int,
+    *,
+    kinds: Sequence[str],
+    mode: str | None,
+    created_by: str,
+) -> Subscription:
+    """Create or update ``chat_id``'s subscription to a target (mode kept when not given)."""
+    sub = await find_subscription(session, chat_id, target_type, target_id)
+    if sub is None:
+        sub = Subscription(chat_id=chat_id, target_type=target_type, target_id=target_id)
+        session.add(sub)
+    sub.event_kinds = list(kinds)
+    sub.mode = mode or sub.mode or "immediate"
+    sub.created_by = created_by
+    return sub
+
+
+async def delete_subscription(session: AsyncSession, sub: Subscription) -> None:
+    """Remove one subscription row."""
+    await session.delete(sub)
+
+
+async def chat_subscriptions(session: AsyncSession, chat_id: int) -> list[Subscription]:
+    """Every subscription of ``chat_id``, oldest first."""
+    stmt = select(Subscription).where(Subscription.chat_id == chat_id).order_by(Subscription.id)
+    return list((await session.scalars(stmt)).all())
+
+
+async def target_name(session: AsyncSession, sub: Subscription) -> str | None:
+    """The name of the official or watchlist ``sub`` points at (None for "all" or gone)."""
+    if sub.target_type == "official":
+        official = await session.get(Official, sub.target_id)
+        return official.name if official else None
+    if sub.target_type == "watchlist":
+        watchlist = await session.get(Watchlist, sub.target_id)
+        return watchlist.name if watchlist else None
+    return None
+
+
+async def muted_officials(session: AsyncSession, chat_id: int) -> list[tuple[int, str]]:
+    """(id, name) of the officials muted in ``chat_id``, by name."""
+    stmt = (
+        select(Official.id, Official.name)
+        .join(Mute, Mute.official_id == Official.id)
+        .where(Mute.chat_id == chat_id)
+        .order_by(Official.name)
+    )
+    return [(int(row[0]), str(row[1])) for row in (await session.execute(stmt)).all()]
+
+
+async def add_mute(session: AsyncSession, chat_id: int, official_id: int) -> None:
+    """Mute ``official_id`` in ``chat_id`` (muting twice is harmless)."""
+    if await session.get(Mute, (chat_id, official_id)) is None:
+        session.add(Mute(chat_id=chat_id, official_id=official_id))
+
+
+async def remove_mute(session: AsyncSession, chat_id: int, official_id: int) -> None:
+    """Hear about ``official_id`` in ``chat_id`` again."""
+    await session.execute(
+        delete(Mute).where(Mute.chat_id == chat_id, Mute.official_id == official_id)
+    )
