@@ -6,8 +6,8 @@ import httpx
 import pytest
 from telegram import error as tg
 
+from bot.actions import action_command
 from bot.chat.telegram import chat_kind, map_error
-from bot.commands.actions import action_command
 from bot.errors import (
     BadMarkup,
     ChatGone,

@@ -3,5 +3,6 @@
 ``service.CommandService`` turns "/subscribe Dana new_post" into a :class:`bot.reply.Reply`;
 ``registry`` builds the table of commands from the family modules (``subscriptions``,
 ``editors``, ``reports``, ``official``, ``digest``); ``auth`` decides who may run what;
-``actions`` maps button callback data to commands. Adapters in ``bot.chat`` only translate.
+``bot.actions`` (a leaf shared with the alert renderer) maps button callback data to
+commands. Adapters in ``bot.chat`` only translate.
 """

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from bot.commands.actions import action_command
+from bot.actions import action_command
 from bot.commands.auth import ChatAdminCheck, audit, decide, is_editor
 from bot.commands.context import CommandContext, CommandSpec
 from bot.commands.menu import command_menu

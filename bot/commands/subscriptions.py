@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.commands.actions import mute_action, unmute_action, unsubscribe_action
+from bot.actions import mute_action, unmute_action, unsubscribe_action
 from bot.commands.auth import audit, editor_key
 from bot.commands.context import CommandContext, CommandSpec, usage
 from bot.commands.menu import command_menu

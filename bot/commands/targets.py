@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.commands.actions import command_action
+from bot.actions import command_action
 from bot.commands.context import CommandContext
 from bot.commands.parsing import ALL_WORDS
 from bot.i18n import t

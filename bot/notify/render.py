@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.actions import chart_action, mute_action, unfollow_action
 from bot.i18n import format_datetime, format_duration, format_number, format_percent, t
 from bot.names import localized_name
 from bot.reply import Button, Line, Paragraph, Reply, Span
@@ -54,9 +55,9 @@ def render_event(
     if official is not None:
         buttons = (
             (
-                Button(t(locale, "alert.button.mute"), f"mute:{official.id}"),
-                Button(t(locale, "alert.button.chart"), f"chart:{official.id}"),
-                Button(t(locale, "alert.button.unsubscribe"), f"unsub:o:{official.id}"),
+                Button(t(locale, "alert.button.mute"), mute_action(official.id)),
+                Button(t(locale, "alert.button.chart"), chart_action(official.id)),
+                Button(t(locale, "alert.button.unsubscribe"), unfollow_action(official.id)),
             ),
         )
     summary = f"{who}: {_what(event, payload, locale)}"

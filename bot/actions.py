@@ -1,9 +1,10 @@
-"""The button map: which callback data a button carries and which command it runs.
+"""The button map, in one place: which callback data a button carries, which command it runs.
 
 Buttons carry short opaque strings (Telegram allows 64 bytes): ``mute:12``, ``unmute:12``,
 ``chart:12``, ``unsub:o:12`` (an official), ``unsub:s:34`` (a subscription row) and
 ``cmd:/official #12`` (any command). Adapters pass them back untouched to
-``CommandService.handle_action``; anything unknown shows /help.
+``CommandService.handle_action``; anything unknown shows /help. A leaf module, so the
+alert renderer (bot.notify) and the command layer build buttons from the same map.
 """
 
 from __future__ import annotations
@@ -41,3 +42,13 @@ def unmute_action(official_id: int) -> str:
 def unsubscribe_action(subscription_id: int) -> str:
     """A button that drops one of this chat's subscriptions."""
     return f"unsub:s:{subscription_id}"
+
+
+def chart_action(official_id: int) -> str:
+    """A button that draws an official's follower chart."""
+    return f"chart:{official_id}"
+
+
+def unfollow_action(official_id: int) -> str:
+    """A button that drops this chat's subscription to an official."""
+    return f"unsub:o:{official_id}"
