@@ -40,6 +40,8 @@ class Acc:
     missing: bool = False
     exact: bool = True
     fetched: bool = True
+    #: The stored reason of a failed or absent fetch (default "network").
+    reason: str | None = None
 
 
 @dataclass
@@ -133,7 +135,7 @@ async def _history(session: object, account_id: int, acc: Acc) -> None:
             last_post_at=last_post,
             degraded=acc.degraded,
             missing=acc.missing,
-            reason=None if acc.status == "ok" else "network",
+            reason=None if acc.status == "ok" else acc.reason or "network",
         )
     )
 

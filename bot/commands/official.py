@@ -24,6 +24,7 @@ from bot.reply import Attachment, Reply, ReplyBuilder, Span
 from bot.reports import charts
 from bot.reports.card import AccountCard, OfficialCard, official_card
 from bot.reports.scope import AccountRow, load_scope, parse_words, period_label
+from bot.reports.states import reason_group
 from bot.store.officials import find_officials
 from bot.store.watchlists import find_watchlist
 
@@ -79,12 +80,20 @@ def _account_lines(ctx: CommandContext, builder: ReplyBuilder, card: AccountCard
         Span(platform_name(loc, acc.platform) + ": ", bold=True),
         Span(acc.handle, link=web_link(acc.url)),
     )
+    if acc.last_ok_at is None or not acc.exists:
+        # Never read, or gone: nothing to say about it but the source's state.
+        builder.line(_health(ctx, card))
+        return
     followers = acc.known_followers
     if followers is None:
         builder.line(t(loc, "reports.card.followers_unknown"))
     else:
         approx = "" if acc.followers_exact is not False else "≈"
         parts = [t(loc, "reports.card.followers", count=approx + format_number(followers, loc))]
+        if not acc.healthy:
+            parts[0] += (
+                " (" + t(loc, "states.card.as_of", when=moment_text(ctx, acc.last_ok_at)) + ")"
+            )
         for label, base in (("7d", card.growth_7d), ("30d", card.growth_30d)):
             growth = card.growth(base)
             if growth is not None and base is not None:
@@ -125,17 +134,21 @@ def _health(ctx: CommandContext, card: AccountCard) -> str:
     if acc.status is None:
         return t(loc, "reports.health.never")
     if acc.missing or acc.status == "absent":
-        return t(loc, "reports.health.absent", reason=acc.reason or "—")
+        return t(loc, "reports.health.absent", reason=_reason(loc, acc))
     last_ok = moment_text(ctx, acc.last_ok_at) if acc.last_ok_at else "—"
     if acc.healthy:
         return t(loc, "reports.health.ok", when=last_ok)
     return t(
         loc,
         "reports.health.failing",
-        reason=acc.reason or acc.status,
+        reason=_reason(loc, acc),
         when=last_ok,
         failures=count_text(loc, acc.consecutive_failures),
     )
+
+
+def _reason(loc: str, acc: AccountRow) -> str:
+    return t(loc, f"states.reason.{reason_group(acc.reason)}")
 
 
 # --- /chart ------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -104,3 +104,18 @@ def percent_text(locale: str, value: float | None) -> str:
 def count_text(locale: str, value: int | None) -> str:
     """A count, or a dash when unknown."""
     return "—" if value is None else format_number(value, locale)
+
+
+def reasons_text(locale: str, counts: Mapping[str, int]) -> str:
+    """Why accounts could not be read, in words: "platform server error: 3, ..."."""
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return ", ".join(
+        t(
+            locale,
+            "states.reason_count",
+            reason=t(locale, f"states.reason.{group}"),
+            count=format_number(n, locale),
+        )
+        for group, n in ordered
+        if n > 0
+    )

@@ -3,10 +3,13 @@
 Each handler parses its words (any order), asks a query function of ``bot.reports`` for
 plain dataclasses, and lays the answer out as a platform-neutral :class:`Reply`. Outside
 text (names, handles, post excerpts) only ever goes into plain spans and table cells.
+Officials whose accounts could not be read, who have no account there, or who were not
+polled yet are named apart (with the reasons in words), never counted as quiet or active.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 
 from bot.commands.context import CommandContext, CommandSpec
@@ -17,6 +20,7 @@ from bot.commands.report_common import (
     percent_text,
     period_text,
     platform_name,
+    reasons_text,
     report_now,
     scope_name,
     signed_text,
@@ -27,9 +31,10 @@ from bot.i18n import format_duration, format_number, t
 from bot.reply import Attachment, Reply, ReplyBuilder, Span, Table
 from bot.reports import charts
 from bot.reports.cabinet import CabinetReport, cabinet_report, report_csv, share_key
-from bot.reports.leaderboard import Entry, Leaderboard, top
+from bot.reports.leaderboard import MISSING_KINDS, NO_VALUE, Entry, Leaderboard, top
 from bot.reports.scope import UnknownWatchlist, parse_words, period_label
-from bot.reports.silence import silent_officials
+from bot.reports.silence import SilenceReport, silent_officials
+from bot.reports.states import ABSENT
 
 DEFAULT_TOP_LIMIT = 10
 
@@ -59,10 +64,10 @@ async def cmd_top(ctx: CommandContext) -> Reply:
             limit=limit,
             now=now,
         )
-    if board.empty:
+    if board.members == 0:
         return Reply.text(t(ctx.locale, "reports.no_data"))
     reply = _top_reply(ctx, board)
-    if "chart" in words.flags:
+    if "chart" in words.flags and not board.empty:
         png = await charts.in_thread(
             charts.render_bars_png,
             [e.official.display(ctx.locale) for e in board.entries],
@@ -121,30 +126,72 @@ def _top_reply(ctx: CommandContext, board: Leaderboard) -> Reply:
         header = ("#", t(loc, "reports.col.official"), t(loc, "reports.col.posts"))
     else:
         header = ("#", t(loc, "reports.col.official"), t(loc, "reports.col.followers"))
-    rows = tuple(_top_row(loc, board, e) for e in board.entries)
     builder = ReplyBuilder().line(Span(_top_title(loc, board), bold=True))
-    builder.table(Table(header=header, rows=rows, align=("r", "l", *("r" * (len(header) - 2)))))
-    builder.paragraph()
+    if board.entries:
+        rows = tuple(_top_row(loc, board, e) for e in board.entries)
+        align = ("r", "l", *("r" * (len(header) - 2)))
+        builder.table(Table(header=header, rows=rows, align=align))
+        builder.paragraph()
     if board.ranked > len(board.entries):
         builder.line(t(loc, "reports.top.shown", shown=len(board.entries), total=board.ranked))
     if any(e.partial for e in board.entries):
         builder.line(t(loc, "reports.top.note_partial"))
     if any(e.stale for e in board.entries):
         builder.line(t(loc, "reports.top.note_stale"))
-    if board.missing:
-        names = names_line(loc, board.missing, total=board.missing_count)
-        builder.line(t(loc, "reports.top.missing", names=names))
-    builder.line(Span(_methods(ctx, board.measured_at, board.unknown_accounts), italic=True))
+    for line in _missing_lines(loc, board):
+        builder.line(line)
+    methods = _methods(ctx, board.measured_at, board.unknown_accounts, board.reasons)
+    builder.line(Span(methods, italic=True))
     return builder.build(summary=_top_title(loc, board))
 
 
-def _methods(ctx: CommandContext, measured: datetime, unknown: int) -> str:
+def _missing_lines(loc: str, board: Leaderboard) -> list[str]:
+    # Nobody in scope with an account on the platform: one sentence, not everyone's name.
+    if board.platform and board.empty and set(board.missing_by) == {ABSENT}:
+        key = "states.top.nobody_has_in" if board.watchlist else "states.top.nobody_has"
+        platform = platform_name(loc, board.platform)
+        return [t(loc, key, platform=platform, scope=scope_name(loc, board.watchlist))]
+    lines = []
+    for kind in MISSING_KINDS:
+        officials = board.missing_by.get(kind)
+        if not officials:
+            continue
+        total = board.missing_counts[kind]
+        lines.append(
+            t(
+                loc,
+                _missing_key(board, kind),
+                count=count_text(loc, total),
+                names=names_line(loc, officials, total=total),
+                platform=platform_name(loc, board.platform),
+            )
+        )
+    return lines
+
+
+def _missing_key(board: Leaderboard, kind: str) -> str:
+    if kind == ABSENT:
+        return "states.top.absent" if board.platform else "states.top.absent_any"
+    if kind == NO_VALUE:
+        metric = "growth" if board.metric == "percent" else board.metric
+        return f"states.top.no_value_{metric}"
+    return f"states.top.{kind}"
+
+
+def _methods(ctx: CommandContext, measured: datetime, unknown: int, reasons: Counter[str]) -> str:
     text = t(ctx.locale, "reports.measured", when=moment_text(ctx, measured))
     if unknown:
-        text += " " + t(
-            ctx.locale, "reports.unknown_sources", count=count_text(ctx.locale, unknown)
-        )
+        text += " " + _unknown_sources(ctx.locale, unknown, reasons)
     return text
+
+
+def _unknown_sources(loc: str, count: int, reasons: Counter[str]) -> str:
+    return t(
+        loc,
+        "reports.unknown_sources",
+        count=count_text(loc, count),
+        reasons=reasons_text(loc, reasons),
+    )
 
 
 # --- /report ---------------------------------------------------------------------------
@@ -163,7 +210,7 @@ async def cmd_report(ctx: CommandContext) -> Reply:
         report = await cabinet_report(
             session, watchlist=watchlist, platform=platform, period=period, now=report_now(ctx)
         )
-    if not report.lines or not report.has_data:
+    if not report.lines:
         return Reply.text(t(ctx.locale, "reports.no_data"))
     reply = _report_reply(ctx, report)
     if "csv" in words.flags:
@@ -199,17 +246,7 @@ def _report_reply(ctx: CommandContext, report: CabinetReport) -> Reply:
         )
     )
     if report.n:
-        builder.line(
-            # The share is of all members, as the newspaper counted ("fewer than a third").
-            t(
-                loc,
-                "reports.report.activity",
-                k=count_text(loc, report.k),
-                m=count_text(loc, report.m),
-                period=period_text(loc, report.period),
-                share=t(loc, f"reports.{share_key(report.k, report.m)}"),
-            )
-        )
+        builder.line(_activity(loc, report))
     leaders = report.leaders()
     if leaders:
         builder.paragraph().line(Span(t(loc, "reports.report.leaders"), bold=True))
@@ -230,10 +267,12 @@ def _report_reply(ctx: CommandContext, report: CabinetReport) -> Reply:
         )
         builder.table(Table(header=header, rows=rows, align=("l", "r", "r", "r")))
     builder.paragraph()
+    absent = "reports.report.absent" if report.platform else "states.report.no_accounts"
     for key, members in (
         ("reports.report.inactive", report.inactive),
         ("reports.report.unknown", report.unknown),
-        ("reports.report.absent", report.absent),
+        ("states.report.never", report.never_polled),
+        (absent, report.absent),
     ):
         if members:
             builder.line(
@@ -243,6 +282,7 @@ def _report_reply(ctx: CommandContext, report: CabinetReport) -> Reply:
                     count=count_text(loc, len(members)),
                     names=names_line(loc, members),
                     platform=platform_name(loc, report.platform),
+                    reasons=reasons_text(loc, report.reasons),
                 )
             )
     if any(line.partial for line in leaders):
@@ -252,11 +292,29 @@ def _report_reply(ctx: CommandContext, report: CabinetReport) -> Reply:
         loc, "reports.report.methods", when=moment_text(ctx, report.measured_at), sources=sources
     )
     if report.unknown_accounts:
-        methods += " " + t(
-            loc, "reports.unknown_sources", count=count_text(loc, report.unknown_accounts)
-        )
+        methods += " " + _unknown_sources(loc, report.unknown_accounts, report.failing_reasons)
     builder.line(Span(methods, italic=True))
     return builder.build(summary=report_title(loc, report))
+
+
+def _activity(loc: str, report: CabinetReport) -> str:
+    # Only members whose accounts were read count as posting or not posting.
+    period = period_text(loc, report.period)
+    if report.k == 0 and not report.inactive:
+        return t(loc, "states.report.activity_unknown", period=period)
+    # The share is of all members, as the newspaper counted ("fewer than a third").
+    text = t(
+        loc,
+        "reports.report.activity",
+        k=count_text(loc, report.k),
+        m=count_text(loc, report.m),
+        period=period,
+        share=t(loc, f"reports.{share_key(report.k, report.m)}"),
+    )
+    unchecked = len(report.unknown) + len(report.never_polled)
+    if unchecked:
+        text += " " + t(loc, "states.report.unchecked", count=count_text(loc, unchecked))
+    return text
 
 
 # --- /silent -----------------------------------------------------------------------------
@@ -275,14 +333,12 @@ async def cmd_silent(ctx: CommandContext) -> Reply:
             session, days=days, watchlist=watchlist, now=report_now(ctx)
         )
     loc = ctx.locale
-    if report.with_accounts == 0:
+    if report.members == 0:
         return Reply.text(t(loc, "reports.no_data"))
     span = format_duration(timedelta(days=report.days), loc)
     title = t(loc, "reports.silent.title", period=span, scope=scope_name(loc, report.watchlist))
     builder = ReplyBuilder().line(Span(title, bold=True))
-    if not report.silent:
-        builder.line(t(loc, "reports.silent.none", period=span))
-    else:
+    if report.silent:
         rows = []
         for item in report.silent:
             last = (
@@ -311,14 +367,42 @@ async def cmd_silent(ctx: CommandContext) -> Reply:
         )
         builder.table(Table(header=header, rows=tuple(rows), align=("l", "r", "l", "r", "r")))
         builder.paragraph()
-    if report.unknown:
-        builder.line(t(loc, "reports.silent.unknown", names=names_line(loc, report.unknown)))
+    for line in _silent_apart(loc, report, span):
+        builder.line(line)
     builder.line(
         Span(
             t(loc, "reports.silent.methods", when=moment_text(ctx, report.measured_at)), italic=True
         )
     )
     return builder.build(summary=title)
+
+
+def _silent_apart(loc: str, report: SilenceReport, span: str) -> list[str]:
+    # Who posted is only counted; who could not be checked is named, with the reason.
+    lines = []
+    everyone = report.posted == report.with_accounts and not report.no_accounts
+    if everyone and report.posted:
+        lines.append(t(loc, "reports.silent.none", period=span))
+    elif report.posted:
+        total = count_text(loc, report.with_accounts)
+        count = count_text(loc, report.posted)
+        lines.append(t(loc, "states.silent.posted", count=count, total=total, period=span))
+    for key, officials in (
+        ("reports.silent.unknown", report.unknown),
+        ("states.silent.never", report.never_polled),
+        ("states.silent.no_accounts", report.no_accounts),
+    ):
+        if officials:
+            lines.append(
+                t(
+                    loc,
+                    key,
+                    count=count_text(loc, len(officials)),
+                    names=names_line(loc, officials),
+                    reasons=reasons_text(loc, report.reasons),
+                )
+            )
+    return lines
 
 
 COMMANDS = (

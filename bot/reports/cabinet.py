@@ -3,13 +3,15 @@
 For a watchlist (all officials when none is named) and optionally one platform:
 M = members; N = members with an account there; K = members with at least one post
 within the period. Members with accounts but no post are "inactive" only when every one
-of their accounts was read successfully within the period; otherwise they are "unknown".
+of their accounts was read successfully within the period; otherwise they are "unknown"
+(an account could not be read) or "never" (an account has not been polled yet).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
@@ -18,6 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.reports.history import Baseline, followers_at, post_counts
 from bot.reports.scope import AccountRow, OfficialRow, load_scope
+from bot.reports.states import (
+    NEVER,
+    READ,
+    UNREADABLE,
+    account_state,
+    failure_counts,
+    official_state,
+)
 
 DEFAULT_PERIOD = timedelta(days=7)
 LEADERS = 5
@@ -28,7 +38,7 @@ class MemberLine:
     """One member's figures in the report."""
 
     official: OfficialRow
-    #: active | inactive | unknown | absent
+    #: active | inactive | unknown | never | absent
     state: str
     platforms: tuple[str, ...]
     handles: tuple[str, ...]
@@ -53,8 +63,14 @@ class CabinetReport:
     lines: list[MemberLine] = field(default_factory=list)
     #: Platforms the figures come from.
     sources: tuple[str, ...] = ()
-    #: Accounts whose latest fetch failed or that were never read.
+    #: Accounts whose latest fetch failed.
     unknown_accounts: int = 0
+    #: The accounts of ``unknown`` members not read within the period, by reason group.
+    reasons: Counter[str] = field(default_factory=Counter)
+    #: Accounts whose latest fetch failed, by reason group.
+    failing_reasons: Counter[str] = field(default_factory=Counter)
+    #: Accounts never polled.
+    never_accounts: int = 0
     last_read_at: datetime | None = None
 
     def _with(self, state: str) -> list[OfficialRow]:
@@ -86,14 +102,14 @@ class CabinetReport:
         return self._with("unknown")
 
     @property
+    def never_polled(self) -> list[OfficialRow]:
+        """Members with an account not polled yet and no post seen."""
+        return self._with("never")
+
+    @property
     def absent(self) -> list[OfficialRow]:
         """Members with no account on the platform."""
         return self._with("absent")
-
-    @property
-    def has_data(self) -> bool:
-        """At least one account was ever read."""
-        return self.last_read_at is not None
 
     def leaders(self, count: int = LEADERS) -> list[MemberLine]:
         """Members with the most followers (ties by name), with their growth."""
@@ -147,7 +163,9 @@ async def cabinet_report(
         period=period,
         measured_at=now,
         sources=tuple(sorted({a.platform for a in live})),
-        unknown_accounts=sum(1 for a in live if not a.healthy),
+        unknown_accounts=sum(1 for a in live if account_state(a) == UNREADABLE),
+        failing_reasons=failure_counts(live),
+        never_accounts=sum(1 for a in live if account_state(a) == NEVER),
         last_read_at=max((a.last_ok_at for a in live if a.last_ok_at), default=None),
     )
     by_official: dict[int, list[AccountRow]] = {}
@@ -155,7 +173,10 @@ async def cabinet_report(
         by_official.setdefault(account.official_id, []).append(account)
     for official in scope.officials.values():
         accounts = by_official.get(official.id, [])
-        report.lines.append(_line(official, accounts, counts, baselines, since))
+        line = _line(official, accounts, counts, baselines, since)
+        report.lines.append(line)
+        if line.state == "unknown":
+            report.reasons.update(failure_counts(accounts, since))
     return report
 
 
@@ -185,14 +206,9 @@ def _line(
             partial |= baseline.late
         else:
             partial = True
-    if not accounts:
-        state = "absent"
-    elif posts > 0 or (last_post is not None and last_post >= since):
+    state = _STATES[official_state(accounts, since)]
+    if accounts and (posts > 0 or (last_post is not None and last_post >= since)):
         state = "active"
-    elif all(a.last_ok_at is not None and a.last_ok_at >= since for a in accounts):
-        state = "inactive"
-    else:
-        state = "unknown"
     return MemberLine(
         official=official,
         state=state,
@@ -206,6 +222,8 @@ def _line(
         partial=partial,
     )
 
+
+_STATES = {READ: "inactive", UNREADABLE: "unknown", NEVER: "never", "absent": "absent"}
 
 CSV_COLUMNS = (
     "official",

@@ -6,11 +6,15 @@ read of the snapshots just before the period (``history.recent_followers``), wit
 index probe only for accounts that had none there; posting activity from one range read
 of the period's posts. Everything is summed and ranked per official inside the database,
 in one statement that returns only the leaders and the first officials without a value.
-Ties share a rank; officials with no value are listed apart, never ranked as zero.
+Ties share a rank; officials with no value are listed apart, never ranked as zero, each
+under why (``MISSING_KINDS``): no account there, could not be read, not polled yet, or read
+but with no figure. When some account could not be read, one more grouped query counts
+the reasons.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -29,6 +33,7 @@ from sqlalchemy import (
     cast,
     func,
     literal,
+    not_,
     null,
     or_,
     select,
@@ -44,6 +49,7 @@ from bot.reports.history import (
     recent_followers,
 )
 from bot.reports.scope import OfficialRow, resolve_watchlist
+from bot.reports.states import ABSENT, NEVER, UNREADABLE, reason_group
 from bot.store.models import (
     Account,
     AccountState,
@@ -58,8 +64,12 @@ METRIC_NAMES = ("followers", "growth", "percent", "posts")
 MISSING_LISTED = 25
 _AGG_NAMES = (
     "oid", "n", "fsum", "fcnt", "stale", "gsum", "bsum", "gcnt", "late",
-    "psum", "pread", "punread", "unk",
+    "psum", "pread", "punread", "unk", "nev",
 )  # fmt: skip
+#: Why an official has no value: no live account in scope, every account failing or not
+#: polled, or read with no figure (no follower count, no history, not read in the period).
+NO_VALUE = "no_value"
+MISSING_KINDS = (ABSENT, UNREADABLE, NEVER, NO_VALUE)
 #: The aggregate's columns that make an _Agg (the rest are totals).
 _AGG_COLUMNS = 12
 
@@ -94,11 +104,16 @@ class Leaderboard:
     members: int
     entries: list[Entry] = field(default_factory=list)
     #: Officials in scope with no value (no account there, or never read): the first
-    #: ``MISSING_LISTED`` by name, and how many there are in all.
+    #: ``MISSING_LISTED`` by name of each kind, and how many there are in all.
     missing: list[OfficialRow] = field(default_factory=list)
     missing_count: int = 0
+    #: The listed ``missing`` by kind (``MISSING_KINDS``), and how many of each in all.
+    missing_by: dict[str, list[OfficialRow]] = field(default_factory=dict)
+    missing_counts: dict[str, int] = field(default_factory=dict)
     #: Accounts whose last fetch failed (values shown are their last known ones).
     unknown_accounts: int = 0
+    #: Those accounts by reason group (``states.reason_group``).
+    reasons: Counter[str] = field(default_factory=Counter)
     #: Entries before the ``limit`` cut.
     ranked: int = 0
 
@@ -173,6 +188,10 @@ async def top(
         size = (await connection.execute(count, params)).scalar_one()
         shape = replace(shape, narrow=size <= NARROW_MAX)
     rows = (await connection.execute(_statement(metric, shape), params)).all()
+    reasons: Counter[str] = Counter()
+    if rows and rows[0].unknown:
+        for reason, accounts in (await connection.execute(_reasons(shape), params)).all():
+            reasons[reason_group(reason)] += int(accounts)
     board = Leaderboard(
         metric=metric,
         platform=platform,
@@ -180,6 +199,7 @@ async def top(
         watchlist=wl.name if wl else None,
         measured_at=now,
         members=0,
+        reasons=reasons,
     )
     _fill(board, rows, limit=limit)
     return board
@@ -192,7 +212,13 @@ def _fill(board: Leaderboard, rows: Sequence[Any], *, limit: int) -> None:
         board.unknown_accounts = int(rows[0].unknown or 0)
         board.ranked = int(rows[0].ranked or 0)
     board.missing_count = board.members - board.ranked
-    board.missing = [_official(r) for r in rows if r.kind == _MISSING]
+    missing = [r for r in rows if r.kind == _MISSING]
+    missing.sort(key=lambda r: (r.name, r.oid))
+    board.missing = [_official(r) for r in missing]
+    for row in missing:
+        kind = MISSING_KINDS[int(row.cat)]
+        board.missing_by.setdefault(kind, []).append(_official(row))
+        board.missing_counts[kind] = int(row.catn)
     leaders = [r for r in rows if r.kind == _LEADER]
     # Names decide the order of ties (the query returned every tie at the cut).
     leaders.sort(key=lambda r: (-float(r.value), r.name, r.oid))
@@ -283,25 +309,36 @@ def _board_query(metric: str, agg: Select[Any], *, scope: _Scope) -> CompoundSel
     names = [Official.id.label("oid"), Official.name, Official.name_ru, Official.name_kk,
              Official.name_en]  # fmt: skip
     figures = [scored.c[n] for n in (*_AGG_NAMES[1:], "value")]
+    no_kind = [cast(null(), Integer).label("cat"), cast(null(), Integer).label("catn")]
     leaders = (
-        select(literal(_LEADER).label("kind"), *names, _platforms(scope), *figures, *totals)
+        select(
+            literal(_LEADER).label("kind"), *names, _platforms(scope), *figures, *no_kind, *totals
+        )
         .join_from(scored, Official, Official.id == scored.c.oid)
         # Fewer values than the cut: everyone with a value is a leader.
         .where(value >= func.coalesce(cut, value))
     )
     nulls = [cast(null(), leaders.selected_columns[n].type).label(n)
              for n in ("platforms", *_AGG_NAMES[1:], "value")]  # fmt: skip
-    missing = (
-        select(literal(_MISSING).label("kind"), *names, *nulls, *totals)
-        .outerjoin_from(Official, scored, scored.c.oid == Official.id)
+    # Why each official has no value (the index in MISSING_KINDS), the first ones of
+    # each kind by name, and how many of that kind there are.
+    c = scored.c
+    kind = case((c.oid.is_(None), 0), (c.nev == c.n, 2), (c.unk > 0, 1), else_=3)
+    by_name = (Official.name, Official.id)
+    unranked = (
+        select(*names, kind.label("cat"), func.count().over(partition_by=kind).label("catn"),
+               func.row_number().over(partition_by=kind, order_by=by_name).label("nth"))
+        .outerjoin_from(Official, scored, c.oid == Official.id)
         .where(value.is_(None))
-        .order_by(Official.name, Official.id)
-        .limit(MISSING_LISTED)
-    )
+    )  # fmt: skip
     if scope.members:
-        missing = missing.where(Official.id.in_(scope.member_ids()))
-    # SQLite allows ORDER BY and LIMIT in a compound's member only inside a subquery.
-    return union_all(leaders, select(missing.subquery("missing")))
+        unranked = unranked.where(Official.id.in_(scope.member_ids()))
+    u = unranked.subquery("unranked")
+    missing = select(
+        literal(_MISSING).label("kind"), u.c.oid, u.c.name, u.c.name_ru, u.c.name_kk,
+        u.c.name_en, *nulls, u.c.cat, u.c.catn, *totals,
+    ).where(u.c.nth <= MISSING_LISTED)  # fmt: skip
+    return union_all(leaders, missing)
 
 
 def _platforms(scope: _Scope) -> Any:
@@ -345,11 +382,14 @@ def _aggregate_query(metric: str, *, scope: _Scope) -> Select[Any]:
     since: BindParameter[datetime] = bindparam("since")
     until: BindParameter[datetime] = bindparam("until")
     healthy = and_(AccountState.status == "ok", AccountState.degraded.is_(False))
+    never = AccountState.status.is_(None)
     columns: list[Any] = [
         Account.id.label("aid"),
         Account.official_id.label("oid"),
         AccountState.followers.label("f"),
-        case((healthy, 0), else_=1).label("stale"),
+        # Failing on the last attempt; an account never polled is counted apart.
+        case((healthy, 0), (never, 0), else_=1).label("stale"),
+        case((never, 1), else_=0).label("nv"),
         case((AccountState.last_ok_at >= since, 1), else_=0).label("rd"),
     ]
     joined = Account.__table__.outerjoin(
@@ -390,11 +430,23 @@ def _aggregate_query(metric: str, *, scope: _Scope) -> Select[Any]:
         posts_cols = [zero, zero, zero]
     columns = [
         c.oid, func.count(), func.sum(c.f), func.count(c.f), func.max(c.stale),
-        *growth_cols, *posts_cols, func.sum(c.stale),
+        *growth_cols, *posts_cols, func.sum(c.stale), func.sum(c.nv),
     ]  # fmt: skip
     return select(
         *(col.label(name) for col, name in zip(columns, _AGG_NAMES, strict=True))
     ).group_by(c.oid)
+
+
+@cache
+def _reasons(scope: _Scope) -> Select[str | None, int]:
+    # The reasons of the accounts in scope whose last fetch failed: a handful of groups.
+    failing = not_(and_(AccountState.status == "ok", AccountState.degraded.is_(False)))
+    return (
+        select(AccountState.reason, func.count())
+        .join_from(Account, AccountState, AccountState.account_id == Account.id)
+        .where(*_live_accounts(scope), failing)
+        .group_by(AccountState.reason)
+    )
 
 
 def _official(row: Any) -> OfficialRow:

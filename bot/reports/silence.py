@@ -2,20 +2,24 @@
 
 Silence is measured from successful fetches only: an official counts as silent when none
 of their accounts shows a post within the period and every account was read
-successfully after the period began. When a source failed, the official is "unknown".
+successfully after the period began. Everyone else who shows no post is put apart, never
+called silent nor active: accounts that could not be read (with the reasons), accounts
+not polled yet, and officials with no account to check.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.reports.history import median_gap, post_times
 from bot.reports.scope import AccountRow, OfficialRow, core_rows, load_scope, resolve_watchlist
+from bot.reports.states import ABSENT, NEVER, UNREADABLE, failure_counts, official_state
 from bot.store.models import Account, AccountState, Official, WatchlistMember
 
 DEFAULT_DAYS = 7
@@ -53,9 +57,22 @@ class SilenceReport:
     measured_at: datetime
     members: int
     silent: list[SilentOfficial] = field(default_factory=list)
+    #: Officials with no post seen whose accounts could not all be read in the period.
     unknown: list[OfficialRow] = field(default_factory=list)
+    #: Officials with no post seen and an account not polled yet (none failing).
+    never_polled: list[OfficialRow] = field(default_factory=list)
+    #: Members with no live account to check.
+    no_accounts: list[OfficialRow] = field(default_factory=list)
+    #: The unreadable accounts of ``unknown``, by reason group.
+    reasons: Counter[str] = field(default_factory=Counter)
     #: Officials with at least one account on the roster.
     with_accounts: int = 0
+
+    @property
+    def posted(self) -> int:
+        """Officials with a post seen within the period (the rest are listed)."""
+        apart = len(self.silent) + len(self.unknown) + len(self.never_polled)
+        return max(0, self.with_accounts - apart)
 
 
 async def silent_officials(
@@ -87,17 +104,19 @@ async def silent_officials(
         if account.exists:
             by_official.setdefault(account.official_id, []).append(account)
     quiet: list[tuple[OfficialRow, list[AccountRow]]] = []
+    apart = {UNREADABLE: report.unknown, NEVER: report.never_polled, ABSENT: report.no_accounts}
     for official in scope.officials.values():
-        accounts = by_official.get(official.id)
-        if not accounts:
-            continue
+        accounts = by_official.get(official.id, [])
         last_post = max((a.last_post_at for a in accounts if a.last_post_at), default=None)
         if last_post is not None and last_post >= since:
             continue
-        if all(a.last_ok_at is not None and a.last_ok_at >= since for a in accounts):
+        state = official_state(accounts, since)
+        if state not in apart:
             quiet.append((official, accounts))
-        else:
-            report.unknown.append(official)
+            continue
+        apart[state].append(official)
+        if state == UNREADABLE:
+            report.reasons.update(failure_counts(accounts, since))
     ids = [a.id for _, accounts in quiet for a in accounts]
     times = await post_times(session, ids, since=now - RHYTHM_LOOKBACK)
     for official, accounts in quiet:
@@ -134,8 +153,9 @@ def _live(members: Select[Any]) -> Select[Any]:
 
 
 def _candidates(members: Select[Any], since: datetime) -> Select[Any]:
-    recent = case((AccountState.last_post_at >= since, 1), else_=0)
-    return _live(members).group_by(Account.official_id).having(func.max(recent) == 0)
+    # Members with no live account showing a post since ``since`` (none at all included).
+    recent = _live(members).where(AccountState.last_post_at >= since)
+    return members.where(Official.id.not_in(recent))
 
 
 def _totals(members: Select[Any]) -> Select[Any]:
