@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import pytest
 
-from bot.reply import Table, render_plain
+from bot.commands.service import CommandService
+from bot.reply import Caller, Table, render_plain
 from bot.store.engine import Database
+from tests.fakes.world import World, seed
 from tests.test_reports_commands import LOCALES, ask, service, table_names
+from tests.test_reports_pipeline import poll, settings_for
 from tests.test_reports_world import Acc, Off, build_world
 
-FAILING = {"status": "unknown", "reason": "http_503", "last_ok_days": None}
+FAILING = {"status": "unknown", "reason": "http_503", "last_ok_days": None, "failures": 3}
 
 
 def four_states() -> list[Off]:
@@ -128,7 +131,7 @@ CASES = [
     ("/official Read Quiet", "Source: working", "failing"),
     ("/official Read Quiet", "Followers: 100", None),
     ("/official Un Readable", "Source: failing (platform server error)", "Followers"),
-    ("/official Un Readable", "attempts in a row", "http_503"),
+    ("/official Un Readable", "3 attempts in a row; never read successfully.", "http_503"),
     ("/official Never Polled", "Source: not read yet.", "No posts seen"),
     ("/official Never Polled", "Telegram", "Followers"),
     ("/official No Account", "No accounts on the roster.", "Source"),
@@ -181,3 +184,24 @@ async def test_every_locale_words_every_state(database: Database, locale: str) -
         assert "{" not in text, command
         assert "http_" not in text, command
         assert "Un Readable" in text or "Never Polled" in text, command
+
+
+async def test_a_real_failed_round_through_the_pipeline(
+    database: Database, db_url: str, world: World
+) -> None:
+    # The observation as seen: four accounts polled once, every read failed.
+    for i in range(4):
+        world.add_bluesky(f"f{i}.bsky.social", name=f"M {i}", followers=10).mode = "server_error"
+    await seed(database, [("bluesky", f"f{i}.bsky.social") for i in range(4)], chats=0)
+    settings = settings_for(db_url, world)
+    await poll(database, settings)
+    svc = CommandService(db=database, settings=settings, services={})
+    caller = Caller(backend="console", user_id="1", chat_id="1")
+    silent = render_plain(await svc.handle(caller, "/silent", locale="en"))
+    assert "Everyone posted" not in silent
+    assert "Could not be read (4):" in silent
+    assert "(platform server error: 4)" in silent
+    top = render_plain(await svc.handle(caller, "/top", locale="en"))
+    assert "have not been read" not in top
+    assert "Could not be read (4):" in top
+    assert "http_" not in silent + top

@@ -42,6 +42,8 @@ class Acc:
     fetched: bool = True
     #: The stored reason of a failed or absent fetch (default "network").
     reason: str | None = None
+    #: Failed fetches in a row (Account.consecutive_failures).
+    failures: int = 0
 
 
 @dataclass
@@ -87,6 +89,7 @@ async def build_world(db: Database, officials: list[Off]) -> dict[str, int]:
                     platform=acc.platform,
                     handle=acc.handle,
                     url=f"https://example.org/{acc.handle}",
+                    consecutive_failures=acc.failures,
                 )
                 session.add(account)
                 await session.flush()

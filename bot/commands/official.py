@@ -135,15 +135,19 @@ def _health(ctx: CommandContext, card: AccountCard) -> str:
         return t(loc, "reports.health.never")
     if acc.missing or acc.status == "absent":
         return t(loc, "reports.health.absent", reason=_reason(loc, acc))
-    last_ok = moment_text(ctx, acc.last_ok_at) if acc.last_ok_at else "—"
     if acc.healthy:
-        return t(loc, "reports.health.ok", when=last_ok)
+        when = moment_text(ctx, acc.last_ok_at) if acc.last_ok_at else "—"
+        return t(loc, "reports.health.ok", when=when)
+    # The last fetch failed, so there was at least one failure in a row.
+    failures = count_text(loc, max(acc.consecutive_failures, 1))
+    if acc.last_ok_at is None:
+        return t(loc, "states.card.failing_never", reason=_reason(loc, acc), failures=failures)
     return t(
         loc,
         "reports.health.failing",
         reason=_reason(loc, acc),
-        when=last_ok,
-        failures=count_text(loc, acc.consecutive_failures),
+        when=moment_text(ctx, acc.last_ok_at),
+        failures=failures,
     )
 
 
