@@ -12,11 +12,13 @@ import pytest
 
 from bot.commands.service import CommandService
 from bot.reply import Caller, Table, render_plain
+from bot.reports.leaderboard import top
+from bot.reports.states import ABSENT, NEVER, UNREADABLE
 from bot.store.engine import Database
 from tests.fakes.world import World, seed
 from tests.test_reports_commands import LOCALES, ask, service, table_names
 from tests.test_reports_pipeline import poll, settings_for
-from tests.test_reports_world import Acc, Off, build_world
+from tests.test_reports_world import NOW, Acc, Off, build_world
 
 FAILING = {"status": "unknown", "reason": "http_503", "last_ok_days": None, "failures": 3}
 
@@ -201,7 +203,29 @@ async def test_a_real_failed_round_through_the_pipeline(
     assert "Everyone posted" not in silent
     assert "Could not be read (4):" in silent
     assert "(platform server error: 4)" in silent
-    top = render_plain(await svc.handle(caller, "/top", locale="en"))
-    assert "have not been read" not in top
-    assert "Could not be read (4):" in top
-    assert "http_" not in silent + top
+    board = render_plain(await svc.handle(caller, "/top", locale="en"))
+    assert "have not been read" not in board
+    assert "Could not be read (4):" in board
+    assert "http_" not in silent + board
+
+
+async def test_top_lists_the_first_of_each_kind_and_counts_them_all(database: Database) -> None:
+    ranked = [Off("Ranked", [Acc("telegram", "ranked", [(1, 100)])])]
+    absent = [Off(f"Absent {i:02d}") for i in range(30)]
+    broken = [Off(f"Broken {i:02d}", [Acc("telegram", f"b{i}", **FAILING)])  # type: ignore[arg-type]
+              for i in range(27)]  # fmt: skip
+    fresh = [Off(f"Fresh {i}", [Acc("telegram", f"n{i}", fetched=False)]) for i in range(2)]
+    await build_world(database, ranked + absent + broken + fresh)
+    async with database.sessions() as session:
+        board = await top(session, now=NOW)
+    assert [e.official.name for e in board.entries] == ["Ranked"]
+    assert board.missing_counts == {ABSENT: 30, UNREADABLE: 27, NEVER: 2}
+    assert [o.name for o in board.missing_by[ABSENT]] == [f"Absent {i:02d}" for i in range(25)]
+    assert [o.name for o in board.missing_by[UNREADABLE]][-1] == "Broken 24"
+    assert board.missing_count == 59
+    assert board.unknown_accounts == 27
+    assert board.reasons == {"server": 27}
+    text = await text_of(database, "/top")
+    assert "Could not be read (27): Broken 00" in text
+    assert "Broken 24 and 2 more." in text
+    assert "Not polled yet (2): Fresh 0, Fresh 1." in text

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.reports.history import Baseline, followers_at, post_counts
 from bot.reports.scope import AccountRow, OfficialRow, load_scope
 from bot.reports.states import (
+    ABSENT,
     NEVER,
     READ,
     UNREADABLE,
@@ -69,8 +70,6 @@ class CabinetReport:
     reasons: Counter[str] = field(default_factory=Counter)
     #: Accounts whose latest fetch failed, by reason group.
     failing_reasons: Counter[str] = field(default_factory=Counter)
-    #: Accounts never polled.
-    never_accounts: int = 0
     last_read_at: datetime | None = None
 
     def _with(self, state: str) -> list[OfficialRow]:
@@ -165,7 +164,6 @@ async def cabinet_report(
         sources=tuple(sorted({a.platform for a in live})),
         unknown_accounts=sum(1 for a in live if account_state(a) == UNREADABLE),
         failing_reasons=failure_counts(live),
-        never_accounts=sum(1 for a in live if account_state(a) == NEVER),
         last_read_at=max((a.last_ok_at for a in live if a.last_ok_at), default=None),
     )
     by_official: dict[int, list[AccountRow]] = {}
@@ -223,7 +221,8 @@ def _line(
     )
 
 
-_STATES = {READ: "inactive", UNREADABLE: "unknown", NEVER: "never", "absent": "absent"}
+#: A member's line state from ``states.official_state`` (when no post was seen).
+_STATES = {READ: "inactive", UNREADABLE: "unknown", NEVER: "never", ABSENT: "absent"}
 
 CSV_COLUMNS = (
     "official",

@@ -323,7 +323,12 @@ def _board_query(metric: str, agg: Select[Any], *, scope: _Scope) -> CompoundSel
     # Why each official has no value (the index in MISSING_KINDS), the first ones of
     # each kind by name, and how many of that kind there are.
     c = scored.c
-    kind = case((c.oid.is_(None), 0), (c.nev == c.n, 2), (c.unk > 0, 1), else_=3)
+    kind = case(
+        (c.oid.is_(None), MISSING_KINDS.index(ABSENT)),
+        (c.nev == c.n, MISSING_KINDS.index(NEVER)),
+        (c.unk > 0, MISSING_KINDS.index(UNREADABLE)),
+        else_=MISSING_KINDS.index(NO_VALUE),
+    )
     by_name = (Official.name, Official.id)
     unranked = (
         select(*names, kind.label("cat"), func.count().over(partition_by=kind).label("catn"),

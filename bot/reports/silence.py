@@ -88,8 +88,8 @@ async def silent_officials(
     since = now - timedelta(days=days)
     wl = await resolve_watchlist(session, watchlist) if watchlist else None
     members = _members(wl.id if wl else None)
-    # Only officials with no post since ``since`` on any live account leave the
-    # database with their accounts; everyone else is counted there.
+    # Only members with no post since ``since`` on any live account (or with no live
+    # account) leave the database with their accounts; everyone else is counted there.
     scope = await load_scope(session, official_ids=_candidates(members, since))
     totals = await core_rows(session, _totals(members))
     report = SilenceReport(
