@@ -229,3 +229,18 @@ async def test_top_lists_the_first_of_each_kind_and_counts_them_all(database: Da
     assert "Could not be read (27): Broken 00" in text
     assert "Broken 24 and 2 more." in text
     assert "Not polled yet (2): Fresh 0, Fresh 1." in text
+
+
+async def test_an_account_proven_gone_counts_as_no_account(database: Database) -> None:
+    gone = Acc("telegram", "gone", [(30, 800)], posts=[40], status="absent", reason="not_found",
+               missing=True, last_ok_days=30)  # fmt: skip
+    await build_world(database, [Off("Gone Away", [gone]), *four_states()])
+    card = await text_of(database, "/official Gone Away")
+    assert "Source: the account is gone (account not found)." in card
+    assert "Followers" not in card
+    board = await text_of(database, "/top telegram")
+    assert "No account on Telegram (3): Bluesky Only, Gone Away, No Account." in board
+    silent = await text_of(database, "/silent")
+    assert "No account to check (2): Gone Away, No Account." in silent
+    report = await text_of(database, "/report telegram")
+    assert "No account on Telegram (3): Bluesky Only, Gone Away, No Account." in report
