@@ -1,9 +1,16 @@
-"""``govwatch poll-once``: one polling pass, for cron-style use."""
+"""``govwatch poll-once``: one polling pass, for cron-style use.
+
+Exit status: 0 when the accounts polled were read (some may have failed: the summary
+names how many and why, and they are retried with backoff); 1 when leases were lost or
+writes failed; 2 for a usage or configuration mistake; 3 when accounts were polled and
+none could be read (so cron notices a network or token problem).
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 
 from bot.config import Settings
 from bot.errors import UserInputError
@@ -13,6 +20,17 @@ from bot.poll.pipeline import Poller, PollStats
 from bot.sources import build_sources
 from bot.store.migrate import open_database
 from bot.store.models import Account
+
+EXIT_NOTHING_READ = 3
+#: Libraries whose INFO lines (alembic's "Context impl SQLiteImpl"...) are not for cron mail.
+QUIET_LOGGERS = ("alembic", "aiosqlite", "asyncio", "apscheduler")
+
+
+def quiet_libraries() -> None:
+    """Keep libraries' INFO lines out of the output; govwatch's own stay at the set level."""
+    level = max(logging.WARNING, logging.getLogger().level)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(level)
 
 
 async def _poll_once(settings: Settings, *, every: bool, account_id: int | None) -> PollStats:
@@ -25,6 +43,29 @@ async def _poll_once(settings: Settings, *, every: bool, account_id: int | None)
         return await poller.run_once(due=not every and account_id is None, account_id=account_id)
 
 
+def summary(stats: PollStats) -> list[str]:
+    """The lines ``poll-once`` prints: counts, then why accounts could not be read."""
+    if not stats.claimed:
+        return ["nothing was due: no account polled"]
+    lines = [
+        f"polled {stats.claimed} accounts in {stats.seconds:.1f}s: {stats.ok} ok, "
+        f"{stats.absent} absent, {stats.unknown} unknown; {stats.events} events, "
+        f"{stats.deliveries} deliveries queued"
+    ]
+    if stats.unknown:
+        lines.append(f"could not read {stats.unknown}: {stats.failures_in_words()}")
+    if stats.lost_lease or stats.failed:
+        lines.append(f"{stats.lost_lease} leases lost, {stats.failed} writes failed")
+    return lines
+
+
+def exit_status(stats: PollStats) -> int:
+    """3 when nothing could be read, 1 when leases or writes were lost, else 0."""
+    if stats.claimed and stats.ok + stats.absent == 0:
+        return EXIT_NOTHING_READ
+    return 1 if stats.lost_lease or stats.failed else 0
+
+
 def poll_once(settings: Settings, args: argparse.Namespace) -> int:
     """Poll due accounts once (or ``--all``, or ``--account ID``), print a summary."""
     setup_logging(
@@ -32,6 +73,7 @@ def poll_once(settings: Settings, args: argparse.Namespace) -> int:
         secrets=settings.secrets(),
         json_format=settings.logging.json_format,
     )
+    quiet_libraries()
     stats = asyncio.run(
         _poll_once(
             settings,
@@ -39,12 +81,5 @@ def poll_once(settings: Settings, args: argparse.Namespace) -> int:
             account_id=getattr(args, "account", None),
         )
     )
-    print(
-        f"polled {stats.claimed} accounts in {stats.seconds:.1f}s: {stats.ok} ok, "
-        f"{stats.absent} absent, {stats.unknown} unknown; {stats.events} events, "
-        f"{stats.deliveries} deliveries queued"
-    )
-    if stats.lost_lease or stats.failed:
-        print(f"{stats.lost_lease} leases lost, {stats.failed} writes failed")
-        return 1
-    return 0
+    print("\n".join(summary(stats)))
+    return exit_status(stats)
