@@ -309,8 +309,8 @@ async def test_poll_once_exits_3_with_reasons_when_nothing_could_be_read(
     assert "INFO" not in once.stderr.decode()
 
 
-async def test_poll_once_keeps_alembic_info_out_on_a_fresh_database(
-    db_url: str, world: World, tmp_path: Path
+async def test_poll_once_with_nothing_due_says_so_and_exits_0(
+    database: Database, db_url: str, world: World, tmp_path: Path
 ) -> None:
     config = write_config(tmp_path / "c.toml", db_url, world)
     once = Worker(config)
