@@ -110,7 +110,11 @@ _MONTHS: Final = {
 def format_datetime(
     value: datetime, locale: str | None, *, tz: str | None = None, with_time: bool = True
 ) -> str:
-    """Format a timestamp for ``locale`` in time zone ``tz``: ``5 мая 2026, 14:02``."""
+    """Format a timestamp for ``locale`` in time zone ``tz``: ``5 мая 2026, 14:02 (Asia/Almaty)``.
+
+    A time of day always names its zone (the IANA name; ``UTC`` when none is given), so a
+    reader in another city never has to guess; a date alone does not.
+    """
     loc = normalize_locale(locale)
     local = value.astimezone(ZoneInfo(tz)) if tz else value
     month = _MONTHS[loc][local.month - 1]
@@ -120,7 +124,16 @@ def format_datetime(
         day = f"{local.year} ж. {local.day} {month}"
     else:
         day = f"{local.day} {month} {local.year}"
-    return f"{day}, {local:%H:%M}" if with_time else day
+    return f"{day}, {local:%H:%M} ({zone_label(local)})" if with_time else day
+
+
+def zone_label(value: datetime) -> str:
+    """The zone of an aware ``value`` as shown to readers: ``Asia/Almaty``, ``UTC``."""
+    key = getattr(value.tzinfo, "key", None)
+    if isinstance(key, str):
+        return key
+    # datetime.UTC names itself "UTC", a fixed offset "UTC+05:00"; naive times are UTC here
+    return value.tzname() or "UTC"
 
 
 def format_date(value: datetime, locale: str | None, *, tz: str | None = None) -> str:
