@@ -106,3 +106,14 @@ async def test_in_groups_only_admins_set_the_zone(database: Database, db_url: st
 async def test_help_lists_tz(database: Database, db_url: str) -> None:
     reply = render_plain(await _service(database, db_url).handle(_caller(7), "/help"))
     assert "/tz — this chat's time zone" in reply
+
+
+async def test_a_digest_names_the_zone_of_its_times(database: Database, db_url: str) -> None:
+    from bot.notify.digest import DigestQueue
+
+    settings = load_settings(None, database={"url": db_url}, i18n={"timezone": "Asia/Almaty"})
+    queue = DigestQueue(db=database, settings=settings, backends={})
+    chat = Chat(backend="telegram", external_id="7", locale="en", digest="daily",
+                timezone="Europe/Moscow")  # fmt: skip
+    reply = queue.compose(chat, [], NOW)
+    assert reply.summary == "Daily digest, May 5, 2026 (Europe/Moscow)"
