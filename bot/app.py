@@ -26,7 +26,7 @@ from bot.commands.service import CommandService
 from bot.config import Settings
 from bot.domain import Platform
 from bot.errors import UserInputError
-from bot.logs import setup_logging
+from bot.logs import quiet_libraries, setup_logging
 from bot.net.client import HttpClient
 from bot.notify.digest import DigestQueue
 from bot.notify.relay import Relay
@@ -304,6 +304,7 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         secrets=settings.secrets(),
         json_format=settings.logging.json_format,
     )
+    quiet_libraries()  # the start-up lines below must not drown in migration chatter
 
     async def run() -> None:
         async with open_database(settings) as db:

@@ -319,3 +319,19 @@ async def test_poll_once_with_nothing_due_says_so_and_exits_0(
     assert await once.finish() == 0, once.stderr.decode()[-2000:]
     assert once.stdout.decode().strip() == "nothing was due: no account polled"
     assert "alembic" not in once.stderr.decode()
+
+
+async def test_run_says_at_start_what_it_reads_and_where_alerts_go(
+    database: Database, db_url: str, world: World, tmp_path: Path
+) -> None:
+    handles = make_world(world, 2)
+    await seed(database, [("bluesky", h) for h in handles])
+    worker = Worker(write_config(tmp_path / "c.toml", db_url, world))
+    await worker.start("run")
+    await worker.ready()
+    assert await worker.finish(signal.SIGTERM) == 0
+    err = worker.stderr.decode()
+    assert "no chat backend is enabled: alerts are queued in the outbox until one is" in err
+    assert "reading: bluesky (2 accounts)" in err
+    assert "chats: 1 active, 1 subscriptions" in err
+    assert "alembic" not in err

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 
 from bot.config import Settings
 from bot.errors import UserInputError
-from bot.logs import setup_logging
+from bot.logs import quiet_libraries, setup_logging
 from bot.net.client import HttpClient
 from bot.poll.pipeline import Poller, PollStats
 from bot.sources import build_sources
@@ -22,15 +21,6 @@ from bot.store.migrate import open_database
 from bot.store.models import Account
 
 EXIT_NOTHING_READ = 3
-#: Libraries whose INFO lines (alembic's "Context impl SQLiteImpl"...) are not for cron mail.
-QUIET_LOGGERS = ("alembic", "aiosqlite", "asyncio", "apscheduler")
-
-
-def quiet_libraries() -> None:
-    """Keep libraries' INFO lines out of the output; govwatch's own stay at the set level."""
-    level = max(logging.WARNING, logging.getLogger().level)
-    for name in QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(level)
 
 
 async def _poll_once(settings: Settings, *, every: bool, account_id: int | None) -> PollStats:
@@ -73,7 +63,7 @@ def poll_once(settings: Settings, args: argparse.Namespace) -> int:
         secrets=settings.secrets(),
         json_format=settings.logging.json_format,
     )
-    quiet_libraries()
+    quiet_libraries()  # cron mails whatever is printed: no migration chatter
     stats = asyncio.run(
         _poll_once(
             settings,
