@@ -98,7 +98,7 @@ async def test_in_groups_only_admins_set_the_zone(database: Database, db_url: st
     refused = render_plain(await service.handle(_caller(7, chat=-100), "/tz Europe/Moscow"))
     assert "administrators" in refused
     assert await _zone_of(database, "-100") is None
-    # reading the zone stays open to everyone... once an admin set one
+    # like /digest, the whole command is the admins' in a group
     await service.handle(_caller(8, chat=-100, admin=True), "/tz Europe/Moscow")
     assert await _zone_of(database, "-100") == "Europe/Moscow"
 
