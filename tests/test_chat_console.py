@@ -175,10 +175,19 @@ async def test_the_prompt_comes_back_after_every_alert() -> None:
     assert out.getvalue().endswith("second alert\n> --- [demo] ---\nwhile busy\n")
 
 
+async def _seed(db_url: str) -> None:
+    # Its own engine: a sync test runs this in a loop of its own.
+    db = Database(db_url)
+    try:
+        await build_world(db, cabinet())
+    finally:
+        await db.close()
+
+
 def test_ask_saves_a_report_file_in_output(
     tmp_path: Path, db_url: str, database: Database, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    asyncio.run(build_world(database, cabinet()))
+    asyncio.run(_seed(db_url))
     config = _config(tmp_path, db_url)
     folder = tmp_path / "files"
     args = ["ask", "/report gov 3650 csv", "--config", config, "--output", str(folder)]
@@ -201,7 +210,7 @@ def test_ask_saves_in_the_current_folder_by_default(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    asyncio.run(build_world(database, cabinet()))
+    asyncio.run(_seed(db_url))
     config = _config(tmp_path, db_url)
     here = tmp_path / "here"
     here.mkdir()
