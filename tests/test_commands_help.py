@@ -21,7 +21,7 @@ from bot.i18n import LOCALES, t
 from bot.names import search_key
 from bot.reply import Caller, render_plain
 from bot.store.engine import Database
-from bot.store.models import Official, Subscription
+from bot.store.models import Official, Subscription, Watchlist
 
 EDITOR_ID = 1001
 
@@ -188,6 +188,25 @@ async def test_several_matches_are_listed_by_the_shown_name(
     text = await _say(service, "/official Мусин", locale="ru")
     lines = [line for line in text.splitlines() if line.startswith("• ")]
     assert lines == ["• Аида Мусина", "• Багдат Мусин", "• Ерлан Мусин"]
+
+
+async def test_a_watchlist_named_like_an_official_says_how_to_mean_the_official(
+    service: CommandService, database: Database
+) -> None:
+    official_id = await _official(database, "Dana Omarova", "Дана Омарова")
+    async with database.sessions() as session:
+        session.add(Watchlist(name="Dana Omarova", title="Her team"))
+        await session.commit()
+    text = await _say(service, '/subscribe "Dana Omarova"')
+    assert "Subscribed: watchlist Dana Omarova." in text
+    assert f"use #{official_id} instead" in text
+    assert "Subscribed: Dana Omarova." in await _say(service, f"/subscribe #{official_id}")
+    # A name that only starts the watchlist's is no such ambiguity.
+    await _official(database, "Aida Balaeva", "Аида Балаева")
+    async with database.sessions() as session:
+        session.add(Watchlist(name="Aida", title="A"))
+        await session.commit()
+    assert "instead" not in await _say(service, "/subscribe Aida")
 
 
 def test_a_placeholder_member_does_not_repeat_its_portfolio() -> None:

@@ -126,10 +126,9 @@ async def cmd_subscribe(ctx: CommandContext) -> Reply:
             session, ctx.caller, "subscribe", target=f"{target.type}:{target.id}", details=details
         )
         await session.commit()
-    return Reply.text(
-        t(ctx.locale, "chat.subscribe.done", target=target.label),
-        _kinds_line(ctx.locale, kinds, sub.mode),
-    )
+    lines = [t(ctx.locale, "chat.subscribe.done", target=target.label)]
+    lines.append(_kinds_line(ctx.locale, kinds, sub.mode))
+    return Reply.text(*lines, *([target.note] if target.note else []))
 
 
 async def _unknown_kind(

@@ -12,7 +12,7 @@ from bot.actions import command_action
 from bot.commands.context import CommandContext
 from bot.commands.parsing import ALL_WORDS
 from bot.i18n import t
-from bot.names import localized_name, sorted_by_name
+from bot.names import exact, localized_name, query_tokens, sorted_by_name
 from bot.reply import Button, Reply, ReplyBuilder
 from bot.store.models import Official
 from bot.store.officials import find_officials
@@ -29,6 +29,8 @@ class Target:
     type: str
     id: int
     label: str
+    #: Said with the answer when the words could have meant something else.
+    note: str | None = None
 
 
 async def resolve_target(
@@ -41,11 +43,21 @@ async def resolve_target(
     watchlist = await find_watchlist(session, query)
     if watchlist is not None:
         label = t(ctx.locale, "chat.target.watchlist", name=watchlist.name)
-        return Target("watchlist", watchlist.id, label)
+        return Target("watchlist", watchlist.id, label, await _also_official(session, ctx, query))
     official = await pick_official(session, ctx, query, retry=retry)
     if isinstance(official, Reply):
         return official
     return Target("official", official.id, localized_name(official, ctx.locale))
+
+
+async def _also_official(session: AsyncSession, ctx: CommandContext, query: str) -> str | None:
+    """When a watchlist's name is also exactly an official's: how to mean the official."""
+    tokens = query_tokens(query)
+    same = [o for o in await find_officials(session, query) if exact(o.search_key, tokens)]
+    if len(same) != 1:
+        return None
+    name = localized_name(same[0], ctx.locale)
+    return t(ctx.locale, "help.also_official", query=query, name=name, ref=f"#{same[0].id}")
 
 
 async def names_something(session: AsyncSession, words: Sequence[str]) -> bool:
