@@ -100,6 +100,14 @@ def format_percent(value: float, locale: str | None, *, signed: bool = False) ->
     return f"{sign}{body}\u00a0%" if loc != "en" else f"{sign}{body}%"
 
 
+def format_multiplier(value: float, locale: str | None) -> str:
+    """A "times usual" factor, always with one decimal: ``×5,0`` and ``×36,7`` (ru, kk)."""
+    loc = normalize_locale(locale)
+    return "\u00d7" + f"{value:,.1f}".replace(",", "\x00").replace(".", _DECIMAL[loc]).replace(
+        "\x00", _THOUSANDS[loc]
+    )
+
+
 _MONTHS: Final = {
     "ru": ["янв", "фев", "мар", "апр", "мая", "июн", "июл", "авг", "сен", "окт", "ноя", "дек"],
     "kk": ["қаң", "ақп", "нау", "сәу", "мам", "мау", "шіл", "там", "қыр", "қаз", "қар", "жел"],
