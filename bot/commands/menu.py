@@ -10,7 +10,7 @@ from bot.i18n import t
 #: How /help and the platform menus list commands; unlisted names follow alphabetically.
 MENU_ORDER = (
     "start", "help", "top", "silent", "official", "report", "chart", "digest",
-    "subscribe", "unsubscribe", "subscriptions", "mute", "unmute", "lang",
+    "subscribe", "unsubscribe", "subscriptions", "mute", "unmute", "lang", "tz",
     "watch", "watchlist", "settings", "editor",
 )  # fmt: skip
 #: Where a command's syntax line lives: its family's usage key, else the help catalog.
