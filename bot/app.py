@@ -26,7 +26,7 @@ from bot.commands.service import CommandService
 from bot.config import Settings
 from bot.domain import Platform
 from bot.errors import UserInputError
-from bot.logs import setup_logging
+from bot.logs import quiet_libraries, setup_logging
 from bot.net.client import HttpClient
 from bot.notify.digest import DigestQueue
 from bot.notify.relay import Relay
@@ -38,6 +38,7 @@ from bot.sources import build_sources
 from bot.sources.base import Source
 from bot.store.engine import Database
 from bot.store.migrate import open_database, upgrade_database
+from bot.store.overview import Overview, overview
 
 log = logging.getLogger(__name__)
 
@@ -194,10 +195,18 @@ class App:
         for service in self.services:
             await service.start()
             self._started.append(service)
+        await self.announce()
         self.polling.start()
         self.scheduler.start()
         self.running = True
         log.info("govwatch running as %s", self.poller.owner)
+
+    async def announce(self) -> None:
+        """Log which backends, sources, chats and subscriptions are active (at start)."""
+        async with self.db.sessions() as session:
+            seen = await overview(session)
+        for level, line in startup_report(self.backends, self.sources, seen):
+            log.log(level, "%s", line)
 
     async def stop(self) -> None:
         """Stop polling and periodic jobs, then services, then HTTP (``db`` stays open)."""
@@ -236,6 +245,58 @@ class App:
                     loop.remove_signal_handler(sig)
 
 
+def startup_report(
+    backends: Mapping[str, object], sources: Mapping[Platform, Source], seen: Overview
+) -> list[tuple[int, str]]:
+    """(log level, line) pairs saying what this run will read, where it sends, and to whom."""
+    lines = [_backends_line(backends)]
+    lines += _sources_lines(sources, seen.accounts)
+    lines.append((logging.INFO, f"chats: {seen.chats} active, {seen.subscriptions} subscriptions"))
+    return lines
+
+
+def _backends_line(backends: Mapping[str, object]) -> tuple[int, str]:
+    if backends:
+        return logging.INFO, f"chat backends: {', '.join(sorted(backends))}"
+    return logging.WARNING, (
+        "no chat backend is enabled: alerts are queued in the outbox until one is "
+        "(set telegram.token or slack.bot_token)"
+    )
+
+
+def _sources_lines(
+    sources: Mapping[Platform, Source], accounts: Mapping[str, int]
+) -> list[tuple[int, str]]:
+    read, unread = [], []
+    for platform in Platform:
+        n = accounts.get(platform.value, 0)
+        why = _not_read(sources, platform)
+        if why is None and n:
+            read.append(f"{platform.value} ({_accounts(n)})")
+        elif why is not None and n:
+            unread.append(f"{platform.value} ({_accounts(n)}): {why}")
+    lines = [(logging.INFO, f"reading: {', '.join(read) or 'no accounts (import a roster)'}")]
+    if unread:
+        lines.append((logging.WARNING, f"not read: {'; '.join(unread)}"))
+    tokenless = [p.value for p, s in sources.items() if not s.has_token()]
+    if tokenless:
+        lines.append((logging.INFO, f"disabled until a token is set: {', '.join(tokenless)}"))
+    return lines
+
+
+def _accounts(n: int) -> str:
+    return f"{n} account" if n == 1 else f"{n} accounts"
+
+
+def _not_read(sources: Mapping[Platform, Source], platform: Platform) -> str | None:
+    source = sources.get(platform)
+    if source is None:
+        return f"sources.{platform.value}.enabled is false"
+    if not source.has_token():
+        return f"no token, set sources.{platform.value}.{source.credential}"
+    return None
+
+
 def main(settings: Settings, args: argparse.Namespace) -> int:
     """``govwatch run``: poll, detect, deliver and chat until stopped."""
     setup_logging(
@@ -243,6 +304,7 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         secrets=settings.secrets(),
         json_format=settings.logging.json_format,
     )
+    quiet_libraries()  # the start-up lines below must not drown in migration chatter
 
     async def run() -> None:
         async with open_database(settings) as db:

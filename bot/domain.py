@@ -98,7 +98,8 @@ class Observation:
 
     ``followers`` is ``None`` whenever the platform did not give it: never 0 for "unknown".
     ``not_modified`` is true when a conditional GET answered 304: nothing changed since the
-    last ``ok`` observation, and detection keeps the previous values.
+    last ``ok`` observation, and detection keeps the previous values. ``detail`` says the
+    cause of an ``unknown`` in words ("could not resolve host t.me"), when one is known.
     """
 
     platform: Platform
@@ -119,6 +120,7 @@ class Observation:
     platform_id: str | None = None
     retry_after: float | None = None
     validators: Mapping[str, str] = field(default_factory=dict)
+    detail: str | None = None
 
     @property
     def ok(self) -> bool:

@@ -46,14 +46,21 @@ class InvalidHandle(UserInputError):
 
 
 class FetchError(GovwatchError):
-    """A fetch failed; ``reason`` is the stable short name used in observations."""
+    """A fetch failed; ``reason`` is the stable short name, ``detail`` the cause in words.
+
+    ``detail`` (e.g. "could not resolve host t.me") names hosts and ports only, never a
+    URL, so it carries no token; it is None when nothing more than ``reason`` is known.
+    """
 
     reason: str = "network"
 
-    def __init__(self, message: str = "", *, reason: str | None = None) -> None:
+    def __init__(
+        self, message: str = "", *, reason: str | None = None, detail: str | None = None
+    ) -> None:
         super().__init__(message or self.reason)
         if reason is not None:
             self.reason = reason
+        self.detail = detail
 
 
 class BlockedAddress(FetchError):
@@ -85,8 +92,10 @@ class RateLimited(FetchError):
 
     reason = "rate_limited"
 
-    def __init__(self, message: str = "", *, retry_after: float | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str = "", *, retry_after: float | None = None, detail: str | None = None
+    ) -> None:
+        super().__init__(message, detail=detail)
         self.retry_after = retry_after
 
 
@@ -100,11 +109,14 @@ class TooManyRedirects(FetchError):
 
 
 class ParseError(GovwatchError):
-    """A page or API response did not have the expected structure."""
+    """A page or API response did not have the expected structure (``detail``: in words)."""
 
-    def __init__(self, message: str = "", *, reason: str = "layout_changed") -> None:
+    def __init__(
+        self, message: str = "", *, reason: str = "layout_changed", detail: str | None = None
+    ) -> None:
         super().__init__(message or reason)
         self.reason = reason
+        self.detail = detail
 
 
 # --- delivery --------------------------------------------------------------------------

@@ -106,3 +106,16 @@ def setup_logging(
     # httpx logs every request URL at INFO; Telegram URLs contain the bot token.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
     return redactor
+
+
+#: Libraries whose INFO lines (alembic's "Context impl SQLiteImpl", APScheduler's every
+#: job run) bury govwatch's own; they still speak at DEBUG and at WARNING and above.
+CHATTY_LIBRARIES = ("alembic", "apscheduler", "aiosqlite", "asyncio")
+
+
+def quiet_libraries() -> None:
+    """Keep libraries' INFO lines out of the output unless the root logger is at DEBUG."""
+    root = logging.getLogger().level
+    level = root if root <= logging.DEBUG else max(logging.WARNING, root)
+    for name in CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(level)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 _CYR = {
     "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh",
@@ -99,3 +99,62 @@ def localized_name(official: HasNames, locale: str) -> str:
     """The official's name in ``locale`` when known, else the main name."""
     localized = {"ru": official.name_ru, "kk": official.name_kk, "en": official.name_en}
     return localized.get(locale) or official.name
+
+
+# --- collation ---------------------------------------------------------------------------
+
+#: The Kazakh Cyrillic alphabet in its own order; Russian's 33 letters are a subsequence
+#: of it, so one table sorts both (ә after а, ғ after г, қ after к, і after ы...).
+CYRILLIC_ORDER = "аәбвгғдеёжзийкқлмнңоөпрстуұүфхһцчшщъыіьэюя"
+LATIN_ORDER = "abcdefghijklmnopqrstuvwxyz"
+_CYR_RANK = {ch: i for i, ch in enumerate(CYRILLIC_ORDER)}
+_LAT_RANK = {ch: i for i, ch in enumerate(LATIN_ORDER)}
+#: Script groups: digits first, then the locale's own script, then the other.
+_DIGITS, _FIRST, _SECOND, _OTHER = 1, 2, 3, 4
+SortKey = tuple[tuple[tuple[int, int], ...], str]
+_N = TypeVar("_N", bound="HasNames")
+
+
+def _letter_rank(ch: str, locale: str) -> tuple[int, int] | None:
+    """(group, position) of one lower-case character, None for spaces and punctuation."""
+    cyrillic_first = locale != "en"
+    if ch in _CYR_RANK:
+        # Russian dictionaries file "ё" under "е"; the Kazakh alphabet gives it a place.
+        rank = _CYR_RANK["е"] if ch == "ё" and locale == "ru" else _CYR_RANK[ch]
+        return (_FIRST if cyrillic_first else _SECOND, rank)
+    base = unicodedata.normalize("NFKD", ch)[:1]
+    if base in _LAT_RANK:
+        return (_SECOND if cyrillic_first else _FIRST, _LAT_RANK[base])
+    if ch.isdigit():
+        return (_DIGITS, int(ch) if ch.isdecimal() else 0)
+    if ch.isalpha():
+        return (_OTHER, ord(ch))
+    return None
+
+
+def collation_key(text: str, locale: str) -> SortKey:
+    """A sort key ordering ``text`` as a ``locale`` (ru, kk, en) reader expects.
+
+    Case and punctuation are ignored at first; words compare one by one (a space sorts
+    before any letter), and the text itself breaks ties so the order is always the same.
+    """
+    ranks: list[tuple[int, int]] = []
+    for ch in unicodedata.normalize("NFC", text).lower():
+        rank = _letter_rank(ch, locale)
+        if rank is not None:
+            ranks.append(rank)
+        elif ch.isspace() and ranks and ranks[-1] != (0, 0):
+            ranks.append((0, 0))
+    while ranks and ranks[-1] == (0, 0):
+        ranks.pop()
+    return tuple(ranks), text
+
+
+def name_sort_key(official: HasNames, locale: str) -> SortKey:
+    """Sort officials by the name shown in ``locale`` (use with ``sorted(key=...)``)."""
+    return collation_key(localized_name(official, locale), locale)
+
+
+def sorted_by_name(officials: Iterable[_N], locale: str) -> list[_N]:
+    """``officials`` in the order a ``locale`` reader expects (by their shown names)."""
+    return sorted(officials, key=lambda official: name_sort_key(official, locale))

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from bot.chat.console import ConsoleBackend
-from bot.commands.local import console_caller, run_ask
+from bot.cli.ask import run_ask
+from bot.commands.local import console_caller
 from bot.commands.service import CommandService
 from bot.config import load_settings
 from bot.i18n import t

@@ -142,10 +142,31 @@ def test_world_evolves_without_false_silence() -> None:
         elapsed[0] += 30
         w.advance(30)
         newest = active.visible[-1].published_at
-        assert (w.clock() - newest).total_seconds() * w.speed < script.SILENT_AFTER
+        assert (w.clock() - newest).total_seconds() * w.speed < script.MAX_QUIET
     assert len(quiet.posts) == quiet_posts
     assert len(active.posts) > active_posts
     assert active.followers > 35_140 + 2_000  # growth plus the scripted jump
+
+
+@pytest.mark.parametrize(("speed", "lead_s"), [(60, 40.0), (240, 12.0), (3600, 12.0)])
+def test_the_quiet_minister_nears_the_real_silence_threshold(speed: float, lead_s: float) -> None:
+    """Real time throughout: his last post turns 7 days old (what /silent counts) soon."""
+    start = datetime(2021, 6, 1, 9, 0, tzinfo=UTC)
+    w = World(speed=speed, clock=lambda: start)
+    assert w.silent_after == timedelta(days=7)
+    assert w.silence_lead == timedelta(seconds=lead_s)
+    quiet = w.account(Platform.FACEBOOK, "100021000000011")
+    feed = w.account(Platform.RSS, "https://demo.invalid/rss/interior-press.xml")
+    assert quiet is not None
+    assert feed is not None
+    newest = max(p.published_at for p in quiet.posts)
+    assert start - newest == timedelta(days=7) - timedelta(seconds=lead_s)
+    # every account of his is quieter still, so /silent lists him once this one is silent
+    assert max(p.published_at for p in feed.posts) < newest
+    # active accounts posted minutes ago, in real time: far inside the threshold
+    for acc in w.accounts.values():
+        if acc.post_every is not None:
+            assert start - acc.visible[-1].published_at < timedelta(hours=1)
 
 
 async def test_facebook_source_reads_world(world: World, http: HttpClient) -> None:

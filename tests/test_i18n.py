@@ -97,7 +97,11 @@ def test_numbers_follow_the_locale(locale: str, number: int, expected: str) -> N
 
 def test_dates_and_durations_follow_the_locale() -> None:
     moment = datetime(2026, 5, 5, 12, 54, tzinfo=UTC)
-    assert format_datetime(moment, "ru", tz="Asia/Almaty") == "5 мая 2026, 17:54"
-    assert format_datetime(moment, "en") == "May 5, 2026, 12:54"
+    assert format_datetime(moment, "ru", tz="Asia/Almaty") == "5 мая 2026, 17:54 (Asia/Almaty)"
+    assert format_datetime(moment, "en") == "May 5, 2026, 12:54 (UTC)"
+    assert format_datetime(moment, "kk", tz="Europe/Moscow") == (
+        "2026 ж. 5 мам, 15:54 (Europe/Moscow)"
+    )
+    assert format_datetime(moment, "en", tz="Asia/Almaty", with_time=False) == "May 5, 2026"
     assert format_duration(timedelta(days=5), "ru") == "5\u00a0дней"
     assert plural("kk", 3, t("kk", "units.days")) == t("kk", "units.days").split("|")[-1]

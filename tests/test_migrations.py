@@ -102,3 +102,43 @@ async def test_outbox_rows_survive_0003(empty_db: Database) -> None:
         )
         found = [tuple(r) for r in rows.all()]
     assert found == [(1, 7, "sent", 1, 0, None, None), (2, 8, "pending", 1, 1, None, None)]
+
+
+async def _cli_upgrade(
+    db: Database, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> str:
+    import asyncio
+
+    from bot.cli import main
+
+    monkeypatch.setenv(
+        "GOVWATCH_DATABASE__URL", db.engine.url.render_as_string(hide_password=False)
+    )
+    assert await asyncio.to_thread(main, ["db", "upgrade"]) == 0
+    return capsys.readouterr().out.strip()
+
+
+async def test_db_upgrade_says_what_it_did(
+    empty_db: Database, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from alembic.script import ScriptDirectory
+
+    from bot.store.migrate import alembic_config
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert await _cli_upgrade(empty_db, monkeypatch, capsys) == (
+        f"created the schema at revision {head}"
+    )
+    assert await _cli_upgrade(empty_db, monkeypatch, capsys) == (
+        f"database already at revision {head}"
+    )
+
+
+async def test_db_upgrade_names_both_revisions(
+    empty_db: Database, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    change = await upgrade_database(empty_db.engine, "0002")
+    assert (change.before, change.after) == (None, "0002")
+    said = await _cli_upgrade(empty_db, monkeypatch, capsys)
+    assert said.startswith("upgraded the database from revision 0002 to ")
+    assert "database is up to date" not in said

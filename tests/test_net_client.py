@@ -110,8 +110,10 @@ async def test_plain_fetch_with_user_agent_and_validators(server: HostileServer)
 async def test_loopback_refused_without_allow_private(server: HostileServer) -> None:
     async with HttpClient(_settings(allow_private_networks=False)) as http:
         for url in (server.url("/ok"), f"http://localhost:{server.port}/ok"):
-            with pytest.raises(BlockedAddress):
+            with pytest.raises(BlockedAddress) as caught:
                 await http.get(url)
+            assert caught.value.detail is not None
+            assert caught.value.detail.endswith(("is loopback", "(loopback)"))
     assert server.hits == {}
 
 
@@ -212,8 +214,9 @@ async def test_endless_chunked_body_is_cut(server: HostileServer) -> None:
 
 async def test_declared_length_over_cap_is_refused_early(server: HostileServer) -> None:
     async with HttpClient(_settings(max_response_bytes=10_000)) as http:
-        with pytest.raises(ResponseTooLarge):
+        with pytest.raises(ResponseTooLarge) as caught:
             await http.get(server.url("/big?n=50000"))
+        assert caught.value.detail == "the answer declares 50000 bytes, more than 10000"
         small = await http.get(server.url("/big?n=5000"))
         assert len(small.body) == 5000
         with pytest.raises(ResponseTooLarge):  # a per-call cap below the default
@@ -222,8 +225,9 @@ async def test_declared_length_over_cap_is_refused_early(server: HostileServer) 
 
 async def test_slow_drip_hits_the_total_deadline(server: HostileServer) -> None:
     async with HttpClient(_settings(timeout="1s")) as http:
-        with pytest.raises(FetchTimeout):
+        with pytest.raises(FetchTimeout) as caught:
             await http.get(server.url("/drip"))
+    assert caught.value.detail == "no complete answer from 127.0.0.1 within 1 s"
 
 
 async def test_connection_refused_is_a_fetch_error() -> None:
@@ -231,12 +235,32 @@ async def test_connection_refused_is_a_fetch_error() -> None:
         with pytest.raises(FetchError) as caught:
             await http.get("http://127.0.0.1:1/")
     assert caught.value.reason == "network"
+    assert caught.value.detail == "connection refused by 127.0.0.1:1"
+
+
+async def test_a_server_that_hangs_up_is_named_in_words() -> None:
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(100)  # the request arrives; no answer is ever written
+        writer.close()
+
+    server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with HttpClient(_settings()) as http:
+            with pytest.raises(FetchError) as caught:
+                await http.get(f"http://127.0.0.1:{port}/?token=SeCrEt123456")
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert caught.value.reason == "network"
+    assert caught.value.detail == "the server closed the connection before answering"
 
 
 async def test_redirect_loop_stops(server: HostileServer) -> None:
     async with HttpClient(_settings(max_redirects=3)) as http:
-        with pytest.raises(TooManyRedirects):
+        with pytest.raises(TooManyRedirects) as caught:
             await http.get(server.url("/loop"))
+    assert caught.value.detail == "more than 3 redirects"
     assert server.hits["/loop"] == 4
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -11,10 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 from bot.cli import main as cli_main
 from bot.config import load_settings
-from bot.sources import probe
+from bot.domain import AccountRef, Platform
+from bot.errors import FetchError
+from bot.net.client import HttpClient
+from bot.sources import REGISTRY, probe
 
 DATA = Path(__file__).parent / "data"
 KEYS = [
@@ -28,6 +33,7 @@ KEYS = [
     "posts_count",
     "posts",
     "fetched_at",
+    "detail",
 ]
 POST_KEYS = ["id", "url", "published_at", "text", "views", "edited", "forwarded_from"]
 
@@ -521,3 +527,92 @@ def test_probe_telegram_unreadable_plain_page_keeps_the_rounded_count(
     )
     assert (doc["status"], doc["followers"], doc["followers_exact"]) == ("ok", 48200, False)
     assert len(doc["posts"]) == 10
+
+
+# --- the cause of an unknown, in words (issue 15) ------------------------------------------
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class NoSuchName(AbstractResolver):
+    """A DNS that knows no name: answers as the system resolver does for ``.invalid``."""
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    async def close(self) -> None:
+        return None
+
+
+def test_probe_names_the_refused_connection(capsys: pytest.CaptureFixture[str]) -> None:
+    port = _closed_port()
+    settings = load_settings(
+        None,
+        http={"allow_private_networks": True},
+        sources={"telegram": {"base_url": f"http://127.0.0.1:{port}"}},
+    )
+    args = argparse.Namespace(
+        url=None, platform="telegram", handle="varga_zarechye", file=[], json=False, selector=[]
+    )
+    assert probe.main(settings, args) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first == (
+        f"telegram varga_zarechye: unknown (network: connection refused by 127.0.0.1:{port})"
+    )
+    args.json = True
+    assert probe.main(settings, args) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert list(doc) == KEYS
+    assert (doc["status"], doc["reason"]) == ("unknown", "network")
+    assert doc["detail"] == f"connection refused by 127.0.0.1:{port}"
+
+
+def test_probe_detail_never_carries_the_url_or_its_token(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    port = _closed_port()
+    url = f"http://127.0.0.1:{port}/feed.rss?key=SeCrEtKeY123456"
+    settings = load_settings(None, http={"allow_private_networks": True})
+    args = argparse.Namespace(url=None, platform="rss", handle=url, file=[], json=True, selector=[])
+    assert probe.main(settings, args) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["detail"] == f"connection refused by 127.0.0.1:{port}"
+    assert "SeCrEt" not in doc["detail"]
+
+
+async def test_a_dns_failure_is_carried_as_data_and_shown_in_words() -> None:
+    settings = load_settings(None, http={"allow_private_networks": True})
+    async with HttpClient(settings.http, resolver=NoSuchName()) as http:
+        with pytest.raises(FetchError) as caught:
+            await http.get("http://example.invalid/feed.rss")
+        assert (caught.value.reason, caught.value.detail) == (
+            "network",
+            "could not resolve host example.invalid",
+        )
+        source = REGISTRY[Platform.RSS](http=http, settings=settings)
+        seen = await source.fetch(AccountRef(Platform.RSS, "http://example.invalid/feed.rss"))
+    assert (seen.reason, seen.detail) == ("network", "could not resolve host example.invalid")
+    assert probe.render_text(seen).splitlines()[0] == (
+        "rss http://example.invalid/feed.rss: "
+        "unknown (network: could not resolve host example.invalid)"
+    )
+    assert probe.to_json(seen)["detail"] == "could not resolve host example.invalid"
+
+
+def test_a_missing_token_is_named_in_words(capsys: pytest.CaptureFixture[str]) -> None:
+    settings = load_settings(None)
+    args = argparse.Namespace(
+        url=None, platform="x", handle="someone", file=[], json=True, selector=[]
+    )
+    assert probe.main(settings, args) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["reason"], doc["detail"]) == (
+        "token_required",
+        "sources.x.bearer_token is not set",
+    )

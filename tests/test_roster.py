@@ -225,3 +225,36 @@ def test_cli_missing_roster_file(cli_db: str, capsys: pytest.CaptureFixture[str]
     assert main(["import", "/nonexistent/roster.toml"]) == 2
     err = capsys.readouterr().err.strip()
     assert err == "govwatch: /nonexistent/roster.toml: -: file not found"
+
+
+def test_every_problem_of_every_entry_is_named() -> None:
+    """Issue 15: an entry with several problems shows all of them, not only the first."""
+    text = (
+        '[[official]]\nname = "A"\nhobby = "chess"\ntenure_start = "yesterday"\n'
+        'watchlists = ["Bad Name!", "ok", "also bad!"]\n'
+        '[official.accounts]\ntelegram = "a b"\nvk = "bad name!"\nbluesky = "fine.bsky.social"\n'
+        '\n[[official]]\nposition = "no name here"\ntenure_end = 5\n'
+    )
+    with pytest.raises(RosterError) as info:
+        parse_roster_text(text, fmt="toml", source="r.toml")
+    first = [m for p, m in info.value.problems if p.startswith("official #1")]
+    second = [m for p, m in info.value.problems if p.startswith("official #2")]
+    assert len(first) == 6, first
+    assert first[0] == "unknown keys: hobby"
+    assert any("tenure_start must be a date" in m for m in first)
+    assert sum("bad watchlist name" in m for m in first) == 2
+    assert any("not a Telegram channel" in m for m in first)
+    assert first[-1] == "'bad name!' is not a VK name"
+    assert second == ["name is missing", "tenure_end must be a date like 2021-01-18"]
+
+
+def test_csv_rows_name_every_problem_too() -> None:
+    text = (
+        "name,telegram,tenure_start\nGood,good_channel,2020-01-01\n,a b,soon\nX,ok_chan,x,extra\n"
+    )
+    with pytest.raises(RosterError) as info:
+        parse_roster_text(text, fmt="csv")
+    problems = info.value.problems
+    line3 = [m for p, m in problems if p.startswith("line 3")]
+    assert len(line3) == 3, line3  # no name, bad handle, bad date
+    assert [p for p, _ in problems][-1].startswith("line 4")  # the extra cell, in file order

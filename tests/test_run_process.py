@@ -280,3 +280,58 @@ async def test_poll_once_cli(database: Database, db_url: str, world: World, tmp_
     await missing.start("poll-once", "--account", "999999")
     assert await missing.finish() == 2
     assert b"no account with id 999999" in missing.stderr
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_poll_once_exits_3_with_reasons_when_nothing_could_be_read(
+    database: Database, db_url: str, world: World, tmp_path: Path
+) -> None:
+    handles = make_world(world, 2)
+    await seed(database, [("bluesky", h) for h in handles])
+    config = write_config(tmp_path / "c.toml", db_url, world)
+    port = _closed_port()
+    config.write_text(config.read_text().replace(world.url(), f"http://127.0.0.1:{port}"))
+    once = Worker(config)
+    await once.start("poll-once")
+    assert await once.finish() == 3, once.stderr.decode()[-2000:]
+    out = once.stdout.decode()
+    assert "polled 2 accounts" in out
+    assert "0 ok, 0 absent, 2 unknown" in out
+    assert f"could not read 2: 2 network failure (connection refused by 127.0.0.1:{port})" in out
+    # cron mails whatever is printed: no migration chatter from alembic
+    assert "alembic" not in once.stderr.decode()
+    assert "INFO" not in once.stderr.decode()
+
+
+async def test_poll_once_with_nothing_due_says_so_and_exits_0(
+    database: Database, db_url: str, world: World, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path / "c.toml", db_url, world)
+    once = Worker(config)
+    await once.start("poll-once")
+    assert await once.finish() == 0, once.stderr.decode()[-2000:]
+    assert once.stdout.decode().strip() == "nothing was due: no account polled"
+    assert "alembic" not in once.stderr.decode()
+
+
+async def test_run_says_at_start_what_it_reads_and_where_alerts_go(
+    database: Database, db_url: str, world: World, tmp_path: Path
+) -> None:
+    handles = make_world(world, 2)
+    await seed(database, [("bluesky", h) for h in handles])
+    worker = Worker(write_config(tmp_path / "c.toml", db_url, world))
+    await worker.start("run")
+    await worker.ready()
+    assert await worker.finish(signal.SIGTERM) == 0
+    err = worker.stderr.decode()
+    assert "no chat backend is enabled: alerts are queued in the outbox until one is" in err
+    assert "reading: bluesky (2 accounts)" in err
+    assert "chats: 1 active, 1 subscriptions" in err
+    assert "alembic" not in err

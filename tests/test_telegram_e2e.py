@@ -372,3 +372,25 @@ async def test_unavailable_database_is_answered_with_an_apology(
         assert _member_checks(api) == 0
     finally:
         await backend.stop()
+
+
+async def test_plain_text_gets_a_hint_in_private_and_silence_in_groups(
+    api: FakeTelegramAPI, database: Database, db_url: str
+) -> None:
+    """Observed: plain "hello" answered "I don't know the command /hello"."""
+    settings = make_settings(db_url, api)
+    backend = TelegramBackend(
+        settings=settings, commands=CommandService(db=database, settings=settings)
+    )
+    await backend.start()
+    try:
+        hint = await say(api, "hello")
+        assert "/help" in hint
+        assert "/hello" not in hint
+        api.push_message(chat_id=-700, user_id=7, text="hello all", chat_type="group")
+        answer = await say(api, "/help", chat=-700, user=7, kind="group")
+        assert "/top" in answer
+        assert "hello" not in answer
+        assert len(api.messages_to(-700)) == 1  # the plain text got no answer of its own
+    finally:
+        await backend.stop()

@@ -139,6 +139,10 @@ class TelegramBackend:
             builder = builder.base_file_url(cfg.base_file_url)
         self.app = builder.build()
         self.app.add_handler(MessageHandler(filters.COMMAND, self._on_command))
+        # Plain text in a private chat is answered with a hint towards /help (the command
+        # layer words it); in a group such text is for people, so it never reaches us.
+        private_text = filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE
+        self.app.add_handler(MessageHandler(private_text, self._on_command))
         self.app.add_handler(CallbackQueryHandler(self._on_callback))
         self.app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self._on_migrate))
         self._webhook: web.AppRunner | None = None

@@ -69,7 +69,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="demo database (default: a temporary SQLite file)",
     )
-    demo.add_argument("--lang", choices=("ru", "kk", "en"), default=None, help="reply language")
+    demo.add_argument(
+        "--lang",
+        choices=("ru", "kk", "en"),
+        default=None,
+        help="the console chat's language when it is new (then /lang decides)",
+    )
+    demo.add_argument(
+        "--output", default=None, metavar="DIR", help="where charts are saved (default: here)"
+    )
 
     db = add("db", "database maintenance")
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
@@ -115,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--as-editor", action="store_true", help="run as an editor")
     ask.add_argument("--chat", default="console", metavar="ID", help="console chat id")
     ask.add_argument("--lang", choices=("ru", "kk", "en"), default=None, help="reply language")
+    ask.add_argument(
+        "--output", default=None, metavar="DIR", help="where charts are saved (default: here)"
+    )
 
     cfg = add("config", "configuration tools")
     cfg_sub = cfg.add_subparsers(dest="config_command", metavar="ACTION", required=True)

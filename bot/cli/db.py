@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 
 from bot.config import Settings, check_config, resolve_config_path
-from bot.store.migrate import open_database
+from bot.store.migrate import migrate_database
 
 EXIT_USAGE = 2
 
 
-async def _upgrade(settings: Settings) -> None:
-    async with open_database(settings):
-        pass  # opening the database applies every pending migration
-
-
 def db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
-    """Apply every pending migration."""
-    asyncio.run(_upgrade(settings))
-    print("database is up to date")
+    """Apply every pending migration and say what was done."""
+    # alembic's own INFO lines ("Running upgrade ...") would repeat the one line below.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    change = asyncio.run(migrate_database(settings))
+    print(change.describe())
     return 0
 
 

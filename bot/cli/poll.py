@@ -1,4 +1,10 @@
-"""``govwatch poll-once``: one polling pass, for cron-style use."""
+"""``govwatch poll-once``: one polling pass, for cron-style use.
+
+Exit status: 0 when the accounts polled were read (some may have failed: the summary
+names how many and why, and they are retried with backoff); 1 when leases were lost or
+writes failed; 2 for a usage or configuration mistake; 3 when accounts were polled and
+none could be read (so cron notices a network or token problem).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +13,14 @@ import asyncio
 
 from bot.config import Settings
 from bot.errors import UserInputError
-from bot.logs import setup_logging
+from bot.logs import quiet_libraries, setup_logging
 from bot.net.client import HttpClient
 from bot.poll.pipeline import Poller, PollStats
 from bot.sources import build_sources
 from bot.store.migrate import open_database
 from bot.store.models import Account
+
+EXIT_NOTHING_READ = 3
 
 
 async def _poll_once(settings: Settings, *, every: bool, account_id: int | None) -> PollStats:
@@ -25,6 +33,29 @@ async def _poll_once(settings: Settings, *, every: bool, account_id: int | None)
         return await poller.run_once(due=not every and account_id is None, account_id=account_id)
 
 
+def summary(stats: PollStats) -> list[str]:
+    """The lines ``poll-once`` prints: counts, then why accounts could not be read."""
+    if not stats.claimed:
+        return ["nothing was due: no account polled"]
+    lines = [
+        f"polled {stats.claimed} accounts in {stats.seconds:.1f}s: {stats.ok} ok, "
+        f"{stats.absent} absent, {stats.unknown} unknown; {stats.events} events, "
+        f"{stats.deliveries} deliveries queued"
+    ]
+    if stats.unknown:
+        lines.append(f"could not read {stats.unknown}: {stats.failures_in_words()}")
+    if stats.lost_lease or stats.failed:
+        lines.append(f"{stats.lost_lease} leases lost, {stats.failed} writes failed")
+    return lines
+
+
+def exit_status(stats: PollStats) -> int:
+    """3 when nothing could be read, 1 when leases or writes were lost, else 0."""
+    if stats.claimed and stats.ok + stats.absent == 0:
+        return EXIT_NOTHING_READ
+    return 1 if stats.lost_lease or stats.failed else 0
+
+
 def poll_once(settings: Settings, args: argparse.Namespace) -> int:
     """Poll due accounts once (or ``--all``, or ``--account ID``), print a summary."""
     setup_logging(
@@ -32,6 +63,7 @@ def poll_once(settings: Settings, args: argparse.Namespace) -> int:
         secrets=settings.secrets(),
         json_format=settings.logging.json_format,
     )
+    quiet_libraries()  # cron mails whatever is printed: no migration chatter
     stats = asyncio.run(
         _poll_once(
             settings,
@@ -39,12 +71,5 @@ def poll_once(settings: Settings, args: argparse.Namespace) -> int:
             account_id=getattr(args, "account", None),
         )
     )
-    print(
-        f"polled {stats.claimed} accounts in {stats.seconds:.1f}s: {stats.ok} ok, "
-        f"{stats.absent} absent, {stats.unknown} unknown; {stats.events} events, "
-        f"{stats.deliveries} deliveries queued"
-    )
-    if stats.lost_lease or stats.failed:
-        print(f"{stats.lost_lease} leases lost, {stats.failed} writes failed")
-        return 1
-    return 0
+    print("\n".join(summary(stats)))
+    return exit_status(stats)

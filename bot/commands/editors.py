@@ -14,7 +14,7 @@ from bot.domain import Platform
 from bot.errors import FetchError, InvalidHandle
 from bot.handles import canonical_url, normalize_handle, parse_platform
 from bot.i18n import format_duration, format_number, t
-from bot.names import matches, query_tokens
+from bot.names import localized_name, matches, query_tokens
 from bot.net.guard import check_url
 from bot.reply import Reply, ReplyBuilder, Span, Table
 from bot.roster import make_slug
@@ -92,7 +92,13 @@ async def _watch_add(ctx: CommandContext, name: str, platform_name: str, raw: st
         await session.commit()
     key = "chat.watch.added" if found else "chat.watch.added_new"
     return Reply.text(
-        t(ctx.locale, key, name=official.name, platform=platform.value, handle=handle)
+        t(
+            ctx.locale,
+            key,
+            name=localized_name(official, ctx.locale),
+            platform=platform.value,
+            handle=handle,
+        )
     )
 
 
@@ -120,7 +126,7 @@ async def _watch_remove(
         disable_account(account)
         audit(session, ctx.caller, "watch_remove", target=f"{platform.value}:{handle}")
         await session.commit()
-    return Reply.text(t(ctx.locale, "chat.watch.removed", name=official.name,
+    return Reply.text(t(ctx.locale, "chat.watch.removed", name=localized_name(official, ctx.locale),
                         platform=platform.value, handle=handle))  # fmt: skip
 
 
@@ -215,7 +221,12 @@ async def _watchlist_member(ctx: CommandContext, sub: str, name: str, who: str) 
         )
         await session.commit()
     return Reply.text(
-        t(ctx.locale, f"chat.watchlist.{_PAST[sub]}", name=name, official=official.name)
+        t(
+            ctx.locale,
+            f"chat.watchlist.{_PAST[sub]}",
+            name=name,
+            official=localized_name(official, ctx.locale),
+        )
     )
 
 

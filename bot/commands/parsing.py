@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from bot.domain import OPERATOR_EVENTS, EventKind
 
@@ -20,10 +20,12 @@ KIND_ALIASES: Mapping[str, tuple[str, ...]] = {
     ),
     "silence": (EventKind.WENT_SILENT, EventKind.BACK_FROM_SILENCE),
     "account": (EventKind.PROFILE_CHANGED, EventKind.ACCOUNT_MISSING, EventKind.ACCOUNT_RESTORED),
-    "sources": tuple(OPERATOR_EVENTS),
+    "sources": tuple(k for k in EventKind if k in OPERATOR_EVENTS),
 }
-_MODES = frozenset({"immediate", "digest"})
+_MODES = ("immediate", "digest")
 _KINDS = frozenset(k.value for k in EventKind)
+#: The one order event kinds are listed in: DESIGN.md's, which is ``EventKind``'s.
+KIND_ORDER: Mapping[str, int] = {k.value: i for i, k in enumerate(EventKind)}
 _QUOTES = str.maketrans("«»“”„", '"""""')
 
 
@@ -54,7 +56,22 @@ def parse_kinds(words: Sequence[str]) -> tuple[list[str], list[str], str | None]
         else:
             break
         rest.pop()
-    return rest, list(dict.fromkeys(kinds)), mode
+    return rest, ordered_kinds(kinds), mode
+
+
+def ordered_kinds(kinds: Iterable[str]) -> list[str]:
+    """``kinds`` without repeats, in the fixed ``EventKind`` order (unknown ones last)."""
+    return sorted(dict.fromkeys(kinds), key=lambda k: (KIND_ORDER.get(k, len(KIND_ORDER)), k))
+
+
+def kind_words() -> list[str]:
+    """Every word ``parse_kinds`` accepts as a kind: the aliases, then each kind's name."""
+    return [*KIND_ALIASES, *KIND_ORDER]
+
+
+def modes_in(words: Sequence[str]) -> list[str]:
+    """The mode words among ``words`` (more than one is a contradiction to point out)."""
+    return [w.lower() for w in words if w.lower() in _MODES]
 
 
 def subcommand(args: Sequence[str], default: str = "") -> str:

@@ -28,6 +28,18 @@ from bot.store.failures import DATABASE_ERRORS
 log = logging.getLogger(__name__)
 
 
+def _not_a_command(text: str, name: str, locale: str) -> Reply:
+    """The answer to text that runs no command: stray words are not taken for commands.
+
+    Without a slash it was a message, not a mistyped command, so the answer is a hint
+    towards /help. Only text addressed to the bot gets here: adapters keep a group's
+    plain text (meant for people) away from the command layer.
+    """
+    if text.strip().startswith("/"):
+        return Reply.text(t(locale, "chat.unknown_command", name=name or "?"))
+    return Reply.text(t(locale, "help.stray"))
+
+
 class CommandService:
     """Runs chat commands for every backend and returns platform-neutral replies."""
 
@@ -108,7 +120,7 @@ class CommandService:
             editor = spec is not None and await is_editor(session, self.settings, caller)
             await session.commit()
         if spec is None:
-            return Reply.text(t(locale, "chat.unknown_command", name=name or "?"))
+            return _not_a_command(text, name, locale)
         decision = await decide(spec, caller, editor=editor, chat_admin=chat_admin)
         if not decision.allowed:
             await self._record_denial(caller, name)

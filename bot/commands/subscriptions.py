@@ -4,16 +4,18 @@ the chat's own settings and greeting: /lang, /start, /help."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from difflib import get_close_matches
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.actions import mute_action, unmute_action, unsubscribe_action
 from bot.commands.auth import audit, editor_key
 from bot.commands.context import CommandContext, CommandSpec, usage
-from bot.commands.menu import command_menu
-from bot.commands.parsing import parse_kinds
-from bot.commands.targets import Target, pick_official, resolve_target
+from bot.commands.menu import command_menu, describe, editor_commands, example, syntax
+from bot.commands.parsing import kind_words, modes_in, ordered_kinds, parse_kinds
+from bot.commands.targets import Target, names_something, pick_official, resolve_target
 from bot.i18n import t
+from bot.names import collation_key, localized_name
 from bot.reply import Button, Reply, ReplyBuilder, Span
 from bot.store.chats import hinted_locale, set_chat_locale
 from bot.store.models import Subscription
@@ -40,15 +42,43 @@ async def cmd_start(ctx: CommandContext) -> Reply:
 
 
 async def cmd_help(ctx: CommandContext) -> Reply:
-    """List every command with a one-line description."""
+    """List every command with a one-line description, or explain one: ``/help top``."""
+    if ctx.args:
+        return command_help(ctx, ctx.args[0].removeprefix("/").split("@", 1)[0].lower())
     builder = ReplyBuilder().line(Span(t(ctx.locale, "chat.help.title"), bold=True))
-    return _with_menu(builder, ctx)
+    return _with_menu(builder, ctx, more=True)
 
 
-def _with_menu(builder: ReplyBuilder, ctx: CommandContext) -> Reply:
+def command_help(ctx: CommandContext, name: str) -> Reply:
+    """The description, syntax and an example of ``/name``."""
+    if name not in ctx.commands:
+        return Reply.text(t(ctx.locale, "help.unknown_topic", name=name))
+    loc = ctx.locale
+    builder = ReplyBuilder().line(Span(f"/{name}", code=True), f" — {describe(loc, name)}")
+    for label, text in (
+        ("help.syntax_label", syntax(loc, name)),
+        ("help.example_label", example(loc, name)),
+    ):
+        if text:
+            builder.line(f"{t(loc, label)} ", Span(text, code=True))
+    if name == "subscribe":
+        builder.line(t(loc, "help.kinds", kinds=", ".join(kind_words())))
+    if ctx.commands[name].editor_only:
+        builder.line(t(loc, "help.editors_only"))
+    return builder.build()
+
+
+def _with_menu(builder: ReplyBuilder, ctx: CommandContext, *, more: bool = False) -> Reply:
     for name, description in command_menu(ctx.commands, ctx.locale, editor=ctx.is_editor):
         builder.line(Span(f"/{name}", code=True), f" — {description}")
+    hidden = [] if ctx.is_editor else editor_commands(ctx.commands)
+    if more and hidden:
+        # Readers see that these exist (and may ask /help about them), marked as not theirs.
+        names = ", ".join(f"/{name}" for name in hidden)
+        builder.paragraph().line(t(ctx.locale, "help.editors_also", commands=names))
     builder.paragraph().line(t(ctx.locale, "chat.help.footer"))
+    if more:
+        builder.line(t(ctx.locale, "help.more"))
     return builder.build()
 
 
@@ -77,7 +107,12 @@ async def cmd_subscribe(ctx: CommandContext) -> Reply:
     words, kinds, mode = parse_kinds(ctx.args)
     if not words:
         return usage(ctx, "subscribe")
+    if len(set(modes_in(ctx.args[len(words) :]))) > 1:
+        return Reply.text(t(ctx.locale, "help.two_modes"))
     async with ctx.db.sessions() as session:
+        mistyped = await _unknown_kind(session, ctx, words)
+        if mistyped is not None:
+            return mistyped
         tail = " ".join([*kinds, *([mode] if mode else [])])
         target = await resolve_target(
             session, ctx, words, retry=f"/subscribe {{id}} {tail}".strip()
@@ -91,13 +126,46 @@ async def cmd_subscribe(ctx: CommandContext) -> Reply:
             session, ctx.caller, "subscribe", target=f"{target.type}:{target.id}", details=details
         )
         await session.commit()
-    return Reply.text(
-        t(ctx.locale, "chat.subscribe.done", target=target.label),
-        _kinds_line(ctx.locale, kinds, sub.mode),
-    )
+    lines = [t(ctx.locale, "chat.subscribe.done", target=target.label)]
+    lines.append(_kinds_line(ctx.locale, kinds, sub.mode))
+    return Reply.text(*lines, *([target.note] if target.note else []))
+
+
+async def _unknown_kind(
+    session: AsyncSession, ctx: CommandContext, words: Sequence[str]
+) -> Reply | None:
+    """When ``words`` name nothing but a shorter start of them does, the rest was meant as
+    event kinds ("/subscribe Musin deleted"): say which word is not a kind, and the kinds."""
+    if len(words) < 2 or await names_something(session, words):
+        return None
+    for cut in range(len(words) - 1, 0, -1):
+        if await names_something(session, words[:cut]):
+            return unknown_kind_reply(ctx.locale, words[cut], " ".join(words[:cut]))
+    return None
+
+
+def unknown_kind_reply(locale: str, word: str, target: str) -> Reply:
+    """ "I don't know the event kind ...", a likely meaning, and every kind word."""
+    lines = [t(locale, "help.unknown_kind", word=word, target=target)]
+    suggestion = suggest_kind(word)
+    if suggestion:
+        lines.append(t(locale, "help.suggest", suggestion=suggestion))
+    lines.append(t(locale, "help.kinds", kinds=", ".join(kind_words())))
+    return Reply.text(*lines)
+
+
+def suggest_kind(word: str) -> str | None:
+    """The kind word ``word`` most likely meant ("deleted" -> "post_deleted")."""
+    folded = word.lower().replace("-", "_")
+    for candidate in kind_words():
+        if len(folded) >= 3 and folded in candidate:
+            return candidate
+    close = get_close_matches(folded, kind_words(), n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 def _kinds_line(locale: str, kinds: Sequence[str], mode: str) -> str:
+    kinds = ordered_kinds(kinds)
     names = ", ".join(t(locale, f"alert.kind.{k}") for k in kinds) if kinds else None
     text = (
         t(locale, "chat.subscribe.kinds", kinds=names)
@@ -163,15 +231,26 @@ async def cmd_subscriptions(ctx: CommandContext) -> Reply:
         buttons = []
         for sub in subs:
             label = await _target_label(session, ctx.locale, sub)
-            builder.line(f"• {label}: ", _kinds_line(ctx.locale, sub.event_kinds, sub.mode))
+            builder.line(f"• {label} — ", _kinds_summary(ctx.locale, sub.event_kinds, sub.mode))
             text = t(ctx.locale, "chat.subscriptions.drop", target=label)
             buttons.append((Button(text[:60], unsubscribe_action(sub.id)),))
     if muted:
         builder.paragraph().line(Span(t(ctx.locale, "chat.subscriptions.muted"), bold=True))
-        for official_id, name in muted:
+        for official_id, name in sorted(muted, key=lambda m: collation_key(m[1], ctx.locale)):
             builder.line(f"• {name}")
             buttons.append((_unmute_button(ctx.locale, official_id, name),))
     return builder.build(buttons=tuple(buttons))
+
+
+def _kinds_summary(locale: str, kinds: Sequence[str], mode: str) -> str:
+    """What one subscription delivers, without the "Alerts:" label each line would repeat."""
+    kinds = ordered_kinds(kinds)
+    text = (
+        ", ".join(t(locale, f"alert.kind.{k}") for k in kinds)
+        if kinds
+        else t(locale, "help.subscriptions.all_kinds")
+    )
+    return text + (" " + t(locale, "help.subscriptions.digest") if mode == "digest" else "")
 
 
 def _unmute_button(locale: str, official_id: int, name: str) -> Button:
@@ -189,9 +268,10 @@ async def cmd_mute(ctx: CommandContext) -> Reply:
         await add_mute(session, ctx.chat.id, official.id)
         audit(session, ctx.caller, "mute", target=f"official:{official.id}")
         await session.commit()
+    name = localized_name(official, ctx.locale)
     return Reply(
-        blocks=Reply.text(t(ctx.locale, "chat.mute.done", name=official.name)).blocks,
-        buttons=((_unmute_button(ctx.locale, official.id, official.name),),),
+        blocks=Reply.text(t(ctx.locale, "chat.mute.done", name=name)).blocks,
+        buttons=((_unmute_button(ctx.locale, official.id, name),),),
     )
 
 
@@ -206,7 +286,7 @@ async def cmd_unmute(ctx: CommandContext) -> Reply:
         await remove_mute(session, ctx.chat.id, official.id)
         audit(session, ctx.caller, "unmute", target=f"official:{official.id}")
         await session.commit()
-    return Reply.text(t(ctx.locale, "chat.unmute.done", name=official.name))
+    return Reply.text(t(ctx.locale, "chat.unmute.done", name=localized_name(official, ctx.locale)))
 
 
 COMMANDS = (
@@ -216,6 +296,6 @@ COMMANDS = (
     CommandSpec("subscribe", cmd_subscribe, changes_chat=True),
     CommandSpec("unsubscribe", cmd_unsubscribe, changes_chat=True),
     CommandSpec("subscriptions", cmd_subscriptions),
-    CommandSpec("mute", cmd_mute, changes_chat=True, listed=False),
-    CommandSpec("unmute", cmd_unmute, changes_chat=True, listed=False),
+    CommandSpec("mute", cmd_mute, changes_chat=True),
+    CommandSpec("unmute", cmd_unmute, changes_chat=True),
 )

@@ -4,7 +4,12 @@ The demo starts the world on loopback, points every source at it, imports the 24
 of the 2021 government into a scratch database (a temporary SQLite file unless
 ``--database`` names one), subscribes the console chat to everything, and runs the real
 scheduler, detection and relay. Alerts stream to the terminal; typed lines are chat
-commands. With ``--no-input`` it prints alerts until ``--duration`` ends, then the report.
+commands, run exactly as a Telegram chat's would: ``--lang`` is only the hint for the new
+console chat (as a Telegram user's language), then the chat's stored language (``/lang``)
+wins; the local operator is an editor, as the operator of a real bot would be. Every time
+shown is real time; the world only makes life faster (see ``bot.demo.world``). Buttons are
+numbered choices, charts are saved in ``--output`` (see ``bot.chat.console``). With
+``--no-input`` it prints alerts until ``--duration`` ends, then the report.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import math
 import signal
+import statistics
 import sys
 import tempfile
 import threading
@@ -33,19 +40,22 @@ from bot.demo import script
 from bot.demo.world import DEMO_TOKEN, World
 from bot.domain import Platform
 from bot.errors import UserInputError
+from bot.i18n import format_duration, format_number, normalize_locale, t
 from bot.logs import setup_logging
-from bot.reply import Caller, render_plain
+from bot.reply import Caller
+from bot.reports.charts import ChartCache
 from bot.roster import OfficialEntry, load_roster
 from bot.roster.transfer import import_entries
 from bot.store.migrate import open_database
 
 ROSTER = Path(__file__).with_name("roster.toml")
 WATCHLIST = "kz-government"
-FINAL_REPORT = f"/report {WATCHLIST} facebook"
+#: Over 30 days: the quiet minister falls silent for 7 days during the demo, and still
+#: counts among the seven who used Facebook.
+FINAL_REPORT = f"/report {WATCHLIST} facebook 30d"
 SUBSCRIBE = "/subscribe all posts followers silence account sources"
 #: Real seconds between polls of one account in the demo.
 POLL_EVERY = timedelta(seconds=3)
-MIN_SILENT_AFTER_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +68,8 @@ class DemoOptions:
     telegram_token: str | None = None
     database_url: str | None = None
     lang: str | None = None
+    #: Where charts are saved (None: the current folder).
+    output: Path | None = None
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> DemoOptions:
@@ -77,6 +89,7 @@ class DemoOptions:
             telegram_token=args.telegram_token,
             database_url=getattr(args, "database", None),
             lang=getattr(args, "lang", None),
+            output=Path(args.output) if getattr(args, "output", None) else None,
         )
 
 
@@ -95,8 +108,6 @@ def demo_settings(
     section_updates["facebook"] = section_updates["facebook"].model_copy(
         update={"access_token": SecretStr(DEMO_TOKEN)}
     )
-    # Never below a few polls, or every account would look silent between two polls.
-    silent_after = timedelta(seconds=max(script.SILENT_AFTER / world.speed, MIN_SILENT_AFTER_S))
     token = SecretStr(telegram_token) if telegram_token else settings.telegram.token
     return settings.model_copy(
         update={
@@ -121,7 +132,7 @@ def demo_settings(
                 }
             ),
             "detect": settings.detect.model_copy(
-                update={"silent_after": silent_after, "confirm_polls": 2}
+                update={"silent_after": world.silent_after, "confirm_polls": 2}
             ),
             "relay": settings.relay.model_copy(
                 update={"tick": timedelta(milliseconds=300), "per_chat_interval": timedelta(0)}
@@ -171,12 +182,25 @@ class LineReader:
 class Demo:
     """One demo session: world, database, app, console; ``run`` returns an exit status."""
 
-    def __init__(self, settings: Settings, options: DemoOptions, *, out: TextIO) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        options: DemoOptions,
+        *,
+        out: TextIO,
+        inp: TextIO | None = None,
+    ) -> None:
         self.base_settings = settings
         self.options = options
         self.out = out
+        self.inp = inp
         self.world = World(speed=options.speed)
-        self.caller: Caller = console_caller("demo", lang=options.lang)
+        # The language is only the new chat's hint, exactly as a Telegram user's is.
+        self.caller: Caller = console_caller("demo", editor=True, lang=options.lang)
+        self.locale = normalize_locale(options.lang or settings.i18n.default_locale)
+        self.console = ConsoleBackend(
+            stream=out, output=options.output, caller=self.caller, interactive=options.interactive
+        )
         self._stop = asyncio.Event()
 
     def say(self, text: str) -> None:
@@ -203,54 +227,67 @@ class Demo:
             telegram_token=self.options.telegram_token,
         )
         async with open_database(settings) as db:
-            stats = await import_entries(db, demo_roster(self.world))
-            commands = CommandService(db=db, settings=settings)
-            console = ConsoleBackend(stream=self.out, commands=commands)
+            entries = demo_roster(self.world)
+            await import_entries(db, entries)
+            commands = CommandService(
+                db=db, settings=settings, services={"chart_cache": ChartCache()}
+            )
+            self.console.commands = commands
             if settings.telegram.active:
-                self.say(
-                    "Telegram: connecting; send /subscribe all to your bot to get the alerts there."
-                )
+                self.say(t(self.locale, "demo.telegram"))
             # The app adds the Telegram backend (when a token is set), the relay and digests.
-            app = App(settings, db=db, commands=commands, backends={"console": console})
-            self._intro(stats.officials_created, silent_after=settings.detect.silent_after)
-            await self._command(commands, SUBSCRIBE)
+            app = App(settings, db=db, commands=commands, backends={"console": self.console})
+            self._intro(len(entries))
+            await self._command(SUBSCRIBE)
             # History relative to this moment: the start-up time must not eat into the
-            # silence threshold of the active accounts.
+            # quiet minister's lead before the silence threshold.
             self.world.populate()
             try:
                 await app.start()
                 self.world.begin(delay=POLL_EVERY.total_seconds() + 1)
-                await self._session(commands)
+                await self._session()
             finally:
                 await app.stop()
             if not self.options.interactive:
-                await self._command(commands, FINAL_REPORT)
+                await self._command(FINAL_REPORT)
         return 0
 
-    def _intro(self, officials: int, *, silent_after: timedelta) -> None:
-        minutes = script.HOUR / self.options.speed / 60
+    def _intro(self, officials: int) -> None:
+        loc, speed = self.locale, self.options.speed
+        every = statistics.median(p.post_every for p in script.PLANS.values() if p.post_every)
+        last_turn = max((h.at for h in script.PLOT), default=0.0)
         self.say(
-            f"govwatch demo: {officials} members of Kazakhstan's 2021 government "
-            f"(watchlist {WATCHLIST}) on a simulated Telegram, Bluesky, Facebook and RSS "
-            f"served at {self.world.base_url}."
+            t(loc, "demo.intro", officials=officials, watchlist=WATCHLIST, url=self.world.base_url)
         )
         self.say(
-            f"World speed x{self.options.speed:g}: one world hour every {minutes:.1f} real "
-            f"minutes; polls every {POLL_EVERY.total_seconds():g} s; silence after "
-            f"{silent_after.total_seconds():g} s. The first poll only sets baselines."
+            t(
+                loc,
+                "demo.pace",
+                speed=format_number(speed, loc),
+                post_every=_duration(every / speed, loc, up=False),
+                plot=_duration(last_turn / speed, loc),
+                poll=format_duration(POLL_EVERY, loc),
+            )
+        )
+        self.say(
+            t(
+                loc,
+                "demo.silence",
+                silent_after=format_duration(self.world.silent_after, loc),
+                lead=_duration(self.world.silence_lead.total_seconds(), loc),
+            )
         )
         if self.options.interactive:
-            self.say(
-                "Type commands: /top facebook, /report kz-government facebook, /silent, "
-                "/official Musin, /subscriptions, /help. Ctrl-D or /quit ends the demo."
-            )
+            self.say(t(loc, "demo.commands"))
+            folder = self.options.output or Path.cwd()
+            self.say(t(loc, "demo.charts", folder=str(folder)))
 
-    async def _command(self, commands: CommandService, text: str) -> None:
+    async def _command(self, text: str) -> None:
+        """Narrate and run one command of the demo's own (the subscription, the report)."""
         self.say(f"> {text}")
-        reply = await commands.handle(self.caller, text, locale=self.options.lang)
-        self.say(render_plain(reply))
+        await self.console.ask(self.caller, text)
 
-    async def _session(self, commands: CommandService) -> None:
+    async def _session(self) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -259,7 +296,7 @@ class Demo:
         if self.options.duration is not None:
             waiters.append(asyncio.create_task(self._sleep(self.options.duration)))
         if self.options.interactive:
-            waiters.append(asyncio.create_task(self._read_commands(commands)))
+            waiters.append(asyncio.create_task(self._read_commands()))
         waiters.append(asyncio.create_task(self._stopped()))
         try:
             await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
@@ -276,21 +313,37 @@ class Demo:
     async def _stopped(self) -> None:
         await self._stop.wait()
 
-    async def _read_commands(self, commands: CommandService) -> None:
-        reader = LineReader(sys.stdin)
+    async def _read_commands(self) -> None:
+        reader = LineReader(self.inp or sys.stdin)
         reader.start()
+        self.console.show_prompt()
         while (line := await reader.lines.get()) is not None:
+            self.console.input_ended()
             text = line.strip()
             if text in ("/quit", "/exit", "quit", "exit"):
                 return
             if text:
-                reply = await commands.handle(self.caller, text, locale=self.options.lang)
-                self.say(render_plain(reply))
+                await self.console.handle_line(self.caller, text)
+            self.console.show_prompt()
+        self.console.input_ended()
 
 
-async def run_demo(settings: Settings, options: DemoOptions, *, out: TextIO | None = None) -> int:
-    """Run one demo session; returns the exit status."""
-    return await Demo(settings, options, out=out or sys.stdout).run()
+def _duration(seconds: float, locale: str, *, up: bool = True) -> str:
+    """``seconds`` to a whole minute (or second): rounded up ("within"), or to the nearest."""
+    unit = 60 if seconds >= 60 else 1
+    whole = math.ceil(seconds / unit) if up else max(round(seconds / unit), 1)
+    return format_duration(timedelta(seconds=whole * unit), locale)
+
+
+async def run_demo(
+    settings: Settings,
+    options: DemoOptions,
+    *,
+    out: TextIO | None = None,
+    inp: TextIO | None = None,
+) -> int:
+    """Run one demo session (typed lines from ``inp``, default stdin); returns the exit status."""
+    return await Demo(settings, options, out=out or sys.stdout, inp=inp).run()
 
 
 def main(settings: Settings, args: argparse.Namespace) -> int:

@@ -4,7 +4,8 @@ The world's state (:mod:`bot.demo.state`) evolves with :meth:`World.advance` (wo
 seconds); :meth:`World.start` serves it and advances it in the background at ``speed``
 world seconds per real second. The answers themselves are pure functions in
 :mod:`bot.demo.responses` and :mod:`bot.demo.tme`. Post timestamps are real (UTC now), so
-the app's clock, silence and report periods work as in production.
+the app's clock, silence and report periods work as in production: the world only makes
+life faster (more posts per real minute), it never bends the time the app reads.
 """
 
 from __future__ import annotations
@@ -22,10 +23,16 @@ from bot.demo import responses, script, tme
 from bot.demo.script import AccountPlan, Happening
 from bot.demo.state import DEMO_TOKEN, PLACEHOLDER, PREFIX, WorldAccount, WorldPost
 from bot.domain import Platform
+from bot.reports.silence import DEFAULT_DAYS
 
 __all__ = ["DEMO_TOKEN", "PLACEHOLDER", "PREFIX", "World", "WorldAccount", "WorldPost"]
 
 _HISTORY_DAYS = (0.3, 0.8, 1.4, 2.1, 3.0, 4.2, 5.5, 6.3, 8.0, 10.5, 13.0, 16.0)
+#: The silence threshold the demo uses: what /silent counts by default (7 days).
+SILENT_AFTER = timedelta(days=DEFAULT_DAYS)
+#: The quiet minister crosses the threshold at least this many real seconds after the
+#: world is populated, so the first poll has read him before (else it is never announced).
+MIN_SILENCE_LEAD_S = 12.0
 
 
 class World:
@@ -39,9 +46,11 @@ class World:
         plans: dict[tuple[Platform, str], AccountPlan] | None = None,
         plot: tuple[Happening, ...] = script.PLOT,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        silent_after: timedelta = SILENT_AFTER,
     ) -> None:
         self.speed = speed
         self.clock = clock
+        self.silent_after = silent_after
         self.elapsed = 0.0
         self.base_url = ""
         self._rng = random.Random(seed)
@@ -81,19 +90,22 @@ class World:
             ages = [newest + timedelta(days=d * 9) for d in range(6)]
         else:
             if plan.goes_silent:
-                first = (script.SILENT_AFTER - script.SILENCE_LEAD) / self.speed
+                first = self.silent_after - self.silence_lead
             else:
-                # well inside the silence threshold, so nobody looks silent at first sight
-                first = self._rng.uniform(0.05, 0.25) * script.SILENT_AFTER / self.speed
-            ages = [timedelta(seconds=first)] + [timedelta(days=d) for d in _HISTORY_DAYS]
+                first = timedelta(seconds=self._rng.uniform(*script.FIRST_POST_AGE) / self.speed)
+            ages = [first] + [first + timedelta(days=d) for d in _HISTORY_DAYS]
         for age in sorted(ages, reverse=True):
             self._add_post(acc, now - age)
         return acc
 
+    @property
+    def silence_lead(self) -> timedelta:
+        """How long after populating the world the quiet minister crosses the threshold."""
+        return timedelta(seconds=max(script.SILENCE_LEAD / self.speed, MIN_SILENCE_LEAD_S))
+
     def _gap(self, every: float) -> float:
-        # Never longer than half the silence threshold: only the scripted
-        # minister goes silent.
-        return min(self._rng.expovariate(1 / every) + 0.2 * every, script.SILENT_AFTER * 0.45)
+        # Regular enough that an active account never looks quiet for long.
+        return min(self._rng.expovariate(1 / every) + 0.2 * every, script.MAX_QUIET * 0.45)
 
     def _add_post(self, acc: WorldAccount, when: datetime) -> WorldPost:
         texts = script.TEXTS[acc.plan.topic]

@@ -100,6 +100,14 @@ def format_percent(value: float, locale: str | None, *, signed: bool = False) ->
     return f"{sign}{body}\u00a0%" if loc != "en" else f"{sign}{body}%"
 
 
+def format_multiplier(value: float, locale: str | None) -> str:
+    """A "times usual" factor, always with one decimal: ``×5,0`` and ``×36,7`` (ru, kk)."""
+    loc = normalize_locale(locale)
+    return "\u00d7" + f"{value:,.1f}".replace(",", "\x00").replace(".", _DECIMAL[loc]).replace(
+        "\x00", _THOUSANDS[loc]
+    )
+
+
 _MONTHS: Final = {
     "ru": ["янв", "фев", "мар", "апр", "мая", "июн", "июл", "авг", "сен", "окт", "ноя", "дек"],
     "kk": ["қаң", "ақп", "нау", "сәу", "мам", "мау", "шіл", "там", "қыр", "қаз", "қар", "жел"],
@@ -110,7 +118,11 @@ _MONTHS: Final = {
 def format_datetime(
     value: datetime, locale: str | None, *, tz: str | None = None, with_time: bool = True
 ) -> str:
-    """Format a timestamp for ``locale`` in time zone ``tz``: ``5 мая 2026, 14:02``."""
+    """Format a timestamp for ``locale`` in time zone ``tz``: ``5 мая 2026, 14:02 (Asia/Almaty)``.
+
+    A time of day always names its zone (the IANA name; ``UTC`` when none is given), so a
+    reader in another city never has to guess; a date alone does not.
+    """
     loc = normalize_locale(locale)
     local = value.astimezone(ZoneInfo(tz)) if tz else value
     month = _MONTHS[loc][local.month - 1]
@@ -120,7 +132,16 @@ def format_datetime(
         day = f"{local.year} ж. {local.day} {month}"
     else:
         day = f"{local.day} {month} {local.year}"
-    return f"{day}, {local:%H:%M}" if with_time else day
+    return f"{day}, {local:%H:%M} ({zone_label(local)})" if with_time else day
+
+
+def zone_label(value: datetime) -> str:
+    """The zone of an aware ``value`` as shown to readers: ``Asia/Almaty``, ``UTC``."""
+    key = getattr(value.tzinfo, "key", None)
+    if isinstance(key, str):
+        return key
+    # datetime.UTC names itself "UTC", a fixed offset "UTC+05:00"; naive times are UTC here
+    return value.tzname() or "UTC"
 
 
 def format_date(value: datetime, locale: str | None, *, tz: str | None = None) -> str:

@@ -31,6 +31,7 @@ from bot.errors import (
     ResponseTooLarge,
     TooManyRedirects,
 )
+from bot.net.causes import cause_in_words
 from bot.net.guard import GuardedResolver, check_url
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -87,7 +88,8 @@ class _Decoder:
         if encoding in ("gzip", "x-gzip"):
             self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
         elif encoding not in ("", "identity", "deflate"):
-            raise FetchError(f"unsupported content-encoding {encoding!r}", reason="bad_encoding")
+            words = f"unsupported content-encoding {encoding[:40]!r}"
+            raise FetchError(words, reason="bad_encoding", detail=words)
 
     def feed(self, chunk: bytes) -> bytes:
         if self._pending_deflate and chunk:
@@ -102,10 +104,12 @@ class _Decoder:
             try:
                 out = self._zlib.decompress(chunk, remaining + 1)
             except zlib.error as exc:
-                raise FetchError(f"corrupt compressed body: {exc}", reason="bad_encoding") from exc
+                words = "the compressed answer is corrupt"
+                raise FetchError(f"{words}: {exc}", reason="bad_encoding", detail=words) from exc
         self._size += len(out)
         if self._size > self._cap:
-            raise ResponseTooLarge(f"decoded body exceeds {self._cap} bytes")
+            words = f"the decoded answer is larger than {self._cap} bytes"
+            raise ResponseTooLarge(words, detail=words)
         return out
 
 
@@ -198,12 +202,15 @@ class HttpClient:
                 async with asyncio.timeout(self._settings.timeout.total_seconds()):
                     return await self._follow(url, request_headers, cap=cap, gate=gate)
             except TimeoutError as exc:
-                raise FetchTimeout(f"no complete answer from {host} in time") from exc
+                seconds = self._settings.timeout.total_seconds()
+                words = f"no complete answer from {host} within {seconds:g} s"
+                raise FetchTimeout(words, detail=words) from exc
 
     def _refuse_if_cooling(self, gate: _HostGate, host: str) -> None:
         wait = gate.blocked_until - time.monotonic()
         if wait > 0:
-            raise RateLimited(f"{host} asked us to wait", retry_after=wait)
+            words = f"{host} asked us to wait {wait:.0f} s more"
+            raise RateLimited(words, retry_after=wait, detail=words)
 
     async def _follow(
         self, url: str, headers: dict[str, str], *, cap: int, gate: _HostGate
@@ -226,7 +233,8 @@ class HttpClient:
             if isinstance(response, Response):
                 return response
             url = response
-        raise TooManyRedirects(f"more than {self._settings.max_redirects} redirects")
+        words = f"more than {self._settings.max_redirects} redirects"
+        raise TooManyRedirects(words, detail=words)
 
     async def _one(
         self,
@@ -247,7 +255,8 @@ class HttpClient:
             if status == 429 or (status == 503 and "retry-after" in flat):
                 wait = parse_retry_after(flat.get("retry-after")) or _DEFAULT_RETRY_AFTER
                 gate.blocked_until = max(gate.blocked_until, time.monotonic() + wait)
-                raise RateLimited(f"HTTP {status} from {request.url.host}", retry_after=wait)
+                words = f"{request.url.host} answered HTTP {status} (wait {wait:.0f} s)"
+                raise RateLimited(words, retry_after=wait, detail=words)
             found = _validators(flat)
             if status == 304:
                 return Response(304, url, flat, b"", not_modified=True, validators=found)
@@ -278,15 +287,15 @@ class HttpClient:
 
 
 def _classify(exc: Exception) -> FetchError:
-    """Map a transport error to FetchTimeout or FetchError(network)."""
+    """Map a transport error to FetchTimeout or FetchError(network), its cause in words."""
     # httpx-aiohttp maps every aiohttp connection error (refused, reset) to ConnectTimeout:
     # judge by the original aiohttp error when there is one.
     cause = exc.__cause__ if isinstance(exc.__cause__, Exception) else exc
     if isinstance(cause, aiohttp.ServerTimeoutError | asyncio.TimeoutError | TimeoutError):
-        return FetchTimeout(str(cause) or "timeout")
+        return FetchTimeout(str(cause) or "timeout", detail="the server did not answer in time")
     if cause is exc and isinstance(exc, httpx.TimeoutException):
-        return FetchTimeout(str(exc) or "timeout")
-    return FetchError(f"{type(cause).__name__}: {cause}")
+        return FetchTimeout(str(exc) or "timeout", detail="the server did not answer in time")
+    return FetchError(f"{type(cause).__name__}: {cause}", detail=cause_in_words(cause))
 
 
 def _conditional_headers(validators: Mapping[str, str] | None) -> dict[str, str]:
@@ -311,13 +320,15 @@ def _validators(headers: Mapping[str, str]) -> dict[str, str]:
 async def _read_capped(response: httpx.Response, headers: Mapping[str, str], *, cap: int) -> bytes:
     declared = headers.get("content-length", "")
     if declared.isdigit() and int(declared) > cap:
-        raise ResponseTooLarge(f"declared {declared} bytes, cap is {cap}")
+        words = f"the answer declares {declared} bytes, more than {cap}"
+        raise ResponseTooLarge(words, detail=words)
     decoder = _Decoder(headers.get("content-encoding", "").strip().lower(), cap)
     raw_size = 0
     parts: list[bytes] = []
     async for chunk in response.aiter_raw():
         raw_size += len(chunk)
         if raw_size > cap:
-            raise ResponseTooLarge(f"raw body exceeds {cap} bytes")
+            words = f"the answer is larger than {cap} bytes"
+            raise ResponseTooLarge(words, detail=words)
         parts.append(decoder.feed(chunk))
     return b"".join(parts)

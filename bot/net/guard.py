@@ -89,23 +89,34 @@ def parse_ip(host: str) -> IPAddress | None:
 def check_url(url: str, *, allow_private: bool) -> str:
     """Refuse URLs govwatch never fetches; return the URL unchanged when it is acceptable."""
     if _CONTROL.search(url):
-        raise InvalidURL(f"URL has spaces, backslashes or control characters: {url!r}")
+        raise InvalidURL(
+            f"URL has spaces, backslashes or control characters: {url!r}",
+            detail="the URL has spaces, backslashes or control characters",
+        )
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
-        raise InvalidURL(f"only http and https are fetched: {url!r}")
+        raise InvalidURL(
+            f"only http and https are fetched: {url!r}", detail="only http and https are fetched"
+        )
     if "@" in parts.netloc:
-        raise InvalidURL(f"URL with a user name or password refused: {url!r}")
+        raise InvalidURL(
+            f"URL with a user name or password refused: {url!r}",
+            detail="a URL with a user name or password is refused",
+        )
     if not parts.hostname:
-        raise InvalidURL(f"URL has no host: {url!r}")
+        raise InvalidURL(f"URL has no host: {url!r}", detail="the URL has no host")
     try:
         parts.port  # noqa: B018 - raises on a malformed port
     except ValueError as exc:
-        raise InvalidURL(f"URL has a malformed port: {url!r}") from exc
+        raise InvalidURL(
+            f"URL has a malformed port: {url!r}", detail="the URL has a malformed port"
+        ) from exc
     ip = parse_ip(parts.hostname)
     if ip is not None and not allow_private:
         why = refusal(ip)
         if why is not None:
-            raise BlockedAddress(f"{parts.hostname} is {why}")
+            words = f"{parts.hostname} is {why}"
+            raise BlockedAddress(words, detail=words)
     return url
 
 
@@ -132,9 +143,12 @@ class GuardedResolver(AbstractResolver):
             why = "unparsable" if ip is None else refusal(ip)
             if why is not None:
                 # One bad answer condemns the name: a rebinding attacker mixes answers.
-                raise BlockedAddress(f"{host} resolves to {answer['host']} ({why})")
+                words = f"{host} resolves to {answer['host']} ({why})"
+                raise BlockedAddress(words, detail=words)
         if not answers:
-            raise BlockedAddress(f"{host} resolves to nothing")
+            raise BlockedAddress(
+                f"{host} resolves to nothing", detail=f"{host} resolves to nothing"
+            )
         return answers
 
     async def close(self) -> None:

@@ -131,8 +131,9 @@ class DigestQueue:
         lines: list[Line] = [
             _event_line(r.event, r.account, r.official, locale, tz) for r in rows[:MAX_LINES]
         ]
+        # The event lines give times of day in the chat's zone: the title names it once.
         title = t(locale, f"reports.digest.title_{chat.digest}",
-                  date=format_date(now, locale, tz=tz))  # fmt: skip
+                  date=f"{format_date(now, locale, tz=tz)} ({tz})")  # fmt: skip
         head: list[Line] = [(Span(title, bold=True),)]
         summary = ", ".join(
             f"{t(locale, f'reports.digest.kind.{kind}')}: {format_number(n, locale)}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.actions import chart_action, mute_action, unfollow_action
 from bot.i18n import format_datetime, format_duration, format_number, format_percent, t
@@ -65,9 +66,44 @@ def render_event(
 
 
 def _account_label(account: Account | None, payload: Mapping[str, Any]) -> str:
-    if account is not None:
-        return f"{account.platform}:{account.handle}"
-    return f"{payload.get('platform', '?')}:{payload.get('handle', '?')}"
+    platform = str(payload.get("platform") or (account.platform if account else "?"))
+    handle = str(payload.get("handle") or (account.handle if account else "?"))
+    return f"{platform}:{_shown_handle(platform, handle)}"
+
+
+#: Platforms whose handle is a URL (a feed, a page): alerts name the site instead.
+_URL_HANDLES = frozenset({"rss", "html"})
+
+
+def _shown_handle(platform: str, handle: str) -> str:
+    """The account as a reader knows it: a feed or page by its site, never its long URL."""
+    if platform not in _URL_HANDLES:
+        return handle
+    host = urlsplit(handle).hostname or ""
+    return host.removeprefix("www.") or handle
+
+
+def _link(
+    event: EventRow, account: Account | None, payload: Mapping[str, Any]
+) -> tuple[str, bool] | None:
+    """(URL, is the post's own link) to show, or None: only addresses the source gave.
+
+    A post event whose URL is just the account's address (the item had no link of its
+    own) links to the account, never to a made-up post; a feed's address is an XML
+    document for programs, so such RSS alerts carry no link.
+    """
+    platform = str(payload.get("platform") or (account.platform if account else ""))
+    profile = payload.get("profile_url") or (account.url if account else None)
+    url = payload.get("url") or profile
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        return None
+    own = event.kind in ("new_post", "post_edited") and url not in (profile, payload.get("handle"))
+    if platform == "rss" and not own and event.kind in _POST_KINDS:
+        return None
+    return url, own
+
+
+_POST_KINDS = frozenset({"new_post", "post_edited", "post_deleted"})
 
 
 def _int(payload: Mapping[str, Any], key: str) -> int | None:
@@ -194,21 +230,17 @@ def _where(
 ) -> Line:
     platform = str(payload.get("platform") or (account.platform if account else ""))
     handle = str(payload.get("handle") or (account.handle if account else ""))
-    url = payload.get("url") or payload.get("profile_url") or (account.url if account else None)
     label = t(
         locale,
         "alert.where",
         platform=t(locale, f"alert.platform.{platform}") if platform else "?",
-        handle=handle,
+        handle=_shown_handle(platform, handle),
     )
     when = format_datetime(event.occurred_at, locale, tz=tz)
-    link_text = (
-        t(locale, "alert.open_post")
-        if event.kind in ("new_post", "post_edited")
-        else t(locale, "alert.open")
-    )
     spans: list[Span] = [Span(f"{label} · {when}")]
-    if isinstance(url, str) and url.startswith(("http://", "https://")):
+    link = _link(event, account, payload)
+    if link is not None:
+        url, own = link
         spans.append(Span(" · "))
-        spans.append(Span(link_text, link=url))
+        spans.append(Span(t(locale, "alert.open_post" if own else "alert.open"), link=url))
     return tuple(spans)

@@ -15,6 +15,7 @@ import random
 import socket
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
@@ -27,6 +28,7 @@ from bot.failpoints import failpoint
 from bot.poll.claim import ClaimedAccount, claim_accounts
 from bot.poll.writer import BatchWriter
 from bot.sources.base import Source
+from bot.sources.reasons import reason_in_words
 from bot.store.engine import Database
 from bot.store.fanout import Fanout, load_fanout
 from bot.store.models import utcnow
@@ -51,11 +53,34 @@ class PollStats:
     lost_lease: int = 0
     failed: int = 0
     seconds: float = 0.0
+    #: Why accounts stayed unknown (reason -> count), and one cause in words per reason.
+    reasons: Counter[str] = field(default_factory=Counter)
+    details: dict[str, str] = field(default_factory=dict)
 
     def add(self, other: PollStats) -> None:
         """Add ``other``'s counts to these."""
         for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+            if f.name != "details":
+                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        for reason, words in other.details.items():
+            self.details.setdefault(reason, words)
+
+    def note_unknown(self, obs: Observation) -> None:
+        """Count why ``obs`` could not be read."""
+        reason = obs.reason or "unknown"
+        self.reasons[reason] += 1
+        if obs.detail:
+            self.details.setdefault(reason, obs.detail)
+
+    def failures_in_words(self) -> str:
+        """ "3 network failure (could not resolve host t.me), 1 timed out", most first."""
+        parts = []
+        for reason, count in sorted(self.reasons.items(), key=lambda item: (-item[1], item[0])):
+            words = f"{count} {reason_in_words(reason)}"
+            if reason in self.details:
+                words += f" ({self.details[reason]})"
+            parts.append(words)
+        return ", ".join(parts)
 
     @property
     def per_second(self) -> float:
@@ -113,13 +138,14 @@ def make_owner() -> str:
     return f"{socket.gethostname()[:50]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _crash(acc: ClaimedAccount, reason: str) -> Observation:
+def _crash(acc: ClaimedAccount, reason: str, detail: str | None = None) -> Observation:
     return Observation(
         platform=acc.platform,
         handle=acc.handle,
         status=Status.UNKNOWN,
         fetched_at=utcnow(),
         reason=reason,
+        detail=detail,
     )
 
 
@@ -272,7 +298,7 @@ class Poller:
         """The source's observation; never raises for a source's own failure."""
         source = self.sources.get(acc.platform)
         if source is None:
-            return _crash(acc, "source_disabled")
+            return _crash(acc, "source_disabled", f"sources.{acc.platform.value}.enabled is false")
         # finish well inside the lease, so the write still holds it
         limit = self.settings.scheduler.lease.total_seconds() / 2
         try:
@@ -281,7 +307,7 @@ class Poller:
                 failpoint("poll.mid_fetch")  # crash suite: answered, nothing stored yet
                 return obs
         except TimeoutError:
-            return _crash(acc, "timeout")
+            return _crash(acc, "timeout", f"no answer within {limit:g} s")
         except Exception:
             log.exception("fetching %s %s failed", acc.platform.value, acc.handle)
             return _crash(acc, "internal_error")
@@ -292,6 +318,8 @@ class Poller:
         obs = await self.fetch(acc)
         failpoint("poll.after_fetch")
         setattr(stats, obs.status.value, 1)
+        if obs.status is Status.UNKNOWN:
+            stats.note_unknown(obs)
         rules = ctx.rules.get(acc.official_id, self.rules)
         try:
             detection = detect(ctx.states.get(acc.id), obs, info=acc.info(), rules=rules)

@@ -71,6 +71,13 @@ class PollScheduler:
                 stats.events,
                 stats.deliveries,
             )
+        if stats.unknown:
+            log.warning(
+                "could not read %d of %d accounts: %s",
+                stats.unknown,
+                stats.claimed,
+                stats.failures_in_words(),
+            )
 
     async def stop(self, *, grace: float = 10.0) -> None:
         """Stop claiming, let in-flight polls finish for ``grace`` seconds, then abandon them."""

@@ -11,11 +11,11 @@ import csv
 import io
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.domain import Platform
 from bot.errors import InvalidHandle, RosterError
@@ -30,6 +30,8 @@ HTML_KEYS = ("url", "followers", "post", "post_date", "post_text", "post_link", 
 CSV_HTML_PREFIX = "html_"
 _WATCHLIST_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,199}$")
+_TEXT_KEYS = ("name_ru", "name_kk", "name_en", "position", "organisation", "notes")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,16 +102,18 @@ def _date(value: object, key: str) -> date | None:
     raise ValueError(f"{key} must be a date like 2021-01-18")
 
 
-def _watchlists(value: object) -> tuple[str, ...]:
+def _watchlists(value: object, problems: list[str]) -> tuple[str, ...]:
     if value is None or value == "":
         return ()
     items = value.split(";") if isinstance(value, str) else value
     if not isinstance(items, list | tuple):
-        raise ValueError("watchlists must be a list of names")
+        problems.append("watchlists must be a list of names")
+        return ()
     names = []
     for item in items:
         if not isinstance(item, str) or not _WATCHLIST_NAME.match(item.strip().lower()):
-            raise ValueError(f"bad watchlist name {item!r} (lower-case letters, digits, - and _)")
+            problems.append(f"bad watchlist name {item!r} (lower-case letters, digits, - and _)")
+            continue
         names.append(item.strip().lower())
     return tuple(dict.fromkeys(names))
 
@@ -132,66 +136,102 @@ def _html_account(value: object) -> AccountEntry:
     return AccountEntry(Platform.HTML, url.strip(), url.strip(), options)
 
 
-def _accounts(value: object) -> tuple[AccountEntry, ...]:
+def _account(raw_platform: object, raw_handle: object) -> AccountEntry | None:
+    platform = parse_platform(str(raw_platform))
+    if raw_handle is None or raw_handle == "":
+        return None
+    if platform is Platform.HTML:
+        return _html_account(raw_handle)
+    if not isinstance(raw_handle, str):
+        raise InvalidHandle(f"{platform.value}: the handle must be text")
+    handle = normalize_handle(platform, raw_handle)
+    return AccountEntry(platform, handle, canonical_url(platform, handle))
+
+
+def _accounts(value: object, problems: list[str]) -> tuple[AccountEntry, ...]:
     if value is None:
         return ()
     if not isinstance(value, Mapping):
-        raise InvalidHandle("accounts must be a table of platform = handle")
+        problems.append("accounts must be a table of platform = handle")
+        return ()
     entries = []
     for raw_platform, raw_handle in value.items():
-        platform = parse_platform(str(raw_platform))
-        if raw_handle is None or raw_handle == "":
+        try:
+            entry = _account(raw_platform, raw_handle)
+        except (ValueError, InvalidHandle) as exc:
+            problems.append(str(exc))
             continue
-        if platform is Platform.HTML:
-            entries.append(_html_account(raw_handle))
-            continue
-        if not isinstance(raw_handle, str):
-            raise InvalidHandle(f"{platform.value}: the handle must be text")
-        handle = normalize_handle(platform, raw_handle)
-        entries.append(AccountEntry(platform, handle, canonical_url(platform, handle)))
+        if entry is not None:
+            entries.append(entry)
     return tuple(entries)
 
 
-def _entry(raw: Mapping[str, Any]) -> OfficialEntry:
+def _checked(problems: list[str], check: Callable[[object, str], T], raw: Mapping[str, Any],
+             key: str) -> T | None:  # fmt: skip
+    """``check(raw[key], key)``, or None with its problem noted."""
+    try:
+        return check(raw.get(key), key)
+    except ValueError as exc:
+        problems.append(str(exc))
+        return None
+
+
+def _slug(raw: Mapping[str, Any], name: str | None, problems: list[str]) -> str | None:
+    given = _checked(problems, _text, raw, "slug")
+    slug = given or (make_slug(name) if name else None)
+    if slug is not None and not _SLUG.match(slug):
+        problems.append(f"bad slug {slug!r} (lower-case letters, digits and -)")
+        return None
+    return slug
+
+
+def _entry(raw: Mapping[str, Any], problems: list[str]) -> OfficialEntry | None:
+    """The entry of ``raw`` with every problem noted (None when it has no usable name)."""
     unknown = set(raw) - set(OFFICIAL_KEYS)
     if unknown:
-        raise ValueError(f"unknown keys: {', '.join(sorted(unknown))}")
-    name = _text(raw.get("name"), "name")
-    if not name:
-        raise ValueError("name is missing")
-    slug = _text(raw.get("slug"), "slug") or make_slug(name)
-    if not _SLUG.match(slug):
-        raise ValueError(f"bad slug {slug!r} (lower-case letters, digits and -)")
+        problems.append(f"unknown keys: {', '.join(sorted(unknown))}")
+    noted = len(problems)
+    name = _checked(problems, _text, raw, "name")
+    if name is None and len(problems) == noted:
+        problems.append("name is missing")
+    slug = _slug(raw, name, problems)
+    text = {key: _checked(problems, _text, raw, key) for key in _TEXT_KEYS}
+    start = _checked(problems, _date, raw, "tenure_start")
+    end = _checked(problems, _date, raw, "tenure_end")
+    watchlists = _watchlists(raw.get("watchlists"), problems)
+    accounts = _accounts(raw.get("accounts"), problems)
+    if not name or slug is None:
+        return None
     return OfficialEntry(
         slug=slug,
         name=name,
-        name_ru=_text(raw.get("name_ru"), "name_ru"),
-        name_kk=_text(raw.get("name_kk"), "name_kk"),
-        name_en=_text(raw.get("name_en"), "name_en"),
-        position=_text(raw.get("position"), "position"),
-        organisation=_text(raw.get("organisation"), "organisation"),
-        tenure_start=_date(raw.get("tenure_start"), "tenure_start"),
-        tenure_end=_date(raw.get("tenure_end"), "tenure_end"),
-        notes=_text(raw.get("notes"), "notes"),
-        watchlists=_watchlists(raw.get("watchlists")),
-        accounts=_accounts(raw.get("accounts")),
+        name_ru=text["name_ru"],
+        name_kk=text["name_kk"],
+        name_en=text["name_en"],
+        position=text["position"],
+        organisation=text["organisation"],
+        tenure_start=start,
+        tenure_end=end,
+        notes=text["notes"],
+        watchlists=watchlists,
+        accounts=accounts,
     )
 
 
-def validate_entries(
-    raws: Sequence[tuple[str, Mapping[str, Any]]], *, source: str
-) -> list[OfficialEntry]:
-    """Validate raw entries (position label, mapping); raise RosterError listing every problem."""
+def _validate(
+    raws: Sequence[tuple[str, Mapping[str, Any]]],
+) -> tuple[list[OfficialEntry], list[tuple[str, str]]]:
     problems = _Problems()
     entries: list[OfficialEntry] = []
     slugs: dict[str, str] = {}
     handles: dict[tuple[Platform, str], str] = {}
     for position, raw in raws:
         label = f"{position} ({raw.get('name') or 'no name'})"
-        try:
-            entry = _entry(raw)
-        except (ValueError, InvalidHandle) as exc:
-            problems.add(label, str(exc))
+        found: list[str] = []
+        entry = _entry(raw, found)
+        for message in found:
+            problems.add(label, message)
+        if entry is None:
             continue
         if entry.slug in slugs:
             problems.add(label, f"same official as {slugs[entry.slug]} (slug {entry.slug!r})")
@@ -203,9 +243,20 @@ def validate_entries(
                     label, f"{acc.platform.value} {acc.handle!r} is also listed by {handles[key]}"
                 )
             handles.setdefault(key, label)
-        entries.append(entry)
-    if problems.items:
-        raise RosterError(source, problems.items)
+        if not found:
+            entries.append(entry)
+    return entries, problems.items
+
+
+def validate_entries(
+    raws: Sequence[tuple[str, Mapping[str, Any]]], *, source: str
+) -> list[OfficialEntry]:
+    """Validate raw entries (position label, mapping); raise RosterError listing every problem
+
+    of every entry (an entry with three problems gets three lines)."""
+    entries, problems = _validate(raws)
+    if problems:
+        raise RosterError(source, problems)
     return entries
 
 
@@ -260,11 +311,20 @@ def parse_roster_text(text: str, *, fmt: str, source: str = "<roster>") -> list[
                 raws.append((f"line {index}", _csv_row_to_raw(row)))
             except ValueError as exc:
                 problems.append((f"line {index}", str(exc)))
-        if problems:
-            raise RosterError(source, problems)
+        entries, more = _validate(raws)
+        if problems or more:
+            # in file order: a row's cell-count problem before the next rows' problems
+            ordered = sorted([*problems, *more], key=lambda p: _line_number(p[0]))
+            raise RosterError(source, ordered)
+        return entries
     else:
         raise RosterError(source, [("-", f"unknown roster format {fmt!r} (toml or csv)")])
     return validate_entries(raws, source=source)
+
+
+def _line_number(position: str) -> int:
+    words = position.split()
+    return int(words[1]) if len(words) > 1 and words[1].isdigit() else 0
 
 
 def load_roster(path: str | Path) -> list[OfficialEntry]:

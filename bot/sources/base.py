@@ -37,8 +37,9 @@ def unknown(
     *,
     retry_after: float | None = None,
     platform: Platform | None = None,
+    detail: str | None = None,
 ) -> Observation:
-    """An ``unknown`` observation with ``reason`` and no values."""
+    """An ``unknown`` observation with ``reason`` (and its cause in words) and no values."""
     return Observation(
         platform=platform or account.platform,
         handle=account.handle,
@@ -46,6 +47,7 @@ def unknown(
         fetched_at=fetched_at,
         reason=reason,
         retry_after=retry_after,
+        detail=detail,
     )
 
 
@@ -205,14 +207,22 @@ class Source(ABC):
             if self.platform not in _TOKEN_WARNED:
                 _TOKEN_WARNED.add(self.platform)
                 log.warning("%s: no token configured; its accounts stay unknown", self.platform)
-            return unknown(account, fetched_at, "token_required", platform=self.platform)
+            return unknown(
+                account,
+                fetched_at,
+                "token_required",
+                platform=self.platform,
+                detail=f"sources.{self.platform.value}.{self.credential or 'token'} is not set",
+            )
         try:
             return await self._fetch(account, fetched_at)
         except RateLimited as exc:
-            return unknown(account, fetched_at, exc.reason, retry_after=exc.retry_after)
+            return unknown(
+                account, fetched_at, exc.reason, retry_after=exc.retry_after, detail=exc.detail
+            )
         except (FetchError, ParseError) as exc:
             log.debug("%s %s: %s", self.platform, account.handle, exc)
-            return unknown(account, fetched_at, exc.reason)
+            return unknown(account, fetched_at, exc.reason, detail=exc.detail)
         except Exception:
             # A parser bug on one odd page must not stop the poller; it is logged loudly.
             log.exception("%s %s: unexpected error while reading", self.platform, account.handle)
@@ -249,14 +259,16 @@ def http_failure(response: Response) -> str:
 def require_ok(response: Response, what: str = "HTTP") -> Response:
     """``response`` when it is a 200, else ParseError(http_<status>): unknown, never absent."""
     if response.status != 200:
-        raise ParseError(f"{what} {response.status}", reason=http_failure(response))
+        words = f"the server answered HTTP {response.status}"
+        raise ParseError(f"{what} {response.status}", reason=http_failure(response), detail=words)
     return response
 
 
 def reject_server_error(response: Response, what: str = "HTTP") -> Response:
     """``response`` unless it is a 5xx (an API's 4xx carries an error object to classify)."""
     if response.status >= 500:
-        raise ParseError(f"{what} {response.status}", reason=http_failure(response))
+        words = f"the server answered HTTP {response.status}"
+        raise ParseError(f"{what} {response.status}", reason=http_failure(response), detail=words)
     return response
 
 

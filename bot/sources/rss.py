@@ -57,13 +57,25 @@ def _views(entry: Any) -> int | None:
     return int(raw) if isinstance(raw, str) and raw.isdigit() else None
 
 
+def _link(entry: Any) -> str | None:
+    """The item's own web address: an absolute http(s) link, never one made up from it.
+
+    feedparser copies a non-URL ``<guid>`` ("abc-17") into ``link``; that is an id, not an
+    address, and a relative link would have to be guessed against some base.
+    """
+    link = entry.get("link")
+    if isinstance(link, str) and link.startswith(("http://", "https://")):
+        return link
+    return None
+
+
 def _entry(entry: Any) -> PostSeen | None:
     post_id = entry.get("yt_videoid") or entry.get("id") or entry.get("link")
     if not post_id:
         return None
     return PostSeen(
         id=str(post_id),
-        url=entry.get("link") or None,
+        url=_link(entry),
         published_at=_when(entry),
         text=_text(entry),
         views=_views(entry),

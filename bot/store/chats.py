@@ -123,3 +123,12 @@ async def set_chat_digest(
         # Only slots after this moment count: the first digest comes at the next one.
         chat.digest_last_sent_at = now
     return chat
+
+
+async def set_chat_timezone(session: AsyncSession, chat_id: int, zone: str | None) -> Chat | None:
+    """Set chat ``chat_id``'s time zone (an IANA name; None: the bot's default again)."""
+    chat = await session.get(Chat, chat_id)
+    if chat is None:
+        return None
+    chat.timezone = zone
+    return chat
