@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 import pytest
 
+from bot.commands.report_common import names_line
 from bot.i18n import format_multiplier
 from bot.names import CYRILLIC_ORDER, collation_key, name_sort_key, sorted_by_name
+from bot.reports.scope import OfficialRow
 
 
 @dataclass(frozen=True)
@@ -107,3 +109,20 @@ def test_russian_lists_sort_by_the_russian_names_not_the_english_ones() -> None:
 def test_multipliers_always_have_one_decimal(value: float, locale: str, expected: str) -> None:
     """Observed: "×5" stood next to "×36.7" in one column."""
     assert format_multiplier(value, locale) == expected
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        # By the Russian names, not by the English ones (Tsoy, Musin, Aimagambetov).
+        ("ru", "Аймагамбетов, Мусин, Цой"),
+        ("en", "Aimagambetov, Musin, Tsoy"),
+    ],
+)
+def test_report_name_lists_follow_the_locale(locale: str, expected: str) -> None:
+    rows = [
+        OfficialRow(1, "Tsoy", "Цой", None, None),
+        OfficialRow(2, "Musin", "Мусин", None, None),
+        OfficialRow(3, "Aimagambetov", "Аймагамбетов", None, None),
+    ]
+    assert names_line(locale, rows) == expected

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import zone
 from bot.commands.context import CommandContext
 from bot.i18n import format_datetime, format_duration, format_number, format_percent, t
+from bot.names import sorted_by_name
 from bot.reply import Reply
 from bot.reports.scope import OfficialRow, UnknownWatchlist, Words
 from bot.store.watchlists import find_watchlist
@@ -46,7 +47,7 @@ def period_text(locale: str, period: timedelta) -> str:
 def names_line(locale: str, officials: Sequence[OfficialRow], *, total: int | None = None) -> str:
     """The first names of ``officials`` and how many more there are."""
     # ``total`` is how many there are when ``officials`` holds only the first ones.
-    shown = [o.display(locale) for o in officials[:NAMES_LISTED]]
+    shown = [o.display(locale) for o in sorted_by_name(officials, locale)[:NAMES_LISTED]]
     text = ", ".join(shown)
     rest = max(len(officials) if total is None else total, len(officials)) - len(shown)
     if rest > 0:

@@ -27,7 +27,7 @@ from bot.commands.report_common import (
     unknown_watchlist,
     watchlist_from,
 )
-from bot.i18n import format_duration, format_number, t
+from bot.i18n import format_duration, format_multiplier, t
 from bot.reply import Attachment, Reply, ReplyBuilder, Span, Table
 from bot.reports import charts
 from bot.reports.cabinet import CabinetReport, cabinet_report, report_csv, share_key
@@ -348,7 +348,7 @@ async def cmd_silent(ctx: CommandContext) -> Reply:
             )
             usual = format_duration(item.usual_gap, loc) if item.usual_gap else "—"
             ratio = item.times_usual
-            times = "—" if ratio is None else "×" + format_number(round(ratio, 1), loc)
+            times = "—" if ratio is None else format_multiplier(ratio, loc)
             rows.append(
                 (
                     item.official.display(loc),
