@@ -194,3 +194,21 @@ def test_missing_official_and_odd_payloads_still_render() -> None:
     assert "brand_new_kind" in render_plain(
         render_event(unknown, official=OFFICIAL, account=ACCOUNT, locale="kk")
     )
+
+
+@pytest.mark.parametrize(
+    ("kind", "code", "locale", "words"),
+    [
+        ("source_degraded", "http_503", "en", "platform server error"),
+        ("source_degraded", "login_wall", "ru", "доступ"),
+        ("account_missing", "not_found", "en", "account not found"),
+    ],
+)
+def test_alert_reasons_are_words_not_codes(kind: str, code: str, locale: str, words: str) -> None:
+    payload = {**PAYLOADS[kind], "reason": code}
+    reply = render_event(
+        _event(kind, payload), official=OFFICIAL, account=ACCOUNT, locale=locale, tz="UTC"
+    )
+    plain = render_plain(reply)
+    assert words in plain.lower()
+    assert code not in plain

@@ -16,6 +16,7 @@ from bot.actions import chart_action, mute_action, unfollow_action
 from bot.i18n import format_datetime, format_duration, format_number, format_percent, t
 from bot.names import localized_name
 from bot.reply import Button, Line, Paragraph, Reply, Span
+from bot.reports.states import reason_group
 from bot.store.models import Account, EventRow, Official
 
 #: Post excerpts in alerts are cut to this many characters.
@@ -217,7 +218,9 @@ def _details(kind: str, payload: Mapping[str, Any], locale: str, tz: str | None)
         value = format_datetime(last, locale, tz=tz) if last else t(locale, "alert.never_posted")
         lines.append((Span(t(locale, "alert.last_post", when=value)),))
     elif kind in ("account_missing", "source_degraded") and payload.get("reason"):
-        lines.append((Span(t(locale, "alert.reason", reason=str(payload["reason"]))),))
+        # The reason in words of the chat's language, never the raw code (http_503).
+        words = t(locale, f"states.reason.{reason_group(str(payload['reason']))}")
+        lines.append((Span(t(locale, "alert.reason", reason=words)),))
     return lines
 
 
