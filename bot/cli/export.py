@@ -39,6 +39,7 @@ def _open_output(path: str) -> Iterator[IO[str]]:
         yield sys.stdout
         return
     try:
+        # Opened outside `with` (hence SIM115) so a refused path is a one-line user error.
         handle = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115
     except OSError as exc:
         raise UserInputError(f"cannot write {path}: {exc.strerror}") from exc

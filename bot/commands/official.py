@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +28,9 @@ from bot.reports.scope import AccountRow, load_scope, parse_words, period_label
 from bot.reports.states import reason_group
 from bot.store.officials import find_officials
 from bot.store.watchlists import find_watchlist
+
+#: Each account's sampled follower history, as ``charts.account_series`` returns it.
+Steps = dict[int, list[tuple[datetime, int]]]
 
 EXCERPT = 120
 _CACHE_KEY = "chart_cache"
@@ -186,15 +190,15 @@ async def _chart_official(
     accounts = [a for a in scope.accounts if a.exists]
     ids = [a.id for a in accounts]
     key = await _cache_key(session, ("official", official_id), ids, ctx, period, now)
-    cached = _cache(ctx).get(key)
-    data = None
-    if cached is None:
-        start = now - period
-        steps = await charts.account_series(session, ids, start=start, end=now)
-        data = charts.ChartData(start=start, end=now)
-        for account in accounts:
-            label = f"{platform_name(ctx.locale, account.platform)} {account.handle}"
-            data.series.append(charts.Series(label, tuple(steps.get(account.id, []))))
+
+    def series(steps: Steps) -> list[charts.Series]:
+        return [
+            charts.Series(f"{platform_name(ctx.locale, a.platform)} {a.handle}",
+                          tuple(steps.get(a.id, [])))
+            for a in accounts
+        ]  # fmt: skip
+
+    cached, data = await _chart_data(ctx, session, key, ids, period, now, series)
     name = official.display(ctx.locale)
     title = t(ctx.locale, "reports.chart.title", name=name, period=period_text(ctx.locale, period))
     return await _chart_reply(ctx, key, cached, data, title, f"chart-{official_id}.png")
@@ -213,20 +217,39 @@ async def _chart_watchlist(
     chosen = sorted(by_official, key=lambda o: (-reach[o], o))[: charts.MAX_SERIES]
     ids = [a.id for o in chosen for a in by_official[o]]
     key = await _cache_key(session, ("watchlist", name), ids, ctx, period, now)
-    cached = _cache(ctx).get(key)
-    data = None
-    if cached is None:
-        start = now - period
-        steps = await charts.account_series(session, ids, start=start, end=now)
-        data = charts.ChartData(start=start, end=now)
-        for official_id in chosen:
-            points = charts.sum_series([steps.get(a.id, []) for a in by_official[official_id]])
-            label = scope.officials[official_id].display(ctx.locale)
-            data.series.append(charts.Series(label, tuple(points)))
+
+    def series(steps: Steps) -> list[charts.Series]:
+        return [
+            charts.Series(scope.officials[o].display(ctx.locale),
+                          tuple(charts.sum_series([steps.get(a.id, []) for a in by_official[o]])))
+            for o in chosen
+        ]  # fmt: skip
+
+    cached, data = await _chart_data(ctx, session, key, ids, period, now, series)
     title = t(ctx.locale, "reports.chart.title", name=name, period=period_text(ctx.locale, period))
     if len(by_official) > len(chosen):
         title += " " + t(ctx.locale, "reports.chart.top_note", count=len(chosen))
     return await _chart_reply(ctx, key, cached, data, title, f"chart-{name}.png")
+
+
+async def _chart_data(
+    ctx: CommandContext,
+    session: AsyncSession,
+    key: tuple[object, ...],
+    ids: list[int],
+    period: timedelta,
+    now: datetime,
+    series: Callable[[Steps], list[charts.Series]],
+) -> tuple[bytes | None, charts.ChartData | None]:
+    """The cached picture, or the data to draw one (history read only on a cache miss)."""
+    cached = _cache(ctx).get(key)
+    if cached is not None:
+        return cached, None
+    start = now - period
+    steps = await charts.account_series(session, ids, start=start, end=now)
+    data = charts.ChartData(start=start, end=now)
+    data.series.extend(series(steps))
+    return None, data
 
 
 def _cache(ctx: CommandContext) -> charts.ChartCache:

@@ -55,6 +55,7 @@ async def take_slot(
         .values(digest_last_sent_at=now)
         .execution_options(synchronize_session=False)
     )
+    # An UPDATE returns a CursorResult; the stubs type execute() as a plain Result.
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints
 from sqlalchemy.exc import SQLAlchemyError
 
 #: A lost connection, a refused one, a missing table, a locked file, a driver-level error.
