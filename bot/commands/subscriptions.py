@@ -18,7 +18,7 @@ from bot.i18n import t
 from bot.names import collation_key, localized_name
 from bot.reply import Button, Reply, ReplyBuilder, Span
 from bot.store.chats import hinted_locale, set_chat_locale
-from bot.store.models import Subscription
+from bot.store.models import Official, Subscription
 from bot.store.subscriptions import (
     add_mute,
     chat_subscription,
@@ -259,15 +259,9 @@ def _unmute_button(locale: str, official_id: int, name: str) -> Button:
 
 async def cmd_mute(ctx: CommandContext) -> Reply:
     """Stop alerts about one official in this chat (the alert's "mute" button)."""
-    if not ctx.args:
-        return usage(ctx, "mute")
-    async with ctx.db.sessions() as session:
-        official = await pick_official(session, ctx, " ".join(ctx.args), retry="/mute {id}")
-        if isinstance(official, Reply):
-            return official
-        await add_mute(session, ctx.chat.id, official.id)
-        audit(session, ctx.caller, "mute", target=f"official:{official.id}")
-        await session.commit()
+    official = await _toggle_mute(ctx, "mute")
+    if isinstance(official, Reply):
+        return official
     name = localized_name(official, ctx.locale)
     return Reply(
         blocks=Reply.text(t(ctx.locale, "chat.mute.done", name=name)).blocks,
@@ -277,16 +271,25 @@ async def cmd_mute(ctx: CommandContext) -> Reply:
 
 async def cmd_unmute(ctx: CommandContext) -> Reply:
     """Hear about a muted official again."""
+    official = await _toggle_mute(ctx, "unmute")
+    if isinstance(official, Reply):
+        return official
+    return Reply.text(t(ctx.locale, "chat.unmute.done", name=localized_name(official, ctx.locale)))
+
+
+async def _toggle_mute(ctx: CommandContext, verb: str) -> Official | Reply:
+    """Mute or unmute the official ``ctx.args`` names (audited); a Reply when that fails."""
     if not ctx.args:
-        return usage(ctx, "unmute")
+        return usage(ctx, verb)
     async with ctx.db.sessions() as session:
-        official = await pick_official(session, ctx, " ".join(ctx.args), retry="/unmute {id}")
+        official = await pick_official(session, ctx, " ".join(ctx.args), retry=f"/{verb} {{id}}")
         if isinstance(official, Reply):
             return official
-        await remove_mute(session, ctx.chat.id, official.id)
-        audit(session, ctx.caller, "unmute", target=f"official:{official.id}")
+        change = add_mute if verb == "mute" else remove_mute
+        await change(session, ctx.chat.id, official.id)
+        audit(session, ctx.caller, verb, target=f"official:{official.id}")
         await session.commit()
-    return Reply.text(t(ctx.locale, "chat.unmute.done", name=localized_name(official, ctx.locale)))
+    return official
 
 
 COMMANDS = (
