@@ -1,8 +1,9 @@
 """The button map, in one place: which callback data a button carries, which command it runs.
 
 Buttons carry short opaque strings (Telegram allows 64 bytes): ``mute:12``, ``unmute:12``,
-``chart:12``, ``unsub:o:12`` (an official), ``unsub:s:34`` (a subscription row) and
-``cmd:/official #12`` (any command). Adapters pass them back untouched to
+``chart:12``, ``unsub:o:12`` (an official), ``unsub:s:34`` (a subscription row),
+``ev:56`` (the evidence of the post an alert event is about) and ``cmd:/official #12``
+(any command). Adapters pass them back untouched to
 ``CommandService.handle_action``; anything unknown shows /help. A leaf module, so the
 alert renderer (bot.notify) and the command layer build buttons from the same map.
 """
@@ -18,6 +19,8 @@ def action_command(action: str) -> str:
             return rest
         case "mute" | "unmute" | "chart":
             return f"/{verb} #{rest}"
+        case "ev":
+            return f"/evidence ={rest}"
         case "unsub":
             kind, _, ident = rest.partition(":")
             return f"/unsubscribe {'#' if kind == 'o' else '='}{ident}"
@@ -52,3 +55,8 @@ def chart_action(official_id: int) -> str:
 def unfollow_action(official_id: int) -> str:
     """A button that drops this chat's subscription to an official."""
     return f"unsub:o:{official_id}"
+
+
+def evidence_action(event_id: int) -> str:
+    """A button that sends the evidence file of the post an alert (event) is about."""
+    return f"ev:{event_id}"

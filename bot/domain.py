@@ -56,7 +56,12 @@ OPERATOR_EVENTS = frozenset({EventKind.SOURCE_DEGRADED, EventKind.SOURCE_RECOVER
 
 @dataclass(frozen=True, slots=True)
 class PostSeen:
-    """One post as a source saw it. ``id`` is the platform's own post id."""
+    """One post as a source saw it. ``id`` is the platform's own post id.
+
+    ``raw`` is the post's fragment exactly as served (the HTML of a Telegram message
+    block, the JSON text of an API object, the XML of a feed entry): the evidence kept
+    with each version. A repost or boost (``is_repost``) is dated by when it was reposted.
+    """
 
     id: str
     url: str | None
@@ -68,6 +73,7 @@ class PostSeen:
     is_reply: bool = False
     is_repost: bool = False
     pinned: bool = False
+    raw: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

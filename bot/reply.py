@@ -21,6 +21,8 @@ class Span:
     italic: bool = False
     code: bool = False
     link: str | None = None
+    #: Struck through: words a diff shows as removed.
+    strike: bool = False
 
 
 Line = tuple[Span, ...]
@@ -82,6 +84,8 @@ class Reply:
     buttons: tuple[tuple[Button, ...], ...] = ()
     #: Short plain text used where markup cannot go (notifications, Slack fallback).
     summary: str | None = None
+    #: The platform message id this reply answers (a follow-up in an alert's thread).
+    reply_to: str | None = None
 
     @classmethod
     def text(cls, *lines: str) -> Reply:
@@ -226,12 +230,12 @@ class ChatBackend(Protocol):
 
 def _span_json(span: Span) -> dict[str, Any]:
     return {k: v for k, v in (("t", span.text), ("b", span.bold), ("i", span.italic),
-            ("c", span.code), ("l", span.link)) if v}  # fmt: skip
+            ("c", span.code), ("l", span.link), ("s", span.strike)) if v}  # fmt: skip
 
 
 def _span_of(data: dict[str, Any]) -> Span:
     return Span(str(data.get("t", "")), bool(data.get("b")), bool(data.get("i")),
-                bool(data.get("c")), data.get("l"))  # fmt: skip
+                bool(data.get("c")), data.get("l"), bool(data.get("s")))  # fmt: skip
 
 
 def _block_json(block: Block) -> dict[str, Any]:

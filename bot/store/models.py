@@ -222,6 +222,36 @@ class Post(Base):
     first_seen_at: Mapped[datetime] = mapped_column()
     last_seen_at: Mapped[datetime] = mapped_column()
     deleted_at: Mapped[datetime | None] = mapped_column()
+    #: ``bot.detect.state.text_hash`` of ``text``: a new version is stored when it changes.
+    text_hash: Mapped[str | None] = mapped_column(String(16))
+    #: How many versions of the text are stored (the latest is number ``versions``).
+    versions: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+
+class PostVersion(Base):
+    """Every text a post had, with the fragment it was read from: the evidence.
+
+    A row is added only when the text changes, so storage grows with edits, not polls.
+    ``last_seen_at`` and ``views`` are refreshed when the version is superseded or the
+    post is confirmed deleted; for a post still on the page, ``account_state.extra``
+    (``window_at`` and the window entry's views) holds the latest sighting.
+    """
+
+    __tablename__ = "post_versions"
+    __table_args__ = (UniqueConstraint("post_id", "version", name="uq_post_versions_post_version"),)
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    post_id: Mapped[int] = mapped_column(BigID, ForeignKey("posts.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text, default="")
+    #: The post's fragment as served (HTML block, JSON object, feed entry XML), or NULL
+    #: for versions stored before fragments were kept.
+    raw: Mapped[str | None] = mapped_column(Text)
+    #: Hex SHA-256 of ``raw`` encoded as UTF-8.
+    raw_sha256: Mapped[str | None] = mapped_column(String(64))
+    first_seen_at: Mapped[datetime] = mapped_column()
+    last_seen_at: Mapped[datetime] = mapped_column()
+    views: Mapped[int | None] = mapped_column(Integer)
 
 
 class EventRow(Base):
@@ -379,6 +409,7 @@ __all__ = [
     "Mute",
     "Official",
     "Post",
+    "PostVersion",
     "Setting",
     "Snapshot",
     "Subscription",
