@@ -138,7 +138,7 @@ def _middle(a: list[str], b: list[str]) -> list[_Op]:
         if _pairs(in_a, in_b, junk) > MATCH_PAIRS:
             return [("replace", 0, len(a), 0, len(b))]
     matcher = SequenceMatcher(junk.__contains__ if junk else None, a, b, autojunk=False)
-    return [op for op in matcher.get_opcodes()]
+    return list(matcher.get_opcodes())
 
 
 def _pairs(in_a: Counter[str], in_b: Counter[str], junk: set[str]) -> int:
@@ -258,7 +258,7 @@ def _context(
 
 
 def _fit(words: list[Token], chars: int) -> list[Token]:
-    """The leading words of ``words`` whose text fits in ``chars`` (at least none)."""
+    """The leading words of ``words`` whose text fits in ``chars`` (possibly none)."""
     kept: list[Token] = []
     size = 0
     for token in words:
