@@ -92,6 +92,7 @@ def _event(kind: str, payload: dict[str, Any]) -> EventRow:
     )
 
 
+POST_KINDS = ("new_post", "post_edited", "post_deleted")
 OFFICIAL = Official(id=2, slug="o", name=HOSTILE, search_key="")
 ACCOUNT = Account(
     id=3, official_id=2, platform="telegram", handle="chan_one", url="https://t.me/chan_one"
@@ -117,7 +118,10 @@ def test_every_kind_renders(kind: str, locale: str) -> None:
     assert "https://t.me/chan_one" in plain  # where
     assert "{" not in plain
     assert "alert." not in plain
-    assert [b.action for b in reply.buttons[0]] == ["mute:2", "chart:2", "unsub:o:2"]
+    rows = [[b.action for b in row] for row in reply.buttons]
+    official_row = ["mute:2", "chart:2", "unsub:o:2"]
+    # a post alert's evidence button comes first, on its own row
+    assert rows == ([["ev:1"], official_row] if kind in POST_KINDS else [official_row])
     [html] = render_html(reply)
     assert '<a href="x">' not in html
 

@@ -1,8 +1,11 @@
 """Turn one stored event into a platform-neutral alert in the chat's language.
 
 An alert says who (the official), what (the change, with numbers formatted for the
-locale), where (a link to the post or profile) and when. Payload keys are documented in
-``bot/detect/__init__.py``; missing keys are tolerated so an old row never breaks the relay.
+locale), where (a link to the post or profile) and when. Post alerts carry the evidence a
+journalist needs: a deleted post's text and when it vanished, an edit's removed and added
+words (``bot.notify.worddiff``), and a button that sends the evidence file. Payload keys
+are documented in ``bot/detect/__init__.py``; missing keys are tolerated so an old row never
+breaks the relay.
 """
 
 from __future__ import annotations
@@ -11,16 +14,29 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
-from bot.actions import chart_action, mute_action, unfollow_action
-from bot.i18n import format_datetime, format_duration, format_number, format_percent, t
+from bot.actions import chart_action, evidence_action, mute_action, unfollow_action
+from bot.i18n import (
+    format_date,
+    format_datetime,
+    format_duration,
+    format_number,
+    format_percent,
+    plural,
+    t,
+    zone_label,
+)
 from bot.names import localized_name
+from bot.notify.worddiff import Piece, word_diff
 from bot.reply import Button, Line, Paragraph, Reply, Span
 from bot.reports.states import reason_group
 from bot.store.models import Account, EventRow, Official
 
 #: Post excerpts in alerts are cut to this many characters.
 EXCERPT_CHARS = 600
+#: A deleted post's text is quoted up to this many characters (the rest is in the evidence).
+DELETED_CHARS = 1500
 _ICONS: Mapping[str, str] = {
     "new_post": "📝",
     "post_edited": "✏️",
@@ -51,11 +67,16 @@ def render_event(
     who = localized_name(official, locale) if official else _account_label(account, payload)
     lines: list[Line] = [(Span(f"{_ICONS.get(event.kind, '•')} "), Span(who, bold=True))]
     lines.append((Span(_what(event, payload, locale)),))
-    lines.extend(_details(event.kind, payload, locale, tz))
+    # The evidence button is the event's own, so it needs no official (only a stored id).
+    evidence = event.kind in _POST_KINDS and bool(event.id)
+    profile = payload.get("profile_url") or (account.url if account else None)
+    lines.extend(_details(event.kind, payload, locale, tz, evidence=evidence, profile=profile))
     lines.append(_where(event, account, payload, locale, tz))
     buttons: tuple[tuple[Button, ...], ...] = ()
+    if evidence:
+        buttons += ((Button(t(locale, "alert.button.evidence"), evidence_action(event.id)),),)
     if official is not None:
-        buttons = (
+        buttons += (
             (
                 Button(t(locale, "alert.button.mute"), mute_action(official.id)),
                 Button(t(locale, "alert.button.chart"), chart_action(official.id)),
@@ -91,17 +112,32 @@ def _link(
 
     A post event whose URL is just the account's address (the item had no link of its
     own) links to the account, never to a made-up post; a feed's address is an XML
-    document for programs, so such RSS alerts carry no link.
+    document for programs, so such RSS alerts carry no link. A deleted post's own link
+    no longer opens: it is quoted in the details and this link goes to the account.
     """
     platform = str(payload.get("platform") or (account.platform if account else ""))
     profile = payload.get("profile_url") or (account.url if account else None)
     url = payload.get("url") or profile
-    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+    if not _web(url):
         return None
-    own = event.kind in ("new_post", "post_edited") and url not in (profile, payload.get("handle"))
+    own = _own_post_link(event.kind, payload, profile)
+    if event.kind == "post_deleted" and own:
+        url, own = profile, False
+        if not _web(url):
+            return None
     if platform == "rss" and not own and event.kind in _POST_KINDS:
         return None
-    return url, own
+    return str(url), own
+
+
+def _web(url: object) -> bool:
+    return isinstance(url, str) and url.startswith(("http://", "https://"))
+
+
+def _own_post_link(kind: str, payload: Mapping[str, Any], profile: object) -> bool:
+    """True when the payload's URL is the post's own address, not the account's."""
+    url = payload.get("url")
+    return kind in _POST_KINDS and _web(url) and url not in (profile, payload.get("handle"))
 
 
 _POST_KINDS = frozenset({"new_post", "post_edited", "post_deleted"})
@@ -194,19 +230,21 @@ def _followers_change(event: EventRow, payload: Mapping[str, Any], locale: str) 
     return text
 
 
-def _details(kind: str, payload: Mapping[str, Any], locale: str, tz: str | None) -> list[Line]:
-    lines: list[Line] = []
+def _details(
+    kind: str,
+    payload: Mapping[str, Any],
+    locale: str,
+    tz: str | None,
+    *,
+    evidence: bool,
+    profile: object,
+) -> list[Line]:
+    if kind == "post_deleted":
+        return _deleted_lines(payload, locale, tz, evidence=evidence, profile=profile)
     if kind in ("new_post", "post_edited"):
-        text = str(payload.get("text") or "").strip()
-        if text:
-            excerpt = text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS].rstrip() + "…"
-            lines.extend(
-                (Span(part, italic=True),) for part in excerpt.splitlines() if part.strip()
-            )
-        origin = payload.get("forwarded_from")
-        if origin:
-            lines.append((Span(t(locale, "alert.forwarded_from", origin=str(origin))),))
-    elif kind == "profile_changed":
+        return _post_lines(kind, payload, locale, tz, evidence=evidence)
+    lines: list[Line] = []
+    if kind == "profile_changed":
         changes = payload.get("changes") or {}
         for field, change in changes.items():
             if field in _FIELDS and isinstance(change, Mapping) and field != "avatar_url":
@@ -247,3 +285,140 @@ def _where(
         spans.append(Span(" · "))
         spans.append(Span(t(locale, "alert.open_post" if own else "alert.open"), link=url))
     return tuple(spans)
+
+
+def _quote(text: str, bound: int) -> list[Line]:
+    """A post's text as italic lines, cut to ``bound`` characters (then "…")."""
+    text = text.strip()
+    if len(text) > bound:
+        text = text[:bound].rstrip() + "…"
+    return [(Span(part, italic=True),) for part in text.splitlines() if part.strip()]
+
+
+def _post_lines(
+    kind: str, payload: Mapping[str, Any], locale: str, tz: str | None, *, evidence: bool
+) -> list[Line]:
+    """A new post's text, or what an edit changed; then where it was forwarded from."""
+    if kind == "post_edited":
+        lines = _edit_lines(payload, locale, tz)
+    else:
+        lines = _quote(str(payload.get("text") or ""), EXCERPT_CHARS)
+    origin = payload.get("forwarded_from")
+    if origin:
+        lines.append((Span(t(locale, "alert.forwarded_from", origin=str(origin))),))
+    if kind == "post_edited" and evidence and isinstance(payload.get("old_text"), str):
+        button = t(locale, "alert.button.evidence")
+        lines.append((Span(t(locale, "alert.edited.full", button=button), italic=True),))
+    return lines
+
+
+def _edit_lines(payload: Mapping[str, Any], locale: str, tz: str | None) -> list[Line]:
+    """What an edit changed: the version, then removed and added words with some context."""
+    new = str(payload.get("text") or "")
+    old = payload.get("old_text")
+    lines: list[Line] = []
+    facts = []
+    version = _int(payload, "version")
+    if version is not None and version >= 2:
+        facts.append(t(locale, "alert.edited.version", version=format_number(version, locale)))
+    seen = _time(payload, "previous_seen_at")
+    if seen is not None:
+        when = format_datetime(seen, locale, tz=tz)
+        facts.append(t(locale, "alert.edited.previous_seen", when=when))
+    if facts:
+        lines.append((Span(" · ".join(facts)),))
+    if not isinstance(old, str):  # a row from before versions were kept: the new text only
+        return lines + _quote(new, EXCERPT_CHARS)
+    diff = word_diff(old, new)
+    if diff.empty:
+        note = "alert.edited.same_text" if old.strip() == new.strip() else "alert.edited.spacing"
+        return [*lines, (Span(t(locale, note)),), *_quote(new, EXCERPT_CHARS)]
+    lines.extend(_diff_lines(diff.pieces))
+    if diff.hidden:
+        forms = t(locale, "alert.edited.changes")
+        count = format_number(diff.hidden, locale)
+        more = t(
+            locale, "alert.edited.more", count=count, changes=plural(locale, diff.hidden, forms)
+        )
+        lines.append((Span(more, italic=True),))
+    return lines
+
+
+def _diff_lines(pieces: tuple[Piece, ...]) -> list[Line]:
+    """Diff pieces as lines of spans: removed words struck through, added words bold."""
+    lines: list[Line] = []
+    current: list[Span] = []
+    for piece in pieces:
+        for index, part in enumerate(piece.text.split("\n")):
+            if index:
+                lines.append(tuple(current))
+                current = []
+            if not current:
+                part = part.lstrip()
+            if part:
+                current.append(
+                    Span(part, bold=piece.kind == "added", strike=piece.kind == "removed")
+                )
+    lines.append(tuple(current))
+    return [line for line in lines if line]
+
+
+def _deleted_lines(
+    payload: Mapping[str, Any], locale: str, tz: str | None, *, evidence: bool, profile: object
+) -> list[Line]:
+    """What was deleted: its text, when it was published, seen and missed, and the proof."""
+    text = payload.get("text")
+    lines = _quote(text, DELETED_CHARS) if isinstance(text, str) else []
+    if not lines:
+        lines.append((Span(t(locale, "alert.deleted.no_text")),))
+    published = _time(payload, "published_at")
+    if published is not None:
+        when = format_datetime(published, locale, tz=tz)
+        lines.append((Span(t(locale, "alert.deleted.published", when=when)),))
+    vanished = _vanished(
+        _time(payload, "last_seen_at"), _time(payload, "first_missed_at"), locale, tz
+    )
+    if vanished:
+        lines.append((Span(vanished),))
+    facts = []
+    views = _int(payload, "views")
+    if views is not None:
+        facts.append(t(locale, "alert.deleted.views", views=format_number(views, locale)))
+    misses = _int(payload, "misses")
+    if misses is not None and misses > 0:
+        checks = plural(locale, misses, t(locale, "alert.deleted.checks"))
+        count = format_number(misses, locale)
+        facts.append(t(locale, "alert.deleted.confirmed", count=count, checks=checks))
+    if facts:
+        lines.append((Span(" · ".join(facts)),))
+    url = payload.get("url")
+    if _own_post_link("post_deleted", payload, profile):
+        lines.append(
+            (Span(t(locale, "alert.deleted.dead_link") + " "), Span(str(url), link=str(url)))
+        )
+    if evidence:
+        button = t(locale, "alert.button.evidence")
+        lines.append((Span(t(locale, "alert.deleted.evidence", button=button), italic=True),))
+    return lines
+
+
+def _vanished(
+    seen: datetime | None, missed: datetime | None, locale: str, tz: str | None
+) -> str | None:
+    """'Vanished between 14:02 and 14:17' in the chat's zone, from what the payload knows."""
+    if seen is not None and missed is not None and missed > seen:
+        zone = ZoneInfo(tz) if tz else None
+        first, last = (seen.astimezone(zone), missed.astimezone(zone)) if zone else (seen, missed)
+        label = zone_label(first)
+        if first.date() == last.date():
+            day = format_date(first, locale)
+            return t(locale, "alert.deleted.vanished_day", day=day, start=f"{first:%H:%M}",
+                     end=f"{last:%H:%M}", zone=label)  # fmt: skip
+        start = f"{format_date(first, locale)}, {first:%H:%M}"
+        end = f"{format_date(last, locale)}, {last:%H:%M}"
+        return t(locale, "alert.deleted.vanished", start=start, end=end, zone=label)
+    if seen is not None:
+        return t(locale, "alert.deleted.last_seen", when=format_datetime(seen, locale, tz=tz))
+    if missed is not None:
+        return t(locale, "alert.deleted.first_missed", when=format_datetime(missed, locale, tz=tz))
+    return None
