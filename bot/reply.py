@@ -23,6 +23,8 @@ class Span:
     link: str | None = None
     #: Struck through: words a diff shows as removed.
     strike: bool = False
+    #: Words a diff shows as added (shown bold; plain text marks them ``{+…+}``).
+    inserted: bool = False
 
 
 Line = tuple[Span, ...]
@@ -229,13 +231,17 @@ class ChatBackend(Protocol):
 
 
 def _span_json(span: Span) -> dict[str, Any]:
-    return {k: v for k, v in (("t", span.text), ("b", span.bold), ("i", span.italic),
-            ("c", span.code), ("l", span.link), ("s", span.strike)) if v}  # fmt: skip
+    pairs = (("t", span.text), ("b", span.bold), ("i", span.italic), ("c", span.code),
+             ("l", span.link), ("s", span.strike), ("n", span.inserted))  # fmt: skip
+    return {k: v for k, v in pairs if v}
 
 
 def _span_of(data: dict[str, Any]) -> Span:
-    return Span(str(data.get("t", "")), bool(data.get("b")), bool(data.get("i")),
-                bool(data.get("c")), data.get("l"), bool(data.get("s")))  # fmt: skip
+    flags = {name: bool(data.get(key)) for key, name in _FLAGS.items()}
+    return Span(str(data.get("t", "")), link=data.get("l"), **flags)
+
+
+_FLAGS = {"b": "bold", "i": "italic", "c": "code", "s": "strike", "n": "inserted"}
 
 
 def _block_json(block: Block) -> dict[str, Any]:

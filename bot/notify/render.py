@@ -357,7 +357,12 @@ def _diff_lines(pieces: tuple[Piece, ...]) -> list[Line]:
                 part = part.lstrip()
             if part:
                 current.append(
-                    Span(part, bold=piece.kind == "added", strike=piece.kind == "removed")
+                    Span(
+                        part,
+                        bold=piece.kind == "added",
+                        strike=piece.kind == "removed",
+                        inserted=piece.kind == "added",
+                    )
                 )
     lines.append(tuple(current))
     return [line for line in lines if line]
