@@ -38,11 +38,13 @@ from bench.common import (
 )
 from bench.world import WorldProcess
 from bot.store.engine import Database
-from bot.store.models import Account, Chat, Subscription
+from bot.store.models import Account, Chat, PostVersion, Subscription
 
 POLLS_PER_DAY = 96  # every 15 minutes
 #: Tables that only grow; rows of accounts/account_state are rewritten in place.
-APPEND_ONLY = ("snapshots", "posts", "events", "deliveries")
+APPEND_ONLY = ("snapshots", "posts", "post_versions", "events", "deliveries")
+#: The evidence kept per post version (text, fragment as served, SHA-256, times).
+VERSIONS = ("post_versions",)
 
 
 async def subscribe_all(db: Database, chats: int = 1, *, first_external_id: int = 100_000) -> None:
@@ -138,13 +140,16 @@ async def run_passes(
         first = await _pass(poller, budget)
         active = await _disable_unpolled(db) if budget else n
         total1, app1 = await database_bytes(db), await table_bytes(db, APPEND_ONLY)
+        ver1 = await _version_rows(db)
         world.reset()
         steady = await _pass(poller, budget)
         total2, app2 = await database_bytes(db), await table_bytes(db, APPEND_ONLY)
+        ver2, ver_bytes2 = await _version_rows(db), await table_bytes(db, VERSIONS)
         changes = max(10, active // 20)
         world.change(changes, upto=active if budget else 0)
         changed = await _pass(poller, budget)
         app3 = await table_bytes(db, APPEND_ONLY)
+        ver3, ver_bytes3 = await _version_rows(db), await table_bytes(db, VERSIONS)
     polled = max(steady["claimed"], 1)
     result["active_accounts"] = active
     per_unchanged = (app2 - app1) / polled
@@ -170,10 +175,20 @@ async def run_passes(
                 POLLS_PER_DAY * max(per_unchanged, 0) + changes_per_day * per_change, 0
             ),
             "changes_per_day_assumed": changes_per_day,
+            "versions_after_first": ver1,
+            "versions_per_unchanged_poll": rnd((ver2 - ver1) / polled, 3),
+            "bytes_per_version": rnd((ver_bytes3 - ver_bytes2) / (ver3 - ver2), 0)
+            if ver3 > ver2
+            else None,
             "world": world.stats(),
         }
     )
     return result
+
+
+async def _version_rows(db: Database) -> int:
+    async with db.engine.connect() as conn:
+        return int(await conn.scalar(select(func.count()).select_from(PostVersion)) or 0)
 
 
 async def measure(

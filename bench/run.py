@@ -158,6 +158,8 @@ def _polling(plan: dict[str, Any], ceiling: float | None) -> list[dict[str, Any]
                 r.get("peak_rss_mb"),
                 r.get("bytes_per_unchanged_poll"),
                 r.get("bytes_per_change"),
+                r.get("bytes_per_version"),
+                r.get("versions_per_unchanged_poll"),
                 r.get("bytes_per_account_day"),
                 r.get("error"),
             ]
@@ -173,6 +175,8 @@ def _polling(plan: dict[str, Any], ceiling: float | None) -> list[dict[str, Any]
             "peak RSS MB",
             "B/unchanged poll",
             "B/change",
+            "B/version",
+            "versions/unchanged poll",
             "B/account/day",
             "error",
         ],

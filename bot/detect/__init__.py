@@ -10,9 +10,15 @@ through ``events.official_id``. Times are ISO-8601 UTC strings. Per kind:
 kind                   extra payload keys
 =====================  ===================================================================
 new_post               post_id, text (trimmed to ~1000 chars), published_at, is_repost,
-                       is_reply, forwarded_from
-post_edited            same keys as new_post; ``text`` is the new text
-post_deleted           post_id, published_at, misses (polls the post was missing from)
+                       is_reply, forwarded_from (reposts never make post events)
+post_edited            same keys as new_post; ``text`` is the new text, previous_seen_at;
+                       the store adds old_text (the previous version), text and version
+                       (the new version's number), both texts trimmed to 4000 chars
+post_deleted           post_id, published_at, misses (polls the post was missing from),
+                       last_seen_at (last poll that showed it), first_missed_at (first
+                       poll that missed it), views (at last sight); the store adds text
+                       (the last version, trimmed to 4000), url (the dead post link) and
+                       versions (how many were stored)
 followers_up/_down     before (value at the last alert or first sight), after, delta
                        (signed), percent (signed, 2 decimals; None when before is 0),
                        exact (both counts exact), margin (rounding error of the two

@@ -1,4 +1,9 @@
-"""New, edited and deleted posts, judged against the window of posts the page shows."""
+"""New, edited and deleted posts, judged against the window of posts the page shows.
+
+Reposts and boosts are not the official's own posts: they never make post events (an
+un-repost is not a deletion) and are kept out of the window; they are stored once, as
+activity dated by the repost, so silence and reports count them alike.
+"""
 
 from __future__ import annotations
 
@@ -24,14 +29,21 @@ def _prev_floor(prev: State) -> datetime | None:
 
 
 def _entry(post: PostSeen, published: datetime | None) -> list[Any]:
-    return [iso(published), text_hash(post.text), post.pinned]
+    return [iso(published), text_hash(post.text), post.pinned, post.views]
 
 
-def _dates(prev: State | None, obs: Observation) -> dict[str, datetime | None]:
+def _window_at(prev: State) -> str | None:
+    """When the previous window was last seen (older states: the last good fetch)."""
+    return prev.extra.get("window_at") or iso(prev.last_ok_at)
+
+
+def _dates(
+    prev: State | None, obs: Observation, posts: tuple[PostSeen, ...]
+) -> dict[str, datetime | None]:
     """Each post's date, never later than when we first saw it (clocks and time zones lie)."""
     window: dict[str, list[Any]] = (prev.extra.get("window") if prev else None) or {}
     found: dict[str, datetime | None] = {}
-    for p in obs.posts:
+    for p in posts:
         known = window.get(p.id)
         if known is not None and known[0] is not None and p.published_at is not None:
             found[p.id] = min(p.published_at, parse_iso(known[0]) or p.published_at)
@@ -59,11 +71,13 @@ def _is_new(post: PostSeen, floor: datetime | None) -> bool:
     return post.published_at is None or floor is None or post.published_at > floor
 
 
-def _seen_posts(prev: State, obs: Observation, out: Detection, info: AccountInfo) -> None:
+def _seen_posts(
+    prev: State, obs: Observation, posts: tuple[PostSeen, ...], out: Detection, info: AccountInfo
+) -> None:
     window: dict[str, list[Any]] | None = prev.extra.get("window")
     missing: dict[str, list[Any]] = prev.extra.get("missing_posts") or {}
     floor = _prev_floor(prev)
-    for post in obs.posts:
+    for post in posts:
         old = window.get(post.id) if window is not None else None
         if old is None:
             out.posts.append(post)
@@ -81,6 +95,8 @@ def _seen_posts(prev: State, obs: Observation, out: Detection, info: AccountInfo
         elif old[1] != text_hash(post.text):
             out.posts.append(post)
             out.edited.add(post.id)
+            seen = _window_at(prev)
+            out.sightings[post.id] = (parse_iso(seen), old[3] if len(old) > 3 else None)
             out.events.append(
                 make_event(
                     info,
@@ -88,34 +104,44 @@ def _seen_posts(prev: State, obs: Observation, out: Detection, info: AccountInfo
                     occurred_at=obs.fetched_at,
                     key=f"{post.id}:{text_hash(post.text)}",
                     url=post.url,
+                    previous_seen_at=seen,
                     **_post_payload(post),
                 )
             )
 
 
+def _missing_entry(entry: list[Any], seen: str | None, missed: str | None) -> list[Any]:
+    """A window entry as a missing one: [published, hash, pinned, misses, last seen,
+    first missed, views] (older states lack the last three)."""
+    views = entry[3] if len(entry) > 3 else None
+    return [*entry[:3], 0, seen, missed, views]
+
+
 def _deleted_posts(
-    prev: State, obs: Observation, out: Detection, info: AccountInfo, rules: Rules
-) -> dict[str, list[Any]]:
+    prev: State, obs: Observation, posts: tuple[PostSeen, ...], out: Detection, info: AccountInfo,
+    rules: Rules,
+) -> dict[str, list[Any]]:  # fmt: skip
     """Count misses of posts that should be on the page; returns the still-pending ones."""
-    shown = {p.id for p in obs.posts}
-    floor = _floor(obs.posts)
+    shown = {p.id for p in obs.posts}  # a post now shown as a repost is not gone
+    floor = _floor(posts)
+    seen, missed = _window_at(prev), iso(obs.fetched_at)
     candidates: dict[str, list[Any]] = {}
     for post_id, entry in (prev.extra.get("window") or {}).items():
-        candidates[post_id] = [*entry[:3], 0]
-    candidates.update(prev.extra.get("missing_posts") or {})
+        candidates[post_id] = _missing_entry(entry, seen, missed)
+    for post_id, entry in (prev.extra.get("missing_posts") or {}).items():
+        candidates[post_id] = [*entry, *[None] * (7 - len(entry))]
     pending: dict[str, list[Any]] = {}
-    for post_id, (published, digest, pinned, misses) in candidates.items():
-        if post_id in shown or published is None:
+    for post_id, entry in candidates.items():
+        if post_id in shown or entry[0] is None:
             continue
-        published_at = parse_iso(published)
+        published_at = parse_iso(entry[0])
         inside = obs.no_posts or (
             floor is not None and published_at is not None and published_at > floor
         )
         if not inside:
             continue  # it scrolled out of the window: not a deletion
-        _count_miss(
-            post_id, [published, digest, pinned, misses + 1], pending, out, info, rules, obs
-        )
+        entry[3] += 1
+        _count_miss(post_id, entry, pending, out, info, rules, obs)
     return pending
 
 
@@ -132,6 +158,7 @@ def _count_miss(
         pending[post_id] = entry
         return
     out.deleted.append(post_id)
+    out.sightings[post_id] = (parse_iso(entry[4]), entry[6])
     out.events.append(
         make_event(
             info,
@@ -141,6 +168,9 @@ def _count_miss(
             post_id=post_id,
             published_at=entry[0],
             misses=entry[3],
+            last_seen_at=entry[4],
+            first_missed_at=entry[5],
+            views=entry[6],
         )
     )
 
@@ -156,28 +186,43 @@ def detect_posts(
         return
     if not obs.posts and not obs.no_posts:
         return  # the page showed no posts we could read: judge nothing
-    effective = _dates(prev, obs)
+    own = tuple(p for p in obs.posts if not p.is_repost)
+    effective = _dates(prev, obs, obs.posts)
     dates = [d for d in effective.values() if d is not None]
     if dates or obs.no_posts:
         new.extra["posts_visible"] = True  # silence can be judged for this account
     if dates and (new.last_post_at is None or max(dates) > new.last_post_at):
         new.last_post_at = max(dates)
+    _reposts(prev, obs, out)
     if prev is None or prev.extra.get("window") is None:
-        out.posts.extend(obs.posts)
+        out.posts.extend(own)
     else:
-        _seen_posts(prev, obs, out, info)
-        new.extra["missing_posts"] = _deleted_posts(prev, obs, out, info, rules)
+        _seen_posts(prev, obs, own, out, info)
+        new.extra["missing_posts"] = _deleted_posts(prev, obs, own, out, info, rules)
         if any(e.kind is EventKind.NEW_POST and not e.payload["published_at"] for e in out.events):
             # an undated new post: we know it appeared since the last look
             new.last_post_at = obs.fetched_at
-    new.extra["window"] = {p.id: _entry(p, effective[p.id]) for p in obs.posts}
+    new.extra["window"] = {p.id: _entry(p, effective[p.id]) for p in own}
+    new.extra["window_at"] = iso(obs.fetched_at)
+
+
+def _reposts(prev: State | None, obs: Observation, out: Detection) -> None:
+    """Store each repost once, as activity; the page's reposts are remembered by id."""
+    known = set((prev.extra.get("reposts") if prev else None) or ())
+    shown = [p for p in obs.posts if p.is_repost]
+    out.posts.extend(p for p in shown if p.id not in known)
+    out.state.extra["reposts"] = [p.id for p in shown]
 
 
 def _not_modified(
     prev: State, obs: Observation, out: Detection, info: AccountInfo, rules: Rules
 ) -> None:
-    # An unchanged page still lacks the posts it lacked last time.
+    # An unchanged page still lacks the posts it lacked last time, and still shows the rest.
     pending: dict[str, list[Any]] = {}
     for post_id, entry in (prev.extra.get("missing_posts") or {}).items():
-        _count_miss(post_id, [*entry[:3], entry[3] + 1], pending, out, info, rules, obs)
+        entry = [*entry, *[None] * (7 - len(entry))]
+        entry[3] += 1
+        _count_miss(post_id, entry, pending, out, info, rules, obs)
     out.state.extra["missing_posts"] = pending
+    if prev.extra.get("window") is not None:
+        out.state.extra["window_at"] = iso(obs.fetched_at)

@@ -64,10 +64,12 @@ class Rules:
 class State:
     """The latest state of one account (mirrors the ``account_state`` table).
 
-    ``extra`` is detector scratch space: ``window`` (posts of the last page seen, id ->
-    [published ISO or None, text hash, pinned]), ``missing_posts`` (id -> [published ISO,
-    text hash, pinned, misses]), ``alerted_at``/``alerted_margin`` (the last follower
-    alert), ``posts_visible`` (the source shows posts at all).
+    ``extra`` is detector scratch space: ``window`` (own posts of the last page seen, id ->
+    [published ISO or None, text hash, pinned, views]), ``window_at`` (ISO time that page
+    was last seen), ``missing_posts`` (id -> [published ISO, text hash, pinned, misses,
+    last seen ISO, first missed ISO, views]), ``reposts`` (ids of the reposts on the
+    page), ``alerted_at``/``alerted_margin`` (the last follower alert), ``posts_visible``
+    (the source shows posts at all). Entries written before a field existed are shorter.
     """
 
     status: str
@@ -119,6 +121,8 @@ class Detection:
     edited: set[str] = field(default_factory=set)
     #: Ids of posts confirmed deleted.
     deleted: list[str] = field(default_factory=list)
+    #: Last sighting (time, views) of the stored version of edited and deleted posts.
+    sightings: dict[str, tuple[datetime | None, int | None]] = field(default_factory=dict)
     snapshot: bool = False
 
 

@@ -12,25 +12,39 @@ with ``executemany`` so a busy worker pays a few round trips per batch, not per 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import Integer, bindparam, case, func, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert, Update
 
-from bot.detect.state import Detection, State
-from bot.domain import Observation, PostSeen, Status
+from bot.detect.state import Detection, State, iso, text_hash, trim
+from bot.domain import EventKind, Observation, PostSeen, Status
 from bot.failpoints import failpoint
 from bot.store.fanout import Fanout
-from bot.store.models import Account, AccountState, Delivery, EventRow, Post, Snapshot
+from bot.store.models import (
+    Account,
+    AccountState,
+    Delivery,
+    EventRow,
+    Post,
+    PostVersion,
+    Snapshot,
+)
 
 STATE_COLUMNS = tuple(f.name for f in fields(State))
 ERROR_LIMIT = 500
+#: Texts of edited and deleted posts in event payloads are cut to this many characters
+#: (the alert bounds what it shows; the evidence file has every version in full).
+QUOTE_LIMIT = 4000
+#: (account id, event kind, platform post id) -> payload keys the store adds.
+Quotes = dict[tuple[int, str, str], dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +163,7 @@ def _state_upsert(dialect: str) -> Insert:
 @cache
 def _post_upsert(dialect: str) -> Insert:
     stmt = _insert(dialect, Post)
+    changed = or_(Post.text_hash.is_(None), Post.text_hash != stmt.excluded.text_hash)
     return stmt.on_conflict_do_update(  # type: ignore[no-any-return]
         index_elements=[Post.account_id, Post.platform_post_id],
         set_={
@@ -159,7 +174,34 @@ def _post_upsert(dialect: str) -> Insert:
             "deleted": False,
             "deleted_at": None,
             "last_seen_at": stmt.excluded.last_seen_at,
+            "text_hash": stmt.excluded.text_hash,
+            # A new version only when the text changed, not when a post is seen again.
+            "versions": case((changed, Post.versions + 1), else_=Post.versions),
         },
+    ).returning(Post.id, Post.account_id, Post.platform_post_id, Post.versions)
+
+
+@cache
+def _version_insert(dialect: str) -> Insert:
+    return _insert(dialect, PostVersion).on_conflict_do_nothing(  # type: ignore[no-any-return]
+        index_elements=[PostVersion.post_id, PostVersion.version]
+    )
+
+
+@cache
+def _version_sighting() -> Update:
+    return (
+        update(PostVersion)
+        .where(
+            PostVersion.post_id == bindparam("b_post"),
+            PostVersion.version == bindparam("b_version"),
+        )
+        .values(
+            last_seen_at=func.coalesce(
+                bindparam("b_seen", type_=PostVersion.last_seen_at.type), PostVersion.last_seen_at
+            ),
+            views=func.coalesce(bindparam("b_views", type_=Integer()), PostVersion.views),
+        )
     )
 
 
@@ -215,8 +257,9 @@ async def write_observations(
     if snapshots:
         await conn.execute(Snapshot.__table__.insert(), snapshots)  # type: ignore[attr-defined]
     failpoint("store.mid_transaction")  # crash suite: state and snapshots written, posts not yet
+    quotes = await _quote_posts(conn, kept)
     posts = await _save_posts(conn, dialect, kept)
-    events, deliveries = await _save_events(conn, dialect, kept, detected_at)
+    events, deliveries = await _save_events(conn, dialect, kept, detected_at, quotes)
     for item in kept:
         account_id = item.book.account_id
         results[account_id] = WriteResult(
@@ -268,12 +311,13 @@ def _snapshot_row(item: PendingWrite) -> dict[str, Any]:
 
 
 def _post_row(account_id: int, post: PostSeen, edited: bool, seen_at: datetime) -> dict[str, Any]:
+    text = _fit(post.text) or ""
     return {
         "account_id": account_id,
         "platform_post_id": _fit(post.id, 200),
         "url": _fit(post.url, 2000),
         "published_at": post.published_at,
-        "text": _fit(post.text),
+        "text": text,
         "views": post.views,
         "edited": post.edited or edited,
         "deleted": False,
@@ -283,6 +327,23 @@ def _post_row(account_id: int, post: PostSeen, edited: bool, seen_at: datetime) 
         "first_seen_at": seen_at,
         "last_seen_at": seen_at,
         "deleted_at": None,
+        "text_hash": text_hash(text),
+        "versions": 1,
+    }
+
+
+def _version_row(post_id: int, version: int, post: PostSeen, seen_at: datetime) -> dict[str, Any]:
+    raw = _fit(post.raw)
+    return {
+        "post_id": post_id,
+        "version": version,
+        "text": _fit(post.text) or "",
+        "raw": raw,
+        # The hash of the fragment as stored, so an evidence file can be checked against it.
+        "raw_sha256": None if raw is None else hashlib.sha256(raw.encode()).hexdigest(),
+        "first_seen_at": seen_at,
+        "last_seen_at": seen_at,
+        "views": post.views,
     }
 
 
@@ -292,23 +353,94 @@ async def _save_posts(
     rows: list[dict[str, Any]] = []
     gone: list[dict[str, Any]] = []
     counts: dict[int, int] = {}
+    seen: dict[tuple[int, str], tuple[PostSeen, datetime]] = {}
     for item in items:
         d, account_id, seen_at = item.detection, item.book.account_id, item.obs.fetched_at
         rows += [_post_row(account_id, p, p.id in d.edited, seen_at) for p in d.posts]
+        seen.update({(account_id, _fit(p.id, 200) or ""): (p, seen_at) for p in d.posts})
         gone += [
             {"b_account": account_id, "b_post": _fit(pid, 200), "b_at": seen_at}
             for pid in d.deleted
         ]
         counts[account_id] = len(d.posts)
     if rows:
-        await conn.execute(_post_upsert(dialect), rows)
+        stored = await conn.execute(_post_upsert(dialect), rows)
+        versions = [
+            _version_row(post_id, version, post, at)
+            for post_id, account_id, platform_id, version in stored
+            for post, at in (seen[(account_id, platform_id)],)
+            if not post.is_repost  # a repost is someone else's text: activity, not evidence
+        ]
+        if versions:
+            await conn.execute(_version_insert(dialect), versions)
     if gone:
         await conn.execute(_post_deleted(), gone)
     return counts
 
 
+async def _quote_posts(conn: AsyncConnection, items: Sequence[PendingWrite]) -> Quotes:
+    """What edit and deletion payloads quote from the stored post, before it is overwritten.
+
+    Also records the last sighting of the stored version being superseded or deleted.
+    """
+    wanted: dict[tuple[int, str], tuple[str, PendingWrite]] = {}
+    for item in items:
+        for event in item.detection.events:
+            if event.kind in (EventKind.POST_EDITED, EventKind.POST_DELETED):
+                key = (item.book.account_id, _fit(str(event.payload["post_id"]), 200) or "")
+                wanted[key] = (event.kind.value, item)
+    if not wanted:
+        return {}
+    rows = await conn.execute(
+        select(Post.id, Post.account_id, Post.platform_post_id, Post.text, Post.url,
+               Post.published_at, Post.views, Post.versions)
+        .where(tuple_(Post.account_id, Post.platform_post_id).in_(list(wanted)))
+    )  # fmt: skip
+    quotes: Quotes = {}
+    sightings: list[dict[str, Any]] = []
+    for post_id, account_id, platform_id, text, url, published, views, count in rows:
+        kind, item = wanted[(account_id, platform_id)]
+        at, seen_views = item.detection.sightings.get(platform_id, (None, None))
+        sightings.append(
+            {"b_post": post_id, "b_version": count, "b_seen": at, "b_views": seen_views}
+        )
+        quotes[(account_id, kind, platform_id)] = _quote(
+            kind, item, platform_id, text, url, published, views, count
+        )
+    if sightings:
+        await conn.execute(_version_sighting(), sightings)
+    return quotes
+
+
+def _quote(
+    kind: str, item: PendingWrite, platform_id: str, text: str, url: str | None,
+    published: datetime | None, views: int | None, count: int,
+) -> dict[str, Any]:  # fmt: skip
+    if kind == EventKind.POST_EDITED.value:
+        post = next((p for p in item.detection.posts if p.id == platform_id), None)
+        new = trim(post.text, QUOTE_LIMIT) if post is not None else None
+        return {"old_text": trim(text, QUOTE_LIMIT), "version": count + 1} | (
+            {"text": new} if new is not None else {}
+        )
+    event = next(
+        e for e in item.detection.events
+        if e.kind is EventKind.POST_DELETED and e.payload.get("post_id") == platform_id
+    )  # fmt: skip
+    return {
+        "text": trim(text, QUOTE_LIMIT),
+        "url": url or event.payload.get("url"),
+        "published_at": event.payload.get("published_at") or iso(published),
+        "views": event.payload.get("views") if event.payload.get("views") is not None else views,
+        "versions": count,
+    }
+
+
 async def _save_events(
-    conn: AsyncConnection, dialect: str, items: Sequence[PendingWrite], detected_at: datetime
+    conn: AsyncConnection,
+    dialect: str,
+    items: Sequence[PendingWrite],
+    detected_at: datetime,
+    quotes: Quotes,
 ) -> tuple[dict[int, int], dict[int, int]]:
     rows: list[dict[str, Any]] = []
     fanouts: dict[int, tuple[int, Fanout]] = {}
@@ -320,7 +452,8 @@ async def _save_events(
                 "account_id": book.account_id,
                 "official_id": book.official_id,
                 "kind": e.kind.value,
-                "payload": dict(e.payload),
+                "payload": dict(e.payload)
+                | quotes.get((book.account_id, e.kind.value, str(e.payload.get("post_id"))), {}),
                 "occurred_at": e.occurred_at,
                 "detected_at": detected_at,
                 "dedup_key": e.dedup_key,
