@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.actions import action_command, evidence_action
 from bot.chat.console import ConsoleBackend
@@ -31,11 +31,14 @@ from bot.commands.registry import COMMANDS
 from bot.commands.service import CommandService
 from bot.config import load_settings
 from bot.detect.state import text_hash
+from bot.domain import PostSeen
 from bot.i18n import LOCALES, t
 from bot.names import search_key
+from bot.poll.writer import BatchWriter
 from bot.reply import Caller, Reply, render_plain
-from bot.reports.evidence import Choices, Found, NoPost, NotWatched, find_by_link
+from bot.reports.evidence import Choices, Found, NoPost, NotWatched, find_by_link, iso_z
 from bot.store.engine import Database
+from bot.store.fanout import Fanout
 from bot.store.migrate import upgrade_database
 from bot.store.models import (
     Account,
@@ -47,6 +50,8 @@ from bot.store.models import (
     Post,
     PostVersion,
 )
+from bot.store.observations import load_states
+from tests.test_poll_store import make_accounts, observation, pending_write
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 PUBLISHED = NOW - timedelta(days=2)
@@ -590,3 +595,75 @@ def test_cli_as_a_process(cli_db: str, tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "no youtube account is watched" in result.stderr
+
+
+# --- through the real write path ------------------------------------------------------------
+
+
+class Polled:
+    """One Bluesky account polled through detection and the batch writer (as the poller)."""
+
+    def __init__(self, db: Database, account_id: int) -> None:
+        self.db, self.account_id, self.step = db, account_id, 0
+
+    def at(self, step: int) -> datetime:
+        return POLL_START + timedelta(minutes=15 * step)
+
+    async def poll(self, *posts: PostSeen) -> None:
+        self.step += 1
+        async with self.db.sessions() as s, s.begin():
+            await s.execute(update(Account).values(lease_owner="me"))
+        async with self.db.engine.connect() as conn:
+            prev = (await load_states(conn, [self.account_id])).get(self.account_id)
+        when = self.at(self.step)
+        item = pending_write(self.account_id, 1, "me", prev, observation(when, *posts), Fanout())
+        assert await BatchWriter(self.db, batch=1, clock=lambda: when).write(item) is not None
+
+
+POLL_START = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+BSKY_LINK = "https://bsky.app/profile/a0.bsky.social/post/3kedit"
+
+
+def bsky(rkey: str, text: str, hours: int, views: int | None = None) -> PostSeen:
+    raw = json.dumps({"uri": f"at://did:plc:x/app.bsky.feed.post/{rkey}", "text": text},
+                     ensure_ascii=False, sort_keys=True)  # fmt: skip
+    return PostSeen(rkey, f"https://bsky.app/profile/a0.bsky.social/post/{rkey}",
+                    POLL_START - timedelta(hours=hours), text, views=views, raw=raw)  # fmt: skip
+
+
+async def test_evidence_of_posts_the_poller_stored(
+    database: Database, service: CommandService
+) -> None:
+    (account_id,) = await make_accounts(database, 1)
+    acc = Polled(database, account_id)
+    old = bsky("3kold", "an old post", 72)
+    await acc.poll(old, bsky("3kedit", "Первая редакция <b>текста</b>", 10, views=5))
+    await acc.poll(old, bsky("3kedit", "Первая редакция <b>текста</b>", 10, views=8))
+    edited = bsky("3kedit", "Вторая редакция текста", 10, views=13)
+    await acc.poll(old, edited)
+    await acc.poll(old, bsky("3kedit", "Вторая редакция текста", 10, views=21))
+    doc = document(await service.handle(reader(), f"/evidence {BSKY_LINK}"))
+    assert [v["text"] for v in doc["versions"]] == ["Первая редакция <b>текста</b>",
+                                                    "Вторая редакция текста"]  # fmt: skip
+    assert [v["raw_check"] for v in doc["versions"]] == ["ok", "ok"]
+    assert doc["versions"][1]["raw"] == edited.raw
+    assert doc["versions"][1]["raw_sha256"] == sha(edited.raw or "")
+    # Version 1 ended at the poll before the edit; version 2 is still on the page.
+    assert doc["versions"][0]["last_seen_at"] == iso_z(acc.at(2))
+    assert doc["versions"][0]["views"] == 8
+    assert doc["versions"][1]["last_seen_source"] == "window"
+    assert doc["versions"][1]["last_seen_at"] == iso_z(acc.at(4))
+    assert doc["versions"][1]["views"] == 21
+    assert [e["kind"] for e in doc["events"]] == ["post_edited"]
+    # Deleted: two polls without it (confirm_polls = 2) while the old post is still shown.
+    await acc.poll(old)
+    await acc.poll(old)
+    gone = document(await service.handle(reader(), f"/evidence {BSKY_LINK}"))
+    post = gone["post"]
+    assert post["deleted"] is True
+    assert (post["last_seen_at"], post["first_missed_at"]) == (iso_z(acc.at(4)), iso_z(acc.at(5)))
+    assert post["deletion_confirmed_by_polls"] == 2
+    assert gone["versions"][1]["last_seen_source"] == "stored"
+    assert gone["versions"][1]["last_seen_at"] == iso_z(acc.at(4))
+    assert [e["kind"] for e in gone["events"]] == ["post_edited", "post_deleted"]
+    assert gone["integrity"]["status"] == "ok"
