@@ -667,3 +667,67 @@ async def test_evidence_of_posts_the_poller_stored(
     assert gone["versions"][1]["last_seen_at"] == iso_z(acc.at(4))
     assert [e["kind"] for e in gone["events"]] == ["post_edited", "post_deleted"]
     assert gone["integrity"]["status"] == "ok"
+
+
+async def seed_platforms(db: Database) -> None:
+    """One account with one post on each platform whose links name posts differently."""
+    rows = [
+        ("mastodon", "dana@social.example", None, "1122", "https://social.example/@dana/1122"),
+        ("vk", "minister", "-123", "45", "https://vk.com/wall-123_45"),
+        ("youtube", "UCxxxxxxxxxxxxxxxxxxxxxx", None, "dQw4w9WgXcQ",
+         "https://www.youtube.com/watch?v=dQw4w9WgXcQ"),
+        ("x", "dana", None, "1790000000000000000", "https://x.com/dana/status/1790000000000000000"),
+        ("facebook", "MinistryPage", "222", "222_111",
+         "https://www.facebook.com/MinistryPage/posts/pfbid02abc"),
+        ("instagram", "dana.gov", None, "17900000000000001", "https://www.instagram.com/p/C1aBcD/"),
+        ("bluesky", "dana.bsky.social", "did:plc:dana", "3kabc",
+         "https://bsky.app/profile/dana.bsky.social/post/3kabc"),
+        # A feed on a site whose paths look like Mastodon's: its ids are its own.
+        ("rss", "https://blog.example/feed", None, "1122", "https://blog.example/@news/1122"),
+    ]  # fmt: skip
+    async with db.sessions() as s:
+        official = Official(slug="dana", name="Dana Omarova", search_key=search_key(["Dana"]))
+        s.add(official)
+        await s.flush()
+        for platform, handle, platform_id, post_id, url in rows:
+            account = Account(official_id=official.id, platform=platform, handle=handle,
+                              platform_id=platform_id)  # fmt: skip
+            s.add(account)
+            await s.flush()
+            s.add(Post(account_id=account.id, platform_post_id=post_id, url=url, text=post_id,
+                       first_seen_at=NOW, last_seen_at=NOW))  # fmt: skip
+        await s.commit()
+
+
+@pytest.mark.parametrize(
+    ("link", "platform", "post_id"),
+    [
+        ("https://social.example/@Dana/1122", "mastodon", "1122"),
+        ("https://social.example/users/dana/statuses/1122", "mastodon", "1122"),
+        ("https://m.vk.com/wall-123_45", "vk", "45"),
+        ("https://vk.com/minister?w=wall-123_45", "vk", "45"),
+        ("https://youtu.be/dQw4w9WgXcQ", "youtube", "dQw4w9WgXcQ"),
+        ("https://twitter.com/Dana/status/1790000000000000000?s=20", "x", "1790000000000000000"),
+        ("https://x.com/i/web/status/1790000000000000000", "x", "1790000000000000000"),
+        ("https://facebook.com/MinistryPage/posts/pfbid02abc/", "facebook", "222_111"),
+        ("https://instagram.com/p/C1aBcD", "instagram", "17900000000000001"),
+        ("https://bsky.app/profile/did:plc:dana/post/3kabc", "bluesky", "3kabc"),
+        ("https://blog.example/@news/1122", "rss", "1122"),
+        ("https://social.example/@other/1122", None, None),
+        ("https://vk.com/wall-999_45", None, None),
+        ("https://blog.example/@news/99", None, None),
+        # Same id as the feed's guid, but another page: never taken for it.
+        ("https://blog.example/@other/1122", None, None),
+    ],
+)
+async def test_links_of_every_platform_find_their_post(
+    database: Database, link: str, platform: str | None, post_id: str | None
+) -> None:
+    await seed_platforms(database)
+    async with database.sessions() as session:
+        found = await find_by_link(session, link)
+    if platform is None:
+        assert isinstance(found, NoPost | NotWatched), found
+        return
+    assert isinstance(found, Found), found
+    assert (found.post.platform, found.post.platform_post_id) == (platform, post_id)

@@ -134,29 +134,29 @@ def _handles(link: PostLink) -> list[str]:
     return handles
 
 
-async def _link_accounts(session: AsyncSession, link: PostLink) -> list[AccountRef]:
-    """The watched accounts a link may be a post of."""
+async def _link_accounts(session: AsyncSession, link: PostLink) -> tuple[list[AccountRef], bool]:
+    """The watched accounts a link may be a post of, and whether the link named them."""
     platform = link.platform
     if platform is None:
-        return await _site_accounts(session, link.host)
+        return await _site_accounts(session, link.host), False
     if link.handle is not None:
         found = await store.accounts_named(session, platform.value, _handles(link))
         if found:
-            return found
+            return found, True
         if platform is Platform.MASTODON:
             # A path like /@name/123 on a site that is no watched Mastodon account's.
-            return await _site_accounts(session, link.host)
+            return await _site_accounts(session, link.host), False
         if platform is not Platform.FACEBOOK:
-            return []
+            return [], False
     if platform is Platform.VK:
         owner = urlsplit(link.url).path.removeprefix("/wall").split("_", 1)[0]
         found = await store.accounts_named(session, platform.value, [owner])
         if found:
-            return found
+            return found, True
     if platform in (Platform.VK, Platform.FACEBOOK, Platform.INSTAGRAM):
         # Their post links need not name the account as it is stored: try them all.
-        return await store.accounts_on(session, [platform.value])
-    return []
+        return await store.accounts_on(session, [platform.value]), False
+    return [], False
 
 
 async def find_by_link(session: AsyncSession, text: str) -> Resolution:
@@ -172,13 +172,14 @@ async def find_by_link(session: AsyncSession, text: str) -> Resolution:
         if same or await store.has_accounts(session, str(platform)):
             return _pick(same, NoPost(platform))
         return NotWatched(platform, None, link.host)
-    accounts = await _link_accounts(session, link)
+    accounts, named = await _link_accounts(session, link)
     if not accounts:
         return NotWatched(platform, link.handle, link.host)
     ids = [a.id for a in accounts]
     found: list[PostRef] = []
-    # A numeric id alone is unique only within one account (VK walls, Mastodon servers).
-    if link.post_id is not None and (link.handle is not None or link.platform in _GLOBAL_IDS):
+    # A post id is unique only within the account the link names (VK walls, Mastodon
+    # servers and feeds number their posts each on their own).
+    if link.post_id is not None and named:
         found = await store.posts_with_id(session, link.post_id, account_ids=ids)
     if not found:
         found = await store.posts_with_link(session, ids, link_variants(text))
@@ -202,9 +203,14 @@ async def find_by_id(
     return _pick(found, NoPost(platform, only, post_id))
 
 
+def _number(text: str) -> int:
+    """A row id typed or carried by a button (0, which names no row, for anything else)."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 19 else 0
+
+
 async def find_by_event(session: AsyncSession, event_id: str) -> Resolution:
     """The stored post the alert event ``event_id`` is about."""
-    number = int(event_id) if event_id.isascii() and event_id.isdigit() else 0
+    number = _number(event_id)
     about = await store.event_post(session, number)
     if about is None:
         return NoEvent(event_id)
@@ -215,7 +221,7 @@ async def find_by_event(session: AsyncSession, event_id: str) -> Resolution:
 
 async def find_by_row(session: AsyncSession, row_id: str) -> Resolution:
     """The stored post with row id ``row_id`` (what a choice button carries)."""
-    number = int(row_id) if row_id.isascii() and row_id.isdigit() else 0
+    number = _number(row_id)
     return _pick(await store.post_by_row(session, number), NoPost(None, None, row_id))
 
 
