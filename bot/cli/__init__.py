@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from bot.cli.ask import ask
 from bot.cli.db import EXIT_USAGE, config_check, db_upgrade
 from bot.cli.demo import demo
+from bot.cli.evidence import evidence
 from bot.cli.export import export
 from bot.cli.poll import poll_once
 from bot.cli.probe import probe
@@ -127,6 +128,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--output", default=None, metavar="DIR", help="where charts are saved (default: here)"
     )
 
+    ev = add("evidence", "write the evidence files (JSON and HTML) of one stored post")
+    ev.add_argument("link", help="the post's link (or =EVENT_ID, the alert's event)")
+    ev.add_argument("--out", default=".", metavar="DIR", help="where to write (default: here)")
+    ev.add_argument(
+        "--database", default=None, metavar="URL", help="database URL (default: the config's)"
+    )
+    ev.add_argument("--lang", choices=("ru", "kk", "en"), default=None, help="the page's language")
+
     cfg = add("config", "configuration tools")
     cfg_sub = cfg.add_subparsers(dest="config_command", metavar="ACTION", required=True)
     check = cfg_sub.add_parser("check", help="validate the configuration")
@@ -144,6 +153,7 @@ HANDLERS: dict[str, Handler] = {
     "probe": probe,
     "poll-once": poll_once,
     "ask": ask,
+    "evidence": evidence,
 }
 
 
