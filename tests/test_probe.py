@@ -616,3 +616,76 @@ def test_a_missing_token_is_named_in_words(capsys: pytest.CaptureFixture[str]) -
         "token_required",
         "sources.x.bearer_token is not set",
     )
+
+
+# --- an unreadable optional answer leaves the first one standing (issue 16) -----------------
+
+S_PAGE = "telegram/tme_s_channel_page_10_posts.html"
+
+
+@pytest.mark.parametrize(
+    "second", ["/nonexistent/tme_plain_page.html", str(DATA / "telegram")], ids=["gone", "a dir"]
+)
+def test_probe_unreadable_optional_plain_page_leaves_the_first_result(
+    capsys: pytest.CaptureFixture[str], second: str
+) -> None:
+    alone = _probe(capsys, "--url", "https://t.me/varga_zarechye", *_files(S_PAGE))
+    args = ["--url", "https://t.me/varga_zarechye", *_files(S_PAGE), "--file", second]
+    code = cli_main(["probe", *args, "--json"])
+    captured = capsys.readouterr()
+    assert code == 0
+    doc = json.loads(captured.out)
+    assert (doc["status"], doc["followers"], doc["followers_exact"]) == ("ok", 48200, False)
+    assert {**doc, "fetched_at": None} == {**alone, "fetched_at": None}
+    warning = captured.err.strip().splitlines()
+    assert len(warning) == 1
+    assert second in warning[0]
+    assert "read without it" in warning[0]
+
+
+def test_probe_unreadable_first_file_is_still_a_mistake(capsys: pytest.CaptureFixture[str]) -> None:
+    target = ["--platform", "telegram", "--handle", "varga_zarechye"]
+    code = cli_main(["probe", *target, "--file", "/nonexistent/s.html", *_files(S_PAGE)])
+    assert code != 0
+    assert "cannot read /nonexistent/s.html" in capsys.readouterr().err
+
+
+def test_read_files_stops_at_the_first_unreadable_optional_answer(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    first, third = str(DATA / S_PAGE), str(DATA / "mastodon/user.rss")
+    bodies = probe.read_files([first, "/nonexistent/second", third])
+    assert bodies == [(DATA / S_PAGE).read_bytes()]  # the third would be read as the second
+    assert "2 optional files left out" in capsys.readouterr().err
+
+
+def test_probe_mastodon_url_keeps_its_scheme_and_port(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    statuses = json.loads((DATA / "mastodon/accounts_statuses.json").read_bytes())
+    statuses[0]["url"] = None  # a server that leaves the link out
+    saved = tmp_path / "statuses.json"
+    saved.write_text(json.dumps(statuses))
+    doc = _probe(
+        capsys,
+        "--url",
+        "http://civic.example:8080/@cllr_nandakumar",
+        *_files("mastodon/accounts_lookup.json"),
+        "--file",
+        str(saved),
+    )
+    assert doc["posts"][0]["url"] == (
+        "http://civic.example:8080/@cllr_nandakumar/116502218734120957"
+    )
+
+
+def test_probe_text_output_marks_reposts(capsys: pytest.CaptureFixture[str]) -> None:
+    saved = _files("bluesky/getProfile.json", "bluesky/getAuthorFeed.json")
+    code = cli_main(
+        ["probe", "--url", "https://bsky.app/profile/mayorwhitfield.bsky.social", *saved]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    (line,) = [line for line in out.splitlines() if "3lpk2ab7c5s2h" in line]
+    assert "[repost]" in line
+    assert "2026-05-04T19:03:10Z" in line

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import contextlib
+import io
+import json
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -18,6 +23,7 @@ from bot.domain import AccountRef, Platform, Status
 from bot.net.client import HttpClient
 from bot.sources import REGISTRY, build_sources
 from bot.sources import base as source_base
+from bot.sources.probe import main as probe_main
 from bot.sources.probe import parse_saved
 
 DATA = Path(__file__).parent / "data"
@@ -431,3 +437,122 @@ def test_every_source_names_its_responses() -> None:
         assert all(isinstance(name, str) for name in cls.responses)
     with pytest.raises(TypeError, match="must name its responses"):
         type("Nameless", (source_base.Source,), {"platform": Platform.X})
+
+
+# --- issue 16: a Mastodon profile address keeps its scheme and port; VK never guesses ------
+
+
+async def _serve(app: web.Application) -> tuple[web.AppRunner, int]:
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return runner, int(runner.addresses[0][1])
+
+
+async def test_mastodon_profile_url_keeps_its_scheme_and_port() -> None:
+    statuses = json.loads((DATA / "mastodon/accounts_statuses.json").read_bytes())
+    statuses[0]["url"] = None  # a status the server gives no link
+
+    async def lookup(request: web.Request) -> web.Response:
+        return SampleWorld._file("mastodon/accounts_lookup.json")
+
+    async def listed(request: web.Request) -> web.Response:
+        return web.json_response(statuses)
+
+    app = web.Application()
+    app.router.add_get("/api/v1/accounts/lookup", lookup)
+    app.router.add_get("/api/v1/accounts/{id}/statuses", listed)
+    runner, port = await _serve(app)  # plain http on a port of its own
+    profile = f"http://127.0.0.1:{port}/@cllr_nandakumar"
+    settings = load_settings(  # the configured scheme stays the default https
+        None, http={"allow_private_networks": True, "per_host_rate": 1000.0, "timeout": "3s"}
+    )
+    try:
+        obs = await _fetch(settings, Platform.MASTODON, "cllr_nandakumar@127.0.0.1", url=profile)
+        without = await _fetch(settings, Platform.MASTODON, "cllr_nandakumar@127.0.0.1")
+        args = argparse.Namespace(
+            url=profile, platform=None, handle=None, file=[], json=True, selector=[]
+        )
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            assert await asyncio.to_thread(probe_main, settings, args) == 0
+    finally:
+        await runner.cleanup()
+    assert (obs.status, obs.followers, len(obs.posts)) == (Status.OK, 3718, 5)
+    assert obs.posts[0].url == f"{profile}/116502218734120957"
+    assert (without.status, without.reason) == (Status.UNKNOWN, "network")  # https: refused
+    doc = json.loads(out.getvalue())
+    assert (doc["status"], doc["posts"][0]["url"]) == ("ok", f"{profile}/116502218734120957")
+
+
+class FakeVk:
+    """The VK API methods the source calls, answering from saved samples."""
+
+    def __init__(self, groups: str, users: str | None, wall: str) -> None:
+        self.answers = {"groups.getById": groups, "users.get": users, "wall.get": wall}
+        self.calls: list[str] = []
+
+    async def handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        self.calls.append(method)
+        assert request.query["access_token"] == "vk-secret"
+        name = self.answers.get(method)
+        if name is None:
+            raise AssertionError(f"unexpected call {method}")
+        return SampleWorld._file(name)
+
+
+GROUP = "vk/groups_getById_closed_no_members_count.json"
+WALL = "vk/wall_get_with_copy_history.json"
+
+
+@pytest.mark.parametrize(
+    ("groups", "users", "calls", "status", "reason"),
+    [
+        (GROUP, None, ["groups.getById", "wall.get"], Status.UNKNOWN, "not_permitted"),
+        (
+            "vk/error_100_groups_getById.json",
+            "vk/users_get_hidden_followers.json",
+            ["groups.getById", "users.get", "wall.get"],
+            Status.OK,
+            None,
+        ),
+        (
+            "vk/error_100_groups_getById.json",
+            "vk/error_113_users_get.json",
+            ["groups.getById", "users.get"],
+            Status.UNKNOWN,
+            "api_error",
+        ),
+        (
+            "vk/error_100_groups_getById.json",
+            "vk/error_18_users_get.json",
+            ["groups.getById", "users.get"],
+            Status.ABSENT,
+            "deleted",
+        ),
+    ],
+)
+async def test_vk_reads_a_community_or_a_person_and_never_guesses_absence(
+    groups: str, users: str | None, calls: list[str], status: Status, reason: str | None
+) -> None:
+    wall = "vk/error_15_wall_get.json" if groups == GROUP else WALL
+    vk = FakeVk(groups, users, wall)
+    app = web.Application()
+    app.router.add_get("/method/{method}", vk.handle)
+    runner, port = await _serve(app)
+    settings = load_settings(
+        None,
+        http={"allow_private_networks": True, "per_host_rate": 1000.0, "timeout": "3s"},
+        sources={
+            "vk": {"base_url": f"http://127.0.0.1:{port}/method", "service_token": "vk-secret"}
+        },
+    )
+    try:
+        obs = await _fetch(settings, Platform.VK, "zarechye_gov")
+    finally:
+        await runner.cleanup()
+    assert (obs.status, obs.reason, vk.calls) == (status, reason, calls)
+    assert obs.followers is None  # hidden, or nothing read: never 0
+    if status is Status.OK:
+        assert [p.id for p in obs.posts if p.is_repost] == ["4412"]

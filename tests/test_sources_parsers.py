@@ -42,14 +42,16 @@ def test_bluesky_profile_and_feed() -> None:
     assert [p.id for p in obs.posts] == [
         "3lplrbkz6x22c",
         "3lplq7wz5bk2x",
-        "3lpjx2mv4dc2q",
+        "3lpk2ab7c5s2h",  # the repost record's own key, not the reposted post's 3lpjx2mv4dc2q
         "3lph6mz2wkc2t",
         "3lnv4mxq2ak2r",
     ]
     by_id = {p.id: p for p in obs.posts}
     assert by_id["3lplrbkz6x22c"].is_reply
-    assert by_id["3lpjx2mv4dc2q"].is_repost
-    assert by_id["3lpjx2mv4dc2q"].forwarded_from == "portcallowfire.bsky.social"
+    assert by_id["3lpk2ab7c5s2h"].is_repost
+    assert by_id["3lpk2ab7c5s2h"].forwarded_from == "portcallowfire.bsky.social"
+    # dated when reposted (reasonRepost.indexedAt), not when the original was written
+    assert by_id["3lpk2ab7c5s2h"].published_at == datetime(2026, 5, 4, 19, 3, 10, 771000, UTC)
     assert by_id["3lnv4mxq2ak2r"].pinned
     assert by_id["3lplq7wz5bk2x"].url == (
         "https://bsky.app/profile/mayorwhitfield.bsky.social/post/3lplq7wz5bk2x"
@@ -260,7 +262,7 @@ EXTERNAL = b"""<?xml version="1.0"?>
     [
         (BOMB, "unsafe_xml"),
         (EXTERNAL, "unsafe_xml"),
-        (b"<html><body>Sign in</body></html>", "login_wall"),
+        (b"<html><body>Sign in</body></html>", "not_a_feed"),  # a word is not a wall
         (b"<html><body><form><input type=password></form></body></html>", "login_wall"),
         (b"<html><body>Nothing to see</body></html>", "not_a_feed"),
         (b"\x00\xff\x13garbage", "not_a_feed"),
@@ -383,7 +385,8 @@ def test_facebook_page_and_posts() -> None:
     obs = facebook.parse_page(page, handle="ministry", fetched_at=NOW)
     assert (obs.followers, obs.followers_exact, obs.platform_id) == (5012, True, "123")
     got = facebook.parse_posts(posts)
-    assert [(p.id, p.edited) for p in got] == [("123_2", True), ("123_1", False)]
+    # updated_time moves with every comment: never an edit (an edit is a changed text)
+    assert [(p.id, p.edited) for p in got] == [("123_2", False), ("123_1", False)]
 
 
 @pytest.mark.parametrize(
@@ -522,7 +525,7 @@ def test_vk_group_user_and_wall() -> None:
         ("10", 1200, True, False, "a"),
     ]
     assert posts[1].url == "https://vk.com/wall-55_10"
-    gone = _json({"error": {"error_code": 100, "error_msg": "invalid group id"}})
+    gone = _json({"error": {"error_code": 18, "error_msg": "User was deleted or banned"}})
     assert vk.parse_group(gone, handle="x", fetched_at=NOW).status is Status.ABSENT
     with pytest.raises(ParseError) as caught:
         vk.parse_group(

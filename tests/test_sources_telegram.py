@@ -140,7 +140,9 @@ def test_channel_page_text_traps() -> None:
     assert "Please open Telegram" not in posts["1481"].text
     assert "\n\n" in posts["1473"].text  # <br/> kept as line breaks
     assert "\u00a0" not in posts["1473"].text
-    assert posts["1475"].is_repost
+    # a forward is the channel's own post: not a repost, its origin named
+    assert not posts["1475"].is_repost
+    assert posts["1475"].forwarded_from == "Заречная областная дума"
 
 
 def test_large_channel_millions() -> None:
@@ -236,8 +238,15 @@ def test_truncated_page_is_unknown() -> None:
 @pytest.mark.parametrize(
     ("page", "reason"),
     [
-        (b"<html><body><h1>Please log in to continue</h1></body></html>", "login_wall"),
-        (b"<html><body>We use cookies. Give your consent.</body></html>", "consent_page"),
+        (
+            b'<html><body><form action="/login" method="post"><input name="u">'
+            b'<input type="password" name="p"></form></body></html>',
+            "login_wall",
+        ),
+        (b'<html><body><div id="CybotCookiebotDialog">x</div></body></html>', "consent_page"),
+        # words alone are not a structure
+        (b"<html><body><h1>Please log in to continue</h1></body></html>", "layout_changed"),
+        (b"<html><body>We use cookies. Give your consent.</body></html>", "layout_changed"),
         (b"<html><body>Something else entirely</body></html>", "layout_changed"),
         (b"", "truncated"),
     ],

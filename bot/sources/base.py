@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import html
 import json
 import logging
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
 from typing import Any, ClassVar, TypedDict
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
-from selectolax.lexbor import LexborHTMLParser
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from bot.config import Settings, SourceSettings
 from bot.domain import AccountRef, Count, Observation, Platform, PostSeen, Status
@@ -127,6 +130,9 @@ class ParseContext:
     tz: tzinfo = UTC
     # The address the first answer finally came from (after redirects); None for saved files.
     url: str | None = None
+    # The account's public profile address when known (the roster's URL, ``probe --url``):
+    # a source that builds addresses from it keeps its scheme and port.
+    profile: str | None = None
 
 
 class Source(ABC):
@@ -288,21 +294,94 @@ def add_posts(
     )
 
 
+# Elements that end a line, and those that stand apart as paragraphs (a blank line).
+_LINES = frozenset(
+    {"div", "li", "dt", "dd", "tr", "section", "article", "header", "footer", "aside", "nav",
+     "figcaption", "address", "details", "summary", "main", "caption"}
+)  # fmt: skip
+_PARAGRAPHS = frozenset(
+    {"p", "blockquote", "pre", "ul", "ol", "dl", "table", "figure", "hr",
+     "h1", "h2", "h3", "h4", "h5", "h6"}
+)  # fmt: skip
+_UNSEEN = frozenset({"script", "style", "template", "head", "noscript"})
+_HTML_TAG = re.compile(r"<\s*/?\s*[A-Za-z][^>]*>")
+_HTML_SPACE = re.compile(r"[ \t\r\n\f]+")
+_PRE_IN, _PRE_OUT = object(), object()
+
+
+class _Lines:
+    """Collects text; a block boundary asks for one or two line ends, never adds more."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.ends = 0  # line ends at the end of what was written so far
+
+    def text(self, value: str) -> None:
+        if not value or (self.ends and not value.strip(" ")):
+            return  # the spaces between two blocks are not a line of their own
+        self.parts.append(value)
+        self.ends = len(value) - len(value.rstrip("\n"))
+
+    def boundary(self, ends: int) -> None:
+        if self.parts and self.ends < ends:
+            self.parts.append("\n" * (ends - self.ends))
+            self.ends = ends
+
+
+def node_text(node: LexborNode) -> str:
+    """Plain text of an element: <br> and block elements (p, li, div, h1-h6...) end lines."""
+    out = _Lines()
+    pre = 0
+    # An explicit stack, not recursion: a hostile page may nest thousands of elements.
+    stack: list[LexborNode | int | object] = [node]
+    while stack:
+        item = stack.pop()
+        if item is _PRE_IN or item is _PRE_OUT:
+            pre += 1 if item is _PRE_IN else -1
+        elif isinstance(item, int):
+            out.boundary(item)
+        elif isinstance(item, LexborNode):
+            tag = item.tag or ""
+            if tag == "-text":
+                text = (item.text_content or "").replace("\u00a0", " ")
+                out.text(text if pre else _HTML_SPACE.sub(" ", text))
+            elif tag == "br":
+                out.parts.append("\n")
+                out.ends += 1
+            elif tag not in _UNSEEN and not tag.startswith("-"):
+                ends = 2 if tag in _PARAGRAPHS else 1 if tag in _LINES else 0
+                children: list[LexborNode | int | object] = list(item.iter(include_text=True))
+                if tag == "pre":
+                    children = [_PRE_IN, *children, _PRE_OUT]
+                stack.extend([ends, *reversed(children), ends])
+    return tidy_lines("".join(out.parts))
+
+
+def tidy_lines(text: str) -> str:
+    """Spaces collapsed within each line, at most one blank line in a row, no outer blanks."""
+    lines = [" ".join(line.split()) for line in text.replace("\r\n", "\n").split("\n")]
+    kept: list[str] = []
+    for line in lines:
+        if line or (kept and kept[-1]):
+            kept.append(line)
+    return "\n".join(kept).strip("\n")
+
+
 def html_to_text(markup: str | None) -> str:
-    """Plain text of an HTML fragment: paragraphs and <br> become newlines."""
+    """Plain text of an HTML fragment (as :func:`node_text`); bare text keeps its lines."""
     if not markup:
         return ""
+    if not _HTML_TAG.search(markup):
+        # Feeds also carry plain text (type="text"): there a newline is a line break.
+        return tidy_lines(html.unescape(markup))
     tree = LexborHTMLParser(f"<div id='gw-root'>{markup}</div>")
     root = tree.css_first("#gw-root")
-    if root is None:
-        return ""
-    for node in root.css("br"):
-        node.replace_with("\n")
-    for node in root.css("p"):
-        node.insert_after("\n\n")
-    text = root.text(separator="", strip=False).replace("\u00a0", " ")
-    lines = [" ".join(line.split()) for line in text.split("\n")]
-    return "\n".join(lines).strip().replace("\n\n\n", "\n\n")
+    return node_text(root) if root is not None else ""
+
+
+def raw_json(value: object) -> str:
+    """The evidence text of an API object: its JSON, keys sorted, non-ASCII kept as is."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 def error_of(data: object) -> str | None:
@@ -332,24 +411,99 @@ def seq(value: object) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-_LOGIN_WORDS = ("log in", "login", "sign in", "signin", "войти", "вход", "кіру")
-_CONSENT_WORDS = ("consent", "cookie", "согласие")
+# A wall is told by its structure, never by a word somewhere in the page: a channel
+# whose post says "Login" or "cookie" is not a login wall or a consent page.
+# Login: a password field or a form made for signing in, outside the site's header,
+# menu or footer (many official sites put a small sign-in box there on every page);
+# a redirect (meta refresh, canonical address or the final URL) to a sign-in path.
+_LOGIN_FORM = re.compile(r"log_?-?in|sign_?-?in|(^|[^a-z])(auth|sso|signon)([^a-z]|$)")
+_LOGIN_PATH = re.compile(
+    r"/(accounts/)?(log_?-?in|sign_?-?in|signon|auth|sso|oauth|session|checkpoint)(/|\?|#|\.|$)",
+    re.IGNORECASE,
+)
+_CHROME = frozenset({"header", "nav", "footer", "aside"})
+_CHROME_NAME = re.compile(r"(^|[^a-z])(header|footer|nav|navbar|menu|topbar|sidebar)([^a-z]|$)")
+# Consent: the containers of the consent platforms sites use (OneTrust, Cookiebot,
+# Usercentrics, Didomi, Quantcast, TrustArc, consentmanager, Google Funding Choices,
+# Sourcepoint, Osano/cookieconsent, CookieLawInfo, Facebook's own), Google's consent
+# interstitial (a form posting to consent.google.com / consent.youtube.com), a dialog
+# named for cookies or consent, or a redirect to a consent host.
+_CONSENT_CONTAINERS = (
+    "#onetrust-consent-sdk, #onetrust-banner-sdk, #CybotCookiebotDialog, #usercentrics-root,"
+    " #didomi-host, .qc-cmp2-container, #truste-consent-track, #cmpbox, .fc-consent-root,"
+    " #sp_message_container, .cc-window, #cookie-law-info-bar,"
+    " [data-testid=cookie-policy-manage-dialog]"
+)
+_CONSENT_HOST = re.compile(r"^(consent|guce|cmp)\.|^myprivacy\.", re.IGNORECASE)
+_CONSENT_NAME = re.compile(r"cookie|consent|gdpr", re.IGNORECASE)
 
 
-def wall_reason(body: bytes) -> str:
-    """Why a page lacks the expected content: login_wall, consent_page or layout_changed."""
-    tree = LexborHTMLParser(body[:200_000])
-    if tree.css_first("input[type=password]") is not None:
+def wall_reason(body: bytes, url: str | None = None) -> str:
+    """Why a page lacks its content (login_wall, consent_page, layout_changed), by structure."""
+    # From forms, known containers and redirect targets, and the address the page finally
+    # came from (``url``): never from its words.
+    tree = LexborHTMLParser(body[:500_000])
+    targets = [t for t in (url, *_redirect_targets(tree)) if t]
+    if _login_form(tree) or any(_LOGIN_PATH.search(urlsplit(t).path) for t in targets):
         return "login_wall"
-    text = " ".join(
-        part for part in (_text_of(tree.css_first("title")), _text_of(tree.body)) if part
-    ).lower()
-    if any(word in text for word in _LOGIN_WORDS):
-        return "login_wall"
-    if any(word in text for word in _CONSENT_WORDS):
+    if _consent_dialog(tree) or any(_CONSENT_HOST.search(_host(t)) for t in targets):
         return "consent_page"
     return "layout_changed"
 
 
-def _text_of(node: Any) -> str:
-    return str(node.text(separator=" ")) if node is not None else ""
+def _redirect_targets(tree: LexborHTMLParser) -> list[str]:
+    """Where the page sends the reader: meta refresh, canonical and og:url addresses."""
+    found: list[str] = []
+    for meta in tree.css("meta[http-equiv]"):
+        if (meta.attributes.get("http-equiv") or "").lower() == "refresh":
+            _, _, target = (meta.attributes.get("content") or "").partition("=")
+            found.append(target.strip(" '\""))
+    for node in tree.css('link[rel=canonical], meta[property="og:url"]'):
+        found.append(node.attributes.get("href") or node.attributes.get("content") or "")
+    return found
+
+
+def _host(url: str) -> str:
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+
+
+def _login_form(tree: LexborHTMLParser) -> bool:
+    """A password field, or a form made for signing in, in the page's own content."""
+    for box in tree.css("input"):
+        if (box.attributes.get("type") or "").lower() == "password" and not _in_chrome(box):
+            return True
+    for form in tree.css("form"):
+        names = " ".join(form.attributes.get(k) or "" for k in ("action", "id", "name", "class"))
+        if _LOGIN_FORM.search(names.lower()) and not _in_chrome(form):
+            return True
+    return False
+
+
+def _in_chrome(node: LexborNode) -> bool:
+    """True inside the site's header, menu, footer or sidebar."""
+    parent = node.parent
+    while parent is not None:
+        names = f"{parent.attributes.get('id') or ''} {parent.attributes.get('class') or ''}"
+        if parent.tag in _CHROME or _CHROME_NAME.search(names.lower()):
+            return True
+        parent = parent.parent
+    return False
+
+
+def _consent_dialog(tree: LexborHTMLParser) -> bool:
+    """A consent platform's container, Google's consent form or a cookie/consent dialog."""
+    if tree.css_first(_CONSENT_CONTAINERS) is not None:
+        return True
+    for form in tree.css("form[action]"):
+        if _CONSENT_HOST.search(_host(form.attributes.get("action") or "")):
+            return True
+    for dialog in tree.css("dialog, [role=dialog], [role=alertdialog], [aria-modal=true]"):
+        names = " ".join(
+            dialog.attributes.get(k) or "" for k in ("id", "class", "aria-label", "aria-labelledby")
+        )
+        if _CONSENT_NAME.search(names):
+            return True
+    return False

@@ -19,6 +19,7 @@ from bot.sources.base import (
     obj,
     parse_json,
     parse_time,
+    raw_json,
     reject_server_error,
     require_ok,
 )
@@ -76,21 +77,38 @@ def _post(item: dict[str, Any], actor: str | None) -> PostSeen | None:
     record = obj(post.get("record"))
     author = obj(post.get("author"))
     reason = obj(item.get("reason"))
+    kind = str(reason.get("$type", ""))
     rkey = post["uri"].rsplit("/", 1)[-1]
     author_handle = author.get("handle") or author.get("did") or ""
-    reposted = str(reason.get("$type", "")).endswith("#reasonRepost") or (
+    reposted = kind.endswith("#reasonRepost") or (
         actor is not None and author.get("did") not in (None, actor)
     )
     return PostSeen(
-        id=rkey,
+        id=_repost_id(reason, rkey) if reposted else rkey,
         url=f"https://bsky.app/profile/{author_handle}/post/{rkey}" if author_handle else None,
-        published_at=parse_time(record.get("createdAt")) or parse_time(post.get("indexedAt")),
+        # A repost is dated by when it was reposted (reasonRepost.indexedAt), never by
+        # the original's creation; without that time it is undated.
+        published_at=(
+            parse_time(reason.get("indexedAt"))
+            if reposted
+            else parse_time(record.get("createdAt")) or parse_time(post.get("indexedAt"))
+        ),
         text=str(record.get("text") or ""),
         is_reply="reply" in record or "reply" in item,
         is_repost=reposted,
         forwarded_from=author_handle if reposted else None,
-        pinned=str(reason.get("$type", "")).endswith("#reasonPin"),
+        pinned=kind.endswith("#reasonPin"),
+        raw=raw_json(item),
     )
+
+
+def _repost_id(reason: dict[str, Any], rkey: str) -> str:
+    """The repost record's own key (reasonRepost.uri), never the original post's."""
+    uri = reason.get("uri")
+    if isinstance(uri, str) and "/app.bsky.feed.repost/" in uri:
+        return uri.rsplit("/", 1)[-1]
+    # Older AppViews omit the repost's uri: a key of its own that no post key can equal.
+    return f"repost:{rkey}"
 
 
 def parse_feed(body: bytes, *, actor_did: str | None = None) -> tuple[PostSeen, ...]:

@@ -18,6 +18,7 @@ from bot.sources.base import (
     newest_first,
     parse_json,
     parse_time,
+    raw_json,
 )
 from bot.sources.numbers import count_of
 
@@ -30,22 +31,39 @@ _POSTS_LIMIT = 25
 def graph_error(
     data: object, *, platform: Platform, handle: str, fetched_at: datetime
 ) -> Observation | None:
-    """Classify a Graph API error object: absent for missing objects, else raise ParseError."""
+    """Classify a Graph API error object: absent on a positive "no such account", else raise."""
+    # The Graph API error-handling guide (developers.facebook.com/docs/graph-api/guides/
+    # error-handling) names 10 and 200-299 permission errors and 190 an expired token.
+    # 803 "Some of the aliases you requested do not exist" is the one positive answer
+    # that a page name is unknown, so it alone is absent. 100 "Invalid parameter" (with
+    # subcode 33: "Object ... does not exist, cannot be loaded due to missing permissions,
+    # or does not support this operation") cannot tell a missing page from a missing
+    # permission; Instagram business discovery answers 110/2207013 ("Invalid user id",
+    # "Cannot find User") alike for a missing account and a personal one. Those stay
+    # unknown, with the platform's words as the detail.
     if not isinstance(data, dict) or not isinstance(data.get("error"), dict):
         return None
     error = data["error"]
     code = error.get("code")
-    subcode = error.get("error_subcode")
     message = str(error.get("message", "Graph API error"))
-    if code == 803 or (code == 100 and subcode in (33, 2207013)) or code == 110:
+    words = _words(error)
+    if code == 803:
         return absent(platform, handle, fetched_at, "not_found")
     if code in _RATE_CODES:
-        raise ParseError(message, reason="rate_limited")
+        raise ParseError(message, reason="rate_limited", detail=words)
     if code == 190:
-        raise ParseError(message, reason="token_invalid")
-    if code in (10, 200, 104) or (isinstance(code, int) and 200 <= code < 300):
-        raise ParseError(message, reason="not_permitted")
-    raise ParseError(message, reason="api_error")
+        raise ParseError(message, reason="token_invalid", detail=words)
+    if code in (10, 104) or (isinstance(code, int) and 200 <= code < 300):
+        raise ParseError(message, reason="not_permitted", detail=words)
+    raise ParseError(message, reason="api_error", detail=words)
+
+
+def _words(error: dict[str, Any]) -> str:
+    """The platform's own words about an error, with its code and subcode."""
+    code, subcode = error.get("code"), error.get("error_subcode")
+    said = error.get("error_user_msg") or error.get("message") or "an error"
+    numbers = f"{code}/{subcode}" if subcode is not None else f"{code}"
+    return f"Graph API error {numbers}: {said}"
 
 
 def parse_page(body: bytes, *, handle: str, fetched_at: datetime) -> Observation:
@@ -78,21 +96,22 @@ def parse_page(body: bytes, *, handle: str, fetched_at: datetime) -> Observation
 def _post(item: dict[str, Any]) -> PostSeen | None:
     if not isinstance(item.get("id"), str):
         return None
-    created = parse_time(item.get("created_time"))
-    updated = parse_time(item.get("updated_time"))
+    # ``updated_time`` moves whenever someone comments: it is no sign of an edit. An
+    # edit is a changed message, which detection sees by comparing texts.
     return PostSeen(
         id=item["id"],
         url=item.get("permalink_url") or None,
-        published_at=created,
+        published_at=parse_time(item.get("created_time")),
         text=str(item.get("message") or ""),
-        edited=bool(created and updated and updated > created),
+        raw=raw_json(item),
     )
 
 
 def parse_posts(body: bytes) -> tuple[PostSeen, ...]:
     """Parse ``GET /{page}/posts`` into posts, newest first."""
     data = parse_json(body)
-    graph_error(data, platform=Platform.FACEBOOK, handle="", fetched_at=datetime.min)
+    if graph_error(data, platform=Platform.FACEBOOK, handle="", fetched_at=datetime.min):
+        raise ParseError("posts answer says the page is gone", reason="api_error")
     items = data.get("data") if isinstance(data, dict) else None
     if not isinstance(items, list):
         raise ParseError("posts answer without data", reason="layout_changed")

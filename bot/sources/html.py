@@ -25,27 +25,15 @@ from bot.sources.base import (
     encode_validators,
     followers_of,
     newest_first,
+    node_text,
     not_modified,
     require_ok,
     wall_reason,
 )
+from bot.sources.dates import month_number
 from bot.sources.numbers import parse_count
 
 SELECTOR_KEYS = ("followers", "posts_count", "name", "post", "post_date", "post_text", "post_link")
-_MONTHS = {
-    **dict.fromkeys(("янв", "jan", "қаң"), 1),
-    **dict.fromkeys(("фев", "feb", "ақп"), 2),
-    **dict.fromkeys(("мар", "mar", "нау"), 3),
-    **dict.fromkeys(("апр", "apr", "сәу"), 4),
-    **dict.fromkeys(("мая", "май", "may", "мам"), 5),
-    **dict.fromkeys(("июн", "jun", "мау"), 6),
-    **dict.fromkeys(("июл", "jul", "шіл"), 7),
-    **dict.fromkeys(("авг", "aug", "там"), 8),
-    **dict.fromkeys(("сен", "sep", "қыр"), 9),
-    **dict.fromkeys(("окт", "oct", "қаз"), 10),
-    **dict.fromkeys(("ноя", "nov", "қар"), 11),
-    **dict.fromkeys(("дек", "dec", "жел"), 12),
-}
 _WORD_DATE = re.compile(r"(\d{1,2})\s+([^\W\d_]{3,})\.?,?\s+(\d{4})(?:\D+(\d{1,2}):(\d{2}))?")
 _EN_DATE = re.compile(r"([A-Za-z]{3,})\.?\s+(\d{1,2}),?\s+(\d{4})(?:\D+(\d{1,2}):(\d{2}))?")
 _DOT_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?:\D+(\d{1,2}):(\d{2}))?")
@@ -58,6 +46,7 @@ def _local(year: int, month: int, day: int, hh: str | None, mm: str | None, tz: 
 
 def parse_page_date(text: str, *, tz: tzinfo) -> datetime | None:
     """Parse a date as pages print it (ISO, "7 мая 2026, 11:58", "May 6, 2026", "06.05.2026")."""
+    # Month names are read in every language bot.sources.dates lists.
     value = text.strip()
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -67,12 +56,12 @@ def parse_page_date(text: str, *, tz: tzinfo) -> datetime | None:
         return (parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)).astimezone(UTC)
     try:
         if match := _WORD_DATE.search(value):
-            month = _MONTHS.get(match.group(2)[:3].lower())
+            month = month_number(match.group(2))
             if month:
                 day, year = int(match.group(1)), int(match.group(3))
                 return _local(year, month, day, match.group(4), match.group(5), tz)
         if match := _EN_DATE.search(value):
-            month = _MONTHS.get(match.group(1)[:3].lower())
+            month = month_number(match.group(1))
             if month:
                 day, year = int(match.group(2)), int(match.group(3))
                 return _local(year, month, day, match.group(4), match.group(5), tz)
@@ -115,15 +104,19 @@ def _item(node: LexborNode, selectors: Mapping[str, str], *, base: str, tz: tzin
         date_node
     )
     text_node = _first(node, selectors.get("post_text")) if selectors.get("post_text") else link
-    text = _clean(text_node) or _clean(node)
+    source = text_node if text_node is not None and _clean(text_node) else node
+    # An item without an id or link is known by its text: hashed in its one-line form,
+    # as before lines were kept, so such items keep their ids.
+    flat = _clean(source)
     post_id = (
-        node.attributes.get("data-id") or url or hashlib.sha256(text.encode()).hexdigest()[:16]
+        node.attributes.get("data-id") or url or hashlib.sha256(flat.encode()).hexdigest()[:16]
     )
     return PostSeen(
         id=post_id,
         url=url,
         published_at=parse_page_date(raw_date, tz=tz) if raw_date else None,
-        text=text,
+        text=node_text(source),
+        raw=node.html,
     )
 
 
@@ -144,13 +137,13 @@ def parse_html_page(
     if wanted.get("followers"):
         counter = _first(tree, wanted["followers"])
         if counter is None or not _clean(counter):
-            raise ParseError("follower counter not found", reason=wall_reason(body))
+            raise ParseError("follower counter not found", reason=wall_reason(body, url))
         followers = parse_count(_clean(counter))
     posts: list[PostSeen] = []
     if wanted.get("post"):
         items = _all(tree, wanted["post"])
         if not items:
-            raise ParseError("no post items found", reason=wall_reason(body))
+            raise ParseError("no post items found", reason=wall_reason(body, url))
         posts = [_item(node, wanted, base=url, tz=tz) for node in items]
     ordered = newest_first(posts)
     count_node = _first(tree, wanted.get("posts_count"))

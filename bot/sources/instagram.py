@@ -16,6 +16,7 @@ from bot.sources.base import (
     newest_first,
     parse_json,
     parse_time,
+    raw_json,
 )
 from bot.sources.facebook import graph_error
 from bot.sources.numbers import count_of
@@ -40,6 +41,7 @@ def _post(item: dict[str, Any]) -> PostSeen | None:
         url=item.get("permalink") or None,
         published_at=parse_time(item.get("timestamp")),
         text=str(item.get("caption") or ""),
+        raw=raw_json(item),
     )
 
 

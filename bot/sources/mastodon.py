@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, NoReturn
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from bot.domain import AccountRef, Observation, Platform, PostSeen, Status
 from bot.errors import ParseError
@@ -14,9 +14,12 @@ from bot.sources.base import (
     absent,
     add_posts,
     error_of,
+    followers_of,
     html_to_text,
+    obj,
     parse_json,
     parse_time,
+    raw_json,
     reject_server_error,
 )
 from bot.sources.numbers import count_of
@@ -50,7 +53,6 @@ def parse_lookup(body: bytes, *, handle: str, fetched_at: datetime) -> Observati
         raise ParseError("account without an id", reason="layout_changed")
     if data.get("suspended") is True:
         return absent(Platform.MASTODON, handle, fetched_at, "suspended")
-    followers = count_of(data.get("followers_count"))
     return Observation(
         platform=Platform.MASTODON,
         handle=handle,
@@ -59,40 +61,78 @@ def parse_lookup(body: bytes, *, handle: str, fetched_at: datetime) -> Observati
         display_name=data.get("display_name") or data.get("username") or None,
         description=html_to_text(data.get("note")) or None,
         avatar_url=data.get("avatar") or None,
-        # Accounts that hide their social graph report 0: that is not a measurement.
-        followers=None if data.get("hide_collections") and not followers else followers,
-        followers_exact=True if followers is not None else None,
+        **followers_of(_followers(data)),
         posts_count=count_of(data.get("statuses_count")),
         platform_id=data["id"],
     )
 
 
-def _post(status: dict[str, Any]) -> PostSeen | None:
+def _followers(account: dict[str, Any]) -> int | None:
+    """The follower count, or None where the account hides it.
+
+    Mastodon's ``hide_collections`` hides the lists but keeps the count; a server that
+    hides the count itself (Pleroma/Akkoma ``hide_followers_count``, or a remote account
+    whose home hides it) reports 0 or -1 instead: that is not a measurement.
+    """
+    count = count_of(account.get("followers_count"))
+    pleroma = obj(account.get("pleroma"))
+    if pleroma.get("hide_followers_count") is True:
+        return None
+    hidden = account.get("hide_collections") is True or pleroma.get("hide_followers") is True
+    return None if hidden and not count else count
+
+
+def _post(status: dict[str, Any], profile: str) -> PostSeen | None:
     if not isinstance(status.get("id"), str):
         return None
     reblog = status.get("reblog") if isinstance(status.get("reblog"), dict) else None
     content = reblog if reblog is not None else status
     origin = reblog.get("account", {}) if reblog is not None else {}
+    # A boost is the wrapper status: its own id and created_at (when it was boosted),
+    # the boosted status's text and link.
+    own_url = status.get("url") or (reblog or {}).get("url")
     return PostSeen(
         id=status["id"],
-        url=status.get("url") or (reblog or {}).get("url") or None,
+        url=own_url or (None if reblog is not None else f"{profile}/{status['id']}"),
         published_at=parse_time(status.get("created_at")),
         text=html_to_text(content.get("content")) or str(content.get("spoiler_text") or ""),
-        edited=bool(status.get("edited_at")),
+        edited=bool(status.get("edited_at")) and reblog is None,
         forwarded_from=(origin.get("acct") or None) if isinstance(origin, dict) else None,
         is_reply=status.get("in_reply_to_id") is not None,
         is_repost=reblog is not None,
         pinned=bool(status.get("pinned")),
+        raw=raw_json(status),
     )
 
 
-def parse_statuses(body: bytes) -> tuple[PostSeen, ...]:
+def parse_statuses(body: bytes, *, profile: str = "") -> tuple[PostSeen, ...]:
     """Parse an ``/api/v1/accounts/<id>/statuses`` answer into posts, newest first."""
+    # ``profile`` is the account's address: a status the server gives no link is linked
+    # under it.
     data = parse_json(body)
     if not isinstance(data, list):
         _raise_for((error_of(data) or "statuses answer is not a list").lower())
-    posts = [p for s in data if isinstance(s, dict) and (p := _post(s))]
+    posts = [p for s in data if isinstance(s, dict) and (p := _post(s, profile))]
     return tuple(sorted(posts, key=lambda p: int(p.id) if p.id.isdigit() else 0, reverse=True))
+
+
+def profile_url(handle: str, *, url: str | None = None, scheme: str = "https") -> str:
+    """The profile address: ``url`` when it is one (scheme and port kept), else from the handle."""
+    user, _, host = handle.partition("@")
+    try:
+        parts = urlsplit(url or "")
+    except ValueError:  # e.g. an unclosed "[" of an IPv6 literal
+        parts = urlsplit("")
+    path = parts.path.rstrip("/")
+    if parts.scheme in ("http", "https") and parts.netloc and path.startswith("/@"):
+        return f"{parts.scheme}://{parts.netloc}{path}"
+    return f"{scheme}://{host}/@{user}"
+
+
+def instance_of(profile: str) -> str:
+    """``scheme://host[:port]`` of a profile address."""
+    parts = urlsplit(profile)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 class MastodonSource(Source):
@@ -108,16 +148,21 @@ class MastodonSource(Source):
 
     @classmethod
     def parse_next(cls, observation: Observation, body: bytes, ctx: ParseContext) -> Observation:
-        """The account's statuses."""
-        return add_posts(observation, parse_statuses(body), counted=True)
+        """The account's statuses; links the server leaves out are built from the profile."""
+        profile = profile_url(ctx.handle, url=ctx.profile)
+        return add_posts(observation, parse_statuses(body, profile=profile), counted=True)
 
     async def _fetch(self, account: AccountRef, fetched_at: datetime) -> Observation:
         user, _, host = account.handle.partition("@")
         if not user or not host:
             raise ParseError(f"{account.handle!r} is not user@instance", reason="bad_handle")
-        base = f"{self.settings.sources.mastodon.scheme}://{host}/api/v1/accounts"
+        scheme = self.settings.sources.mastodon.scheme
+        # The roster's profile address wins: ``http://host:8080/@name`` keeps its scheme
+        # and port for the API calls and for the post links built from it.
+        profile = profile_url(account.handle, url=account.url, scheme=scheme)
+        base = f"{instance_of(profile)}/api/v1/accounts"
         lookup = await self.http.get(f"{base}/lookup?{urlencode({'acct': user})}", rate=self.rate)
-        ctx = ParseContext(account.handle, fetched_at)
+        ctx = ParseContext(account.handle, fetched_at, profile=profile)
         observation = self.parse([reject_server_error(lookup).body], ctx)
         if not observation.ok:
             return observation

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, tzinfo
@@ -73,9 +74,10 @@ def parse_saved(
     fetched_at: datetime,
     selectors: Mapping[str, str] | None = None,
     tz: tzinfo = UTC,
+    profile: str | None = None,
 ) -> Observation:
     """Parse saved responses (in the source's ``responses`` order); never raises ParseError."""
-    ctx = ParseContext(handle, fetched_at, options=dict(selectors or {}), tz=tz)
+    ctx = ParseContext(handle, fetched_at, options=dict(selectors or {}), tz=tz, profile=profile)
     try:
         return REGISTRY[platform].parse(bodies, ctx)
     except ParseError as exc:
@@ -138,6 +140,7 @@ def render_text(observation: Observation) -> str:
                 (post.edited, " [edited]"),
                 (post.forwarded_from is not None, f" [from {post.forwarded_from}]"),
                 (post.is_reply, " [reply]"),
+                (post.is_repost, " [repost]"),
             )
             if flag
         )
@@ -166,20 +169,35 @@ def _target(args: argparse.Namespace) -> tuple[Platform, str]:
     return platform, normalize_handle(platform, args.handle)
 
 
-def _read_files(paths: Sequence[str]) -> list[bytes]:
+def read_files(paths: Sequence[str]) -> list[bytes]:
+    """The saved answers; an unreadable later (optional) one ends the list with a warning."""
+    # As the live source does when the plain t.me page cannot be fetched, the answers read
+    # so far stand; the ones after it are left out too, as their order says what they are.
     bodies: list[bytes] = []
-    for name in paths:
+    for index, name in enumerate(paths):
         try:
             bodies.append(Path(name).read_bytes())
         except OSError as exc:
-            raise UserInputError(f"cannot read {name}: {exc.strerror}") from exc
+            if index == 0:
+                raise UserInputError(f"cannot read {name}: {exc.strerror}") from exc
+            left = len(paths) - index
+            print(
+                f"govwatch probe: cannot read {name}: {exc.strerror};"
+                f" read without it ({left} optional file{'s' if left > 1 else ''} left out)",
+                file=sys.stderr,
+            )
+            break
     return bodies
 
 
 async def _fetch_live(
-    settings: Settings, platform: Platform, handle: str, selectors: Mapping[str, str]
+    settings: Settings,
+    platform: Platform,
+    handle: str,
+    selectors: Mapping[str, str],
+    url: str | None = None,
 ) -> Observation:
-    account = AccountRef(platform=platform, handle=handle, options=dict(selectors))
+    account = AccountRef(platform=platform, handle=handle, url=url, options=dict(selectors))
     async with HttpClient(settings.http) as http:
         source = REGISTRY[platform](http=http, settings=settings)
         return await source.fetch(account)
@@ -192,20 +210,26 @@ def probe(
     *,
     bodies: Sequence[bytes] = (),
     selectors: Mapping[str, str] | None = None,
+    url: str | None = None,
 ) -> Observation:
     """What the bot sees of one account: parsed from saved ``bodies``, or fetched live."""
+    # ``url`` is the profile address given with --url: a Mastodon instance's scheme and
+    # port live there, not in the handle.
     if not bodies:
-        return asyncio.run(_fetch_live(settings, platform, handle, selectors or {}))
+        return asyncio.run(_fetch_live(settings, platform, handle, selectors or {}, url))
     tz = ZoneInfo(settings.i18n.timezone)
-    return parse_saved(platform, handle, bodies, fetched_at=utcnow(), selectors=selectors, tz=tz)
+    return parse_saved(
+        platform, handle, bodies, fetched_at=utcnow(), selectors=selectors, tz=tz, profile=url
+    )
 
 
 def main(settings: Settings, args: argparse.Namespace) -> int:
     """Run ``govwatch probe``; exit 0 whenever the answer was read and classified."""
     platform, handle = _target(args)
     selectors = _selectors(getattr(args, "selector", None) or [])
-    bodies = _read_files(getattr(args, "file", None) or [])
-    observation = probe(settings, platform, handle, bodies=bodies, selectors=selectors)
+    bodies = read_files(getattr(args, "file", None) or [])
+    url = getattr(args, "url", None) or None
+    observation = probe(settings, platform, handle, bodies=bodies, selectors=selectors, url=url)
     if observation.detail:
         # The words name hosts only; mask configured secrets anyway, as the logs do.
         detail = RedactingFilter(settings.secrets()).redact(observation.detail)

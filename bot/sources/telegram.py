@@ -24,6 +24,7 @@ from bot.sources.base import (
     absent,
     encode_validators,
     followers_of,
+    node_text,
     not_modified,
     parse_time,
     require_ok,
@@ -44,15 +45,6 @@ def _text(node: LexborNode | None) -> str | None:
         return None
     value = node.text(separator="", strip=False).strip()
     return value or None
-
-
-def _rich_text(node: LexborNode) -> str:
-    """Text of a message body with <br> as newlines and whitespace tidied."""
-    for br in node.css("br"):
-        br.replace_with("\n")
-    text = node.text(separator="", strip=False).replace("\u00a0", " ")
-    lines = [" ".join(line.split()) for line in text.split("\n")]
-    return "\n".join(lines).strip()
 
 
 def _channel_id(message: LexborNode) -> str | None:
@@ -100,7 +92,7 @@ def _message_text(message: LexborNode) -> str:
     quoted = {n.mem_id for n in reply.css(".tgme_widget_message_text")} if reply else set()
     for node in nodes:
         if node.mem_id not in quoted:
-            return _rich_text(node)  # the first match is the outermost (albums nest it twice)
+            return node_text(node)  # the first match is the outermost (albums nest it twice)
     return ""
 
 
@@ -114,6 +106,8 @@ def _post(message: LexborNode, channel: str) -> PostSeen | None:
         f"https://t.me/{data_post or channel}"
     )
     forwarded = _text(message.css_first(".tgme_widget_message_forwarded_from_name"))
+    # A forward is the channel's own message (it chose to publish it): a post, not a
+    # repost; ``forwarded_from`` names where it came from.
     return PostSeen(
         id=post_id,
         url=url,
@@ -123,8 +117,18 @@ def _post(message: LexborNode, channel: str) -> PostSeen | None:
         edited=_edited(message),
         forwarded_from=forwarded,
         is_reply=message.css_first("a.tgme_widget_message_reply") is not None,
-        is_repost=forwarded is not None,
+        raw=_block(message).html,
     )
+
+
+def _block(message: LexborNode) -> LexborNode:
+    """The message's whole block as served: its ``.tgme_widget_message_wrap``, else itself."""
+    parent = message.parent
+    while parent is not None:
+        if "tgme_widget_message_wrap" in _classes(parent):
+            return parent
+        parent = parent.parent
+    return message
 
 
 def _subscribers(tree: LexborHTMLParser) -> Count | None:
@@ -187,7 +191,7 @@ def _classes(node: LexborNode) -> list[str]:
 
 
 def _description(node: LexborNode | None) -> str | None:
-    return _rich_text(node) or None if node is not None else None
+    return node_text(node) or None if node is not None else None
 
 
 def parse_plain_page(body: bytes, *, channel: str, fetched_at: datetime) -> Observation:

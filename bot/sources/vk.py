@@ -17,17 +17,24 @@ from bot.sources.base import (
     newest_first,
     obj,
     parse_json,
+    raw_json,
 )
 from bot.sources.numbers import count_of
 
-_ABSENT_CODES = {
-    100: "not_found",
-    113: "not_found",
-    18: "deleted",
-    15: "not_public",
-    30: "not_public",
-}
+# VK API error codes as VK's own schema names them (github.com/VKCOM/vk-api-schema, errors.json).
+# Only code 18 "User was deleted or banned" says the account is gone. Code 100 ("One of
+# the parameters specified was missing or invalid"), 113 ("Invalid user id") and 125
+# ("Invalid group id") are answers about the request: VK gives 113 for a misspelt
+# parameter and, intermittently, for existing users (VKCOM/vk-android-sdk#100), so they
+# are never proof of absence. 15 "Access denied", 30 "This profile is private" and 203
+# "Access to group denied" are permissions: the account exists, we may not read it.
+_ABSENT_CODES = {18: "deleted"}
+_REQUEST_CODES = frozenset({100, 113, 125})
+_PERMISSION_CODES = frozenset({7, 15, 30, 200, 203, 260})
+_RATE_CODES = frozenset({6, 9, 29})
+_TOKEN_CODES = frozenset({5, 27, 28})
 _WALL_LIMIT = 20
+_NOBODY = "VK named neither a community nor a person by that name; not proof it is gone"
 
 
 def vk_response(body: bytes, *, handle: str, fetched_at: datetime) -> Any:
@@ -39,16 +46,37 @@ def vk_response(body: bytes, *, handle: str, fetched_at: datetime) -> Any:
     if isinstance(error, dict):
         code = error.get("error_code")
         message = str(error.get("error_msg", "VK API error"))
+        words = f"VK error {code}: {message}"
         if code in _ABSENT_CODES:
             return absent(Platform.VK, handle, fetched_at, _ABSENT_CODES[code])
-        if code in (6, 9, 29):
-            raise ParseError(message, reason="rate_limited")
-        if code == 5:
-            raise ParseError(message, reason="token_invalid")
-        raise ParseError(message, reason="api_error")
+        if code in _RATE_CODES:
+            raise ParseError(message, reason="rate_limited", detail=words)
+        if code in _TOKEN_CODES:
+            raise ParseError(message, reason="token_invalid", detail=words)
+        if code in _PERMISSION_CODES:
+            raise ParseError(message, reason="not_permitted", detail=words)
+        if code in _REQUEST_CODES:
+            words += " (VK's answer about the request, not proof the account is gone)"
+        raise ParseError(message, reason="api_error", detail=words)
     if "response" not in data:
         raise ParseError("VK answer without response", reason="layout_changed")
     return data["response"]
+
+
+def no_community(body: bytes) -> bool:
+    """True when ``groups.getById`` found no community by that name (so ask ``users.get``)."""
+    try:
+        data = parse_json(body)
+    except ParseError:
+        return False
+    if not isinstance(data, dict):
+        return False
+    error = data.get("error")
+    if isinstance(error, dict):
+        return error.get("error_code") in _REQUEST_CODES
+    response = data.get("response")
+    groups = response.get("groups") if isinstance(response, dict) else response
+    return isinstance(groups, list) and not groups
 
 
 def parse_group(body: bytes, *, handle: str, fetched_at: datetime) -> Observation:
@@ -58,12 +86,11 @@ def parse_group(body: bytes, *, handle: str, fetched_at: datetime) -> Observatio
         return response
     groups = response.get("groups") if isinstance(response, dict) else response
     if not isinstance(groups, list) or not groups or not isinstance(groups[0], dict):
-        return absent(Platform.VK, handle, fetched_at, "not_found")
+        raise ParseError("VK named no community", reason="api_error", detail=_NOBODY)
     group = groups[0]
-    if group.get("deactivated"):
+    if group.get("deactivated"):  # VK's own word on the object: "deleted" or "banned"
         return absent(Platform.VK, handle, fetched_at, str(group["deactivated"]))
-    if group.get("is_closed") and count_of(group.get("members_count")) is None:
-        return absent(Platform.VK, handle, fetched_at, "not_public")
+    # A closed community or hidden members: no count given, None (never 0).
     followers = count_of(group.get("members_count"))
     return Observation(
         platform=Platform.VK,
@@ -84,10 +111,11 @@ def parse_user(body: bytes, *, handle: str, fetched_at: datetime) -> Observation
     if isinstance(response, Observation):
         return response
     if not isinstance(response, list) or not response or not isinstance(response[0], dict):
-        return absent(Platform.VK, handle, fetched_at, "not_found")
+        raise ParseError("VK named no one", reason="api_error", detail=_NOBODY)
     user = response[0]
     if user.get("deactivated"):
         return absent(Platform.VK, handle, fetched_at, str(user["deactivated"]))
+    # VK leaves followers_count out when the person hides it: None, never 0.
     followers = count_of(user.get("followers_count"))
     name = " ".join(str(user.get(k) or "") for k in ("first_name", "last_name")).strip()
     return Observation(
@@ -114,6 +142,9 @@ def _post(item: dict[str, Any], handle: str) -> PostSeen | None:
         if isinstance(history, list) and history and isinstance(history[0], dict)
         else None
     )
+    # A copy of another owner's post is a repost: the wall item's own id and date (when
+    # it was shared), never the original's.
+    reposted = origin is not None and origin.get("owner_id") != owner
     return PostSeen(
         id=str(item["id"]),
         url=f"https://vk.com/wall{owner}_{item['id']}" if owner is not None else None,
@@ -122,8 +153,9 @@ def _post(item: dict[str, Any], handle: str) -> PostSeen | None:
         views=count_of(views.get("count")),
         edited=bool(item.get("edited")),
         forwarded_from=str(origin.get("owner_id")) if origin else None,
-        is_repost=origin is not None,
+        is_repost=reposted,
         pinned=bool(item.get("is_pinned")),
+        raw=raw_json(item),
     )
 
 
@@ -131,7 +163,9 @@ def parse_wall(body: bytes, *, handle: str) -> tuple[PostSeen, ...]:
     """Parse ``wall.get`` into posts, newest first."""
     response = vk_response(body, handle=handle, fetched_at=datetime.now(UTC))
     if isinstance(response, Observation):
-        raise ParseError("wall not readable", reason=response.reason or "not_public")
+        raise ParseError(
+            "wall not readable", reason="api_error", detail="VK: the wall's owner is gone"
+        )
     items = response.get("items") if isinstance(response, dict) else None
     if not isinstance(items, list):
         raise ParseError("wall answer without items", reason="layout_changed")
@@ -179,10 +213,9 @@ class VkSource(Source):
         body = await self._call(
             "groups.getById", group_id=name, fields="members_count,description,photo_200"
         )
-        observation = self.parse([body], ctx)
-        if observation.status is Status.ABSENT and observation.reason == "not_found":
+        if no_community(body):  # a person's name: groups.getById knows no such community
             body = await self._call("users.get", user_ids=name, fields="followers_count,photo_200")
-            observation = self.parse([body], ctx)
+        observation = self.parse([body], ctx)
         if not observation.ok:
             return observation
         wall = await self._call("wall.get", domain=name, count=_WALL_LIMIT)

@@ -19,6 +19,7 @@ from bot.sources.base import (
     obj,
     parse_json,
     parse_time,
+    raw_json,
     seq,
 )
 from bot.sources.numbers import count_of
@@ -34,15 +35,24 @@ def _errors(data: object, *, handle: str, fetched_at: datetime) -> Observation |
         return None
     first = errors[0] if isinstance(errors[0], dict) else {}
     text = f"{first.get('title', '')} {first.get('detail', '')} {first.get('type', '')}".lower()
+    # Positive absence only: X's own "resource-not-found" problem for the user, or its
+    # suspension notice. Authorization problems ("not-authorized-for-resource", a
+    # protected account) and anything else leave the account unknown.
     if "suspended" in text:
         return absent(Platform.X, handle, fetched_at, "suspended")
-    if "not found" in text or "resource-not-found" in text:
+    if "resource-not-found" in text or "not found" in text:
         return absent(Platform.X, handle, fetched_at, "not_found")
-    if "too many" in text:
+    if "too many" in text or "usage-capped" in text:
         raise ParseError(text.strip(), reason="rate_limited")
-    if "unauthorized" in text or "forbidden" in text:
-        raise ParseError(text.strip(), reason="not_permitted")
-    raise ParseError(text.strip() or "X API error", reason="api_error")
+    if any(w in text for w in ("unauthorized", "forbidden", "not-authorized", "not authorized")):
+        raise ParseError(text.strip(), reason="not_permitted", detail=_words(first))
+    raise ParseError(text.strip() or "X API error", reason="api_error", detail=_words(first))
+
+
+def _words(error: dict[str, Any]) -> str | None:
+    """X's own sentence about an error (its ``detail`` or ``title``)."""
+    words = error.get("detail") or error.get("title")
+    return f"X said: {words}" if isinstance(words, str) and words else None
 
 
 def parse_user(body: bytes, *, handle: str, fetched_at: datetime) -> Observation:
@@ -54,6 +64,7 @@ def parse_user(body: bytes, *, handle: str, fetched_at: datetime) -> Observation
     user = data.get("data") if isinstance(data, dict) else None
     if not isinstance(user, dict) or not isinstance(user.get("id"), str):
         raise ParseError("user answer without data.id", reason="layout_changed")
+    # An answer without public_metrics (as for some protected accounts): None, never 0.
     metrics = obj(user.get("public_metrics"))
     followers = count_of(metrics.get("followers_count"))
     return Observation(
@@ -77,6 +88,7 @@ def _tweet(item: dict[str, Any], handle: str) -> PostSeen | None:
     kinds = {r.get("type") for r in refs if isinstance(r, dict)}
     metrics = obj(item.get("public_metrics"))
     history = item.get("edit_history_tweet_ids")
+    # A retweet is a tweet of its own: its id and created_at are the retweet's.
     return PostSeen(
         id=item["id"],
         url=f"https://x.com/{handle}/status/{item['id']}",
@@ -86,6 +98,7 @@ def _tweet(item: dict[str, Any], handle: str) -> PostSeen | None:
         edited=isinstance(history, list) and len(history) > 1,
         is_reply="replied_to" in kinds,
         is_repost="retweeted" in kinds,
+        raw=raw_json(item),
     )
 
 
@@ -96,7 +109,9 @@ def parse_tweets(body: bytes, *, handle: str) -> tuple[PostSeen, ...]:
         raise ParseError("tweets answer is not an object", reason="layout_changed")
     items = data.get("data", [])
     if "data" not in data:
-        _errors(data, handle=handle, fetched_at=datetime.min)
+        gone = _errors(data, handle=handle, fetched_at=datetime.min)
+        if gone is not None:  # the user vanished between the two calls: never "no tweets"
+            raise ParseError("tweets answer says the user is gone", reason="api_error")
     if not isinstance(items, list):
         raise ParseError("tweets answer without a data list", reason="layout_changed")
     return newest_first(p for i in items if isinstance(i, dict) and (p := _tweet(i, handle)))
