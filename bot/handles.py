@@ -195,6 +195,21 @@ def normalize_handle(platform: Platform, raw: str) -> str:
         raise InvalidHandle(f"{raw!r} is not a valid address") from exc
 
 
+def account_url(platform: Platform, raw: str, handle: str) -> str:
+    """The account's address as typed where it carries more than the handle can.
+
+    A Mastodon profile typed as ``http://host:8080/@name`` keeps its scheme and port (an
+    instance on a non-standard port or plain HTTP); everything else is ``canonical_url``.
+    """
+    value = _strip(raw).removeprefix("@")
+    if platform is Platform.MASTODON and "://" in value:
+        parts = urlsplit(value)
+        if parts.scheme in ("http", "https") and parts.netloc:
+            user = handle.partition("@")[0]
+            return f"{parts.scheme}://{parts.netloc.lower()}/@{user}"
+    return canonical_url(platform, handle)
+
+
 def canonical_url(platform: Platform, handle: str) -> str:
     """The public web address of an account."""
     match platform:

@@ -12,11 +12,12 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from bot.detect.state import _spaced_hash
 from bot.domain import EventKind, PostSeen
 from bot.poll.writer import BatchWriter
 from bot.store.engine import Database
 from bot.store.fanout import Fanout
-from bot.store.models import Account, EventRow, Post, PostVersion
+from bot.store.models import Account, AccountState, EventRow, Post, PostVersion
 from bot.store.observations import load_states
 from tests.test_poll_store import NOW, make_accounts, observation, pending_write
 
@@ -139,3 +140,24 @@ async def test_a_repost_and_its_undoing_raise_nothing(database: Database) -> Non
     assert repost.is_repost  # kept as activity, dated by the repost
     assert await versions(database, "r") == []  # someone else's text is not evidence
     assert state.last_post_at == NOW - timedelta(hours=1)
+
+
+async def test_a_change_of_spacing_alone_is_no_edit_even_from_an_old_window(
+    database: Database,
+) -> None:
+    (account_id,) = await make_accounts(database, 1)
+    acc = Account1(database, account_id)
+    await acc.poll(OLD, post("2", "x y ab"))
+    # A window stored before hashing ignored all whitespace, by a parser that read list
+    # items run together ("ab"); today's parser ends the line there ("a\nb").
+    async with database.sessions() as s, s.begin():
+        state = await s.get(AccountState, account_id)
+        assert state is not None
+        window = dict(state.extra["window"])
+        window["2"] = [window["2"][0], _spaced_hash("x y ab"), False]
+        state.extra = {**state.extra, "window": window}
+    assert await acc.poll(OLD, post("2", "x y a\nb")) == [EventKind.POST_EDITED]  # detection
+    async with database.sessions() as s:
+        assert await s.scalar(select(EventRow).where(EventRow.kind == "post_edited")) is None
+    assert [v.text for v in await versions(database, "2")] == ["x y ab"]
+    assert await acc.poll(OLD, post("2", "x  y a\nb")) == []  # and it stays quiet

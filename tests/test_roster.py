@@ -9,7 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.cli import main
+from bot.domain import Platform
 from bot.errors import RosterError
+from bot.handles import account_url, normalize_handle
 from bot.roster import parse_roster_text
 from bot.roster.transfer import import_entries, to_csv, to_toml
 from bot.store.engine import Database
@@ -258,3 +260,17 @@ def test_csv_rows_name_every_problem_too() -> None:
     line3 = [m for p, m in problems if p.startswith("line 3")]
     assert len(line3) == 3, line3  # no name, bad handle, bad date
     assert [p for p, _ in problems][-1].startswith("line 4")  # the extra cell, in file order
+
+
+@pytest.mark.parametrize(
+    ("typed", "url"),
+    [
+        ("http://127.0.0.1:8080/@minister", "http://127.0.0.1:8080/@minister"),
+        ("https://Mastodon.Example:8443/@minister", "https://mastodon.example:8443/@minister"),
+        ("minister@mastodon.example", "https://mastodon.example/@minister"),
+        ("https://mastodon.example/@minister", "https://mastodon.example/@minister"),
+    ],
+)
+def test_a_mastodon_address_keeps_its_scheme_and_port(typed: str, url: str) -> None:
+    handle = normalize_handle(Platform.MASTODON, typed)
+    assert account_url(Platform.MASTODON, typed, handle) == url

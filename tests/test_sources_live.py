@@ -522,7 +522,7 @@ WALL = "vk/wall_get_with_copy_history.json"
             "vk/error_113_users_get.json",
             ["groups.getById", "users.get"],
             Status.UNKNOWN,
-            "api_error",
+            "bad_request",
         ),
         (
             "vk/error_100_groups_getById.json",

@@ -187,8 +187,8 @@ def test_facebook_updated_time_moved_by_comments_is_no_edit() -> None:
 FB = "facebook/"
 # (platform, saved answers, status, reason)
 API_ERRORS: list[tuple[Platform, Sequence[str], Status, str]] = [
-    (Platform.VK, ["vk/error_100_groups_getById.json"], Status.UNKNOWN, "api_error"),
-    (Platform.VK, ["vk/error_113_users_get.json"], Status.UNKNOWN, "api_error"),
+    (Platform.VK, ["vk/error_100_groups_getById.json"], Status.UNKNOWN, "bad_request"),
+    (Platform.VK, ["vk/error_113_users_get.json"], Status.UNKNOWN, "bad_request"),
     (Platform.VK, ["vk/error_18_users_get.json"], Status.ABSENT, "deleted"),
     (Platform.VK, ["vk/users_get_deactivated.json"], Status.ABSENT, "deleted"),
     (
@@ -203,8 +203,8 @@ API_ERRORS: list[tuple[Platform, Sequence[str], Status, str]] = [
         Status.UNKNOWN,
         "not_permitted",
     ),
-    (Platform.FACEBOOK, [FB + "error_100_33_unsupported_get.json"], Status.UNKNOWN, "api_error"),
-    (Platform.FACEBOOK, [FB + "error_100_nonexisting_field.json"], Status.UNKNOWN, "api_error"),
+    (Platform.FACEBOOK, [FB + "error_100_33_unsupported_get.json"], Status.UNKNOWN, "bad_request"),
+    (Platform.FACEBOOK, [FB + "error_100_nonexisting_field.json"], Status.UNKNOWN, "bad_request"),
     (Platform.FACEBOOK, [FB + "error_10_permission.json"], Status.UNKNOWN, "not_permitted"),
     (Platform.FACEBOOK, [FB + "error_200_permissions.json"], Status.UNKNOWN, "not_permitted"),
     (Platform.FACEBOOK, [FB + "error_803_alias.json"], Status.ABSENT, "not_found"),
@@ -212,7 +212,7 @@ API_ERRORS: list[tuple[Platform, Sequence[str], Status, str]] = [
         Platform.INSTAGRAM,
         ["instagram/business_discovery_110_2207013.json"],
         Status.UNKNOWN,
-        "api_error",
+        "bad_request",
     ),
     (Platform.X, ["x/users_by_username_not_found.json"], Status.ABSENT, "not_found"),
     (

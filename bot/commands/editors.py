@@ -12,7 +12,7 @@ from bot.commands.targets import choices_reply, pick_official
 from bot.config import parse_duration
 from bot.domain import Platform
 from bot.errors import FetchError, InvalidHandle
-from bot.handles import canonical_url, normalize_handle, parse_platform
+from bot.handles import account_url, normalize_handle, parse_platform
 from bot.i18n import format_duration, format_number, t
 from bot.names import localized_name, matches, query_tokens
 from bot.net.guard import check_url
@@ -84,7 +84,7 @@ async def _watch_add(ctx: CommandContext, name: str, platform_name: str, raw: st
                 t(ctx.locale, "chat.watch.taken", handle=handle, name=owner.name if owner else "?")
             )
         watch_account(session, account, official_id=official.id, platform=platform.value,
-                      handle=handle, url=canonical_url(platform, handle))  # fmt: skip
+                      handle=handle, url=account_url(platform, raw, handle))  # fmt: skip
         details = {"official": official.id, "created_official": not found}
         audit(
             session, ctx.caller, "watch_add", target=f"{platform.value}:{handle}", details=details

@@ -11,7 +11,17 @@ from datetime import datetime
 from typing import Any
 
 from bot.detect.events import make_event
-from bot.detect.state import AccountInfo, Detection, Rules, State, iso, parse_iso, text_hash, trim
+from bot.detect.state import (
+    AccountInfo,
+    Detection,
+    Rules,
+    State,
+    iso,
+    parse_iso,
+    same_text,
+    text_hash,
+    trim,
+)
 from bot.domain import EventKind, Observation, PostSeen
 
 
@@ -92,7 +102,7 @@ def _seen_posts(
                         **_post_payload(post),
                     )
                 )
-        elif old[1] != text_hash(post.text):
+        elif not same_text(old[1], post.text):
             out.posts.append(post)
             out.edited.add(post.id)
             seen = _window_at(prev)

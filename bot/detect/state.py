@@ -127,9 +127,27 @@ class Detection:
 
 
 def text_hash(text: str) -> str:
-    """A short, whitespace-insensitive fingerprint of a post text."""
+    """A short fingerprint of a post text that ignores all whitespace."""
+    # Whitespace is left out entirely, not just collapsed: a parser that learns to end a
+    # line at a list item ("a</li><li>b" read as "ab", later "a\nb") changes no text.
+    normal = "".join(text.split())
+    return hashlib.sha1(normal.encode(), usedforsecurity=False).hexdigest()[:16]
+
+
+def _spaced_hash(text: str) -> str:
+    # How windows stored before December 2026 hashed texts: runs of whitespace kept as one.
     normal = " ".join(text.split())
     return hashlib.sha1(normal.encode(), usedforsecurity=False).hexdigest()[:16]
+
+
+def same_text(stored_hash: str, text: str) -> bool:
+    """True when ``stored_hash`` (of either hashing) fingerprints ``text``."""
+    return stored_hash in (text_hash(text), _spaced_hash(text))
+
+
+def same_words(before: str, after: str) -> bool:
+    """True when two texts differ at most in whitespace."""
+    return "".join(before.split()) == "".join(after.split())
 
 
 def trim(text: str, limit: int = TEXT_LIMIT) -> str:

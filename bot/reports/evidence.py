@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.detect.state import text_hash
+from bot.detect.state import same_text
 from bot.domain import EventKind, Platform
 from bot.handles import canonical_url
 from bot.i18n import format_datetime, format_number, t
@@ -296,7 +296,7 @@ def last_sighting(post: StoredPost, version: StoredVersion) -> Sighting:
         return stored
     if seen <= version.last_seen_at:
         return stored
-    if len(entry) > 1 and isinstance(entry[1], str) and entry[1] != text_hash(version.text):
+    if len(entry) > 1 and isinstance(entry[1], str) and not same_text(entry[1], version.text):
         return stored
     views = _count(entry[3]) if len(entry) > 3 else None
     return Sighting(seen, version.views if views is None else views, "window")

@@ -28,6 +28,7 @@ _GROUPS = {
     "rate_limited": "rate_limited",
     "api_error": "server",
     "not_permitted": "refused",
+    "bad_request": "request",
     "login_wall": "refused",
     "blocked_address": "refused",
     "token_invalid": "token",

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from bot.domain import Platform
 from bot.errors import InvalidHandle, RosterError
-from bot.handles import canonical_url, normalize_handle, parse_platform, validate_url
+from bot.handles import account_url, normalize_handle, parse_platform, validate_url
 from bot.names import transliterate
 
 OFFICIAL_KEYS = (
@@ -145,7 +145,7 @@ def _account(raw_platform: object, raw_handle: object) -> AccountEntry | None:
     if not isinstance(raw_handle, str):
         raise InvalidHandle(f"{platform.value}: the handle must be text")
     handle = normalize_handle(platform, raw_handle)
-    return AccountEntry(platform, handle, canonical_url(platform, handle))
+    return AccountEntry(platform, handle, account_url(platform, raw_handle, handle))
 
 
 def _accounts(value: object, problems: list[str]) -> tuple[AccountEntry, ...]:

@@ -55,6 +55,8 @@ def graph_error(
         raise ParseError(message, reason="token_invalid", detail=words)
     if code in (10, 104) or (isinstance(code, int) and 200 <= code < 300):
         raise ParseError(message, reason="not_permitted", detail=words)
+    if code in (100, 110):  # a parameter or id refused, or a page the token may not load
+        raise ParseError(message, reason="bad_request", detail=words)
     raise ParseError(message, reason="api_error", detail=words)
 
 

@@ -19,6 +19,7 @@ REASON_WORDS: Mapping[str, str] = {
     "token_required": "no token configured",
     "token_invalid": "the token was refused",
     "not_permitted": "the token lacks a permission",
+    "bad_request": "the platform refused the request's parameters (not proof of absence)",
     "login_wall": "the page asks to log in",
     "consent_page": "the page asks for cookie consent",
     "layout_changed": "the page layout changed",

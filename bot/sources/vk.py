@@ -57,6 +57,7 @@ def vk_response(body: bytes, *, handle: str, fetched_at: datetime) -> Any:
             raise ParseError(message, reason="not_permitted", detail=words)
         if code in _REQUEST_CODES:
             words += " (VK's answer about the request, not proof the account is gone)"
+            raise ParseError(message, reason="bad_request", detail=words)
         raise ParseError(message, reason="api_error", detail=words)
     if "response" not in data:
         raise ParseError("VK answer without response", reason="layout_changed")

@@ -24,7 +24,7 @@ _BATCH = 5000
 
 def _text_hash(text: str) -> str:
     # bot.detect.state.text_hash, copied: a migration must not change when the code does.
-    normal = " ".join(text.split())
+    normal = "".join(text.split())
     return hashlib.sha1(normal.encode(), usedforsecurity=False).hexdigest()[:16]
 
 
