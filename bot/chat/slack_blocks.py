@@ -17,6 +17,7 @@ units, the stricter reading of Slack's "characters".
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -177,6 +178,62 @@ def _split_text(lines: list[str]) -> list[str]:
     return out
 
 
+def _line_texts(line: Line) -> list[str]:
+    """One line as mrkdwn, in pieces that each fit a section (cut between words, each
+    piece with its own markers, so bold or italic never runs across two sections)."""
+    pieces: list[str] = []
+    rest = line
+    while rest:
+        text = line_mrkdwn(rest)
+        if slack_len(text) <= SECTION_TEXT_MAX:
+            pieces.append(text)
+            break
+        cut = _section_cut(rest)
+        if cut == 0:  # not even one character fits with its markup: cut the mrkdwn itself
+            pieces.extend(_hard_split(text))
+            break
+        pieces.append(line_mrkdwn(_line_head(rest, cut)))
+        rest = _line_rest(rest, cut)
+    return pieces
+
+
+def _section_cut(line: Line) -> int:
+    """How many characters of ``line`` go in one section (at a space when one is near)."""
+    lo, hi = 0, min(SECTION_TEXT_MAX, sum(len(s.text) for s in line))
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if slack_len(line_mrkdwn(_line_head(line, mid))) <= SECTION_TEXT_MAX:
+            lo = mid
+        else:
+            hi = mid - 1
+    text = "".join(s.text for s in line)[:lo]
+    space = text.rfind(" ", max(0, lo - 200))
+    return space + 1 if space > 0 else lo
+
+
+def _line_head(line: Line, size: int) -> Line:
+    """The first ``size`` characters of ``line`` (spans keep their marks)."""
+    out: list[Span] = []
+    for span in line:
+        if size <= 0:
+            break
+        out.append(replace(span, text=span.text[:size]))
+        size -= len(span.text)
+    return tuple(out)
+
+
+def _line_rest(line: Line, size: int) -> Line:
+    """``line`` without its first ``size`` characters."""
+    out: list[Span] = []
+    for span in line:
+        if size >= len(span.text):
+            size -= len(span.text)
+            continue
+        out.append(replace(span, text=span.text[size:]) if size > 0 else span)
+        size = 0
+    return tuple(out)
+
+
 def _hard_split(line: str) -> list[str]:
     """Cut a single over-long line, never inside an entity such as ``&amp;``."""
     pieces = []
@@ -233,7 +290,7 @@ def content_blocks(reply: Reply) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
     for block in reply.blocks:
         if isinstance(block, Paragraph):
-            texts = _split_text([line_mrkdwn(line) for line in block.lines])
+            texts = _split_text([piece for line in block.lines for piece in _line_texts(line)])
         else:
             texts = table_mrkdwn(block)
         blocks.extend(_section(text) for text in texts if text.strip())
