@@ -315,8 +315,8 @@ class FakeTelegramAPI:
         """Answer the next matching request(s) with a fault.
 
         ``kind``: "429", "blocked", "chat_not_found", "parse_entities", "migrate",
-        "server_error", "hang" or "bad_request". Keywords: method, chat_id, count,
-        retry_after, new_chat_id, hang_s.
+        "server_error", "hang", "bad_request" or "reply_not_found". Keywords: method,
+        chat_id, count, retry_after, new_chat_id, hang_s.
         """
         fault = Fault(kind=kind, **kwargs)
         self.faults.append(fault)
@@ -427,6 +427,8 @@ class FakeTelegramAPI:
                 return _error(500, "Internal Server Error")
             case "bad_request":
                 return _error(400, "Bad Request: message is too long")
+            case "reply_not_found":
+                return _error(400, "Bad Request: message to be replied not found")
         return _error(500, "Internal Server Error")
 
     def _flood_wait(self, chat_id: int) -> int:
