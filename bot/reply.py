@@ -145,7 +145,17 @@ def render_plain(reply: Reply) -> str:
 
 
 def _plain_span(span: Span) -> str:
-    return f"{span.text} ({span.link})" if span.link and span.link != span.text else span.text
+    text = _struck(span.text) if span.strike else span.text
+    return f"{text} ({span.link})" if span.link and span.link != span.text else text
+
+
+def _struck(text: str) -> str:
+    """``[-removed words-]`` with the span's edge spaces outside, as diff tools print it."""
+    core = text.strip()
+    if not core:
+        return text
+    lead, trail = text[: len(text) - len(text.lstrip())], text[len(text.rstrip()) :]
+    return f"{lead}[-{core}-]{trail}"
 
 
 def format_table(table: Table) -> list[str]:

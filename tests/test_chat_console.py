@@ -15,7 +15,7 @@ from bot.cli import main
 from bot.commands.local import console_caller
 from bot.commands.service import CommandService
 from bot.config import load_settings
-from bot.reply import Attachment, Button, ChatAddress, Reply, render_plain
+from bot.reply import Attachment, Button, ChatAddress, Paragraph, Reply, Span, render_plain
 from bot.store.engine import Database
 from tests.test_reports_world import build_world, cabinet
 
@@ -61,6 +61,31 @@ async def test_console_backend_prints_alerts() -> None:
     assert result.message_id == "1"
     assert "[demo]" in out.getvalue()
     assert '<b>&</b><a href="x">' in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("span", "shown"),
+    [
+        (Span("old", strike=True), "was [-old-] now"),
+        (Span("old words ", strike=True), "was [-old words-]  now"),
+        (Span(" ", strike=True), "was   now"),
+        (Span("<b>&", strike=True), "was [-<b>&-] now"),
+        (Span("new", bold=True), "was new now"),  # added words are marked by the renderer
+        (Span("gone", strike=True, link="https://t.me/x/1"), "was [-gone-] (https://t.me/x/1) now"),
+    ],
+)
+def test_plain_text_shows_struck_words_as_a_diff_does(span: Span, shown: str) -> None:
+    reply = Reply(blocks=(Paragraph(((Span("was "), span, Span(" now")),)),))
+    assert render_plain(reply) == shown
+
+
+async def test_console_prints_an_edit_with_its_removed_words() -> None:
+    out = io.StringIO()
+    diff = (Span("Budget: "), Span("5 billion", strike=True), Span(" "), Span("{+7 billion+}"))
+    await ConsoleBackend(stream=out).send(
+        ChatAddress("console", "demo"), Reply(blocks=(Paragraph((diff,)),))
+    )
+    assert "Budget: [-5 billion-] {+7 billion+}" in out.getvalue()
 
 
 # --- pictures outside chat apps, buttons and the prompt (issue 15) ---------------------

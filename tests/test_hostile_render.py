@@ -75,7 +75,7 @@ def test_telegram_html_keeps_outside_text_inert(hostile: str, crash_tally: Tally
     messages = telegram_html.render_html(_alert(hostile, hostile))
     parser = _Tags()
     for message in messages:
-        assert telegram_html.tg_len(message) <= telegram_html.MESSAGE_LIMIT
+        assert telegram_html.text_len(message) <= telegram_html.MESSAGE_LIMIT
         parser.feed(message)
     assert {tag for tag, _ in parser.tags} <= {"b", "i", "pre", "a", "code"}
     hrefs = [attrs.get("href") for tag, attrs in parser.tags if tag == "a"]

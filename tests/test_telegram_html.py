@@ -12,6 +12,7 @@ from bot.chat.telegram_html import (
     render_html,
     render_text,
     span_html,
+    text_len,
     tg_len,
 )
 from bot.reply import Paragraph, Reply, Span, Table
@@ -22,7 +23,7 @@ HOSTILE = '<b>&</b><a href="x">'
 class _Checker(HTMLParser):
     """Collects text and checks that tags are balanced and allowed."""
 
-    ALLOWED = frozenset({"b", "i", "code", "pre", "a"})
+    ALLOWED = frozenset({"b", "i", "s", "code", "pre", "a"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -60,6 +61,11 @@ def check(message: str) -> str:
             '<a href="https://e.x/?a=1&amp;b=&quot;2&quot;">go</a>',
         ),
         (Span("js", link="javascript:alert(1)"), "js"),
+        # Struck (a diff's removed words), with the other marks inside.
+        (Span("old", strike=True), "<s>old</s>"),
+        (Span("a<b & c", strike=True), "<s>a&lt;b &amp; c</s>"),
+        (Span("x", bold=True, strike=True), "<s><b>x</b></s>"),
+        (Span("gone", strike=True, link="https://e.x"), '<a href="https://e.x"><s>gone</s></a>'),
     ],
 )
 def test_spans(span: Span, expected: str) -> None:
@@ -84,7 +90,7 @@ def test_long_replies_split_between_lines_within_the_limit() -> None:
     assert len(messages) > 3
     text = ""
     for message in messages:
-        assert tg_len(message) <= MESSAGE_LIMIT
+        assert text_len(message) <= MESSAGE_LIMIT
         text += check(message) + "\n"
     for i in (0, 150, 299):
         assert f"{i} " + "я&<" * 40 in text
@@ -94,7 +100,7 @@ def test_long_replies_split_between_lines_within_the_limit() -> None:
 def test_a_single_huge_line_is_chopped_without_breaking_entities() -> None:
     reply = Reply.text("&" * 5000 + "😀" * 3000)
     messages = render_html(reply)
-    assert all(tg_len(m) <= MESSAGE_LIMIT for m in messages)
+    assert all(text_len(m) <= MESSAGE_LIMIT for m in messages)
     assert "".join(check(m) for m in messages) == "&" * 5000 + "😀" * 3000
 
 

@@ -30,7 +30,13 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.chat.slack_blocks import content_blocks, fallback_text, home_view, plain_text, reply_blocks
+from bot.chat.slack_blocks import (
+    content_blocks,
+    fallback_text,
+    home_view,
+    message_blocks,
+    plain_text,
+)
 from bot.errors import (
     BadMarkup,
     ChatGone,
@@ -57,7 +63,13 @@ GONE_ERRORS = frozenset(
 )
 #: Errors about our blocks or text: the relay resends the reply as plain text.
 MARKUP_ERRORS = frozenset(
-    {"invalid_blocks", "invalid_blocks_format", "msg_too_long", "markdown_text_conflict"}
+    {
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "msg_too_long",
+        "msg_blocks_too_long",
+        "markdown_text_conflict",
+    }
 )
 #: Errors on Slack's side or about our credentials: try again later, nothing was posted.
 RETRY_ERRORS = frozenset(
@@ -71,6 +83,12 @@ RETRY_ERRORS = frozenset(
         "not_authed",
     }
 )
+#: Errors about ``thread_ts`` (its message deleted or unknown): nothing was posted.
+THREAD_ERRORS = frozenset(
+    {"thread_not_found", "invalid_thread_ts", "message_not_found", "thread_ts_not_found"}
+)
+#: A message ts as Slack gives it ("1712345678.123456").
+_TS = re.compile(r"\d+\.\d+")
 _ADMIN_TTL = 300.0
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 
@@ -175,37 +193,66 @@ class SlackBackend:
     # --- delivery (the relay calls this) ----------------------------------------------
 
     async def send(self, address: ChatAddress, reply: Reply, *, plain: bool = False) -> SendResult:
-        """Post ``reply`` to a channel or DM; raises the DeliveryError family on failure."""
+        """Post ``reply`` to a channel or DM; raises the DeliveryError family on failure.
+
+        A follow-up (``reply.reply_to``, the ts of an alert) goes to that alert's thread
+        and is broadcast to the channel too, so nobody misses it.
+        """
         if address.team_id and self.team_id and address.team_id != self.team_id:
             raise ChatGone("other_workspace")
-        return await self.post(address.external_id, reply, plain=plain)
+        thread = reply.reply_to if reply.reply_to and _TS.fullmatch(reply.reply_to) else None
+        return await self.post(
+            address.external_id, reply, plain=plain, thread_ts=thread, broadcast=bool(thread)
+        )
 
     async def post(
-        self, channel: str, reply: Reply, *, plain: bool = False, thread_ts: str | None = None
+        self,
+        channel: str,
+        reply: Reply,
+        *,
+        plain: bool = False,
+        thread_ts: str | None = None,
+        broadcast: bool = False,
     ) -> SendResult:
         """Post ``reply`` (paced per channel, unfurls off) and classify any failure."""
-        await self._pace(channel)
         try:
-            if reply.attachment is not None:
-                return await self._upload(channel, reply, plain=plain, thread_ts=thread_ts)
-            kwargs: dict[str, Any] = {"text": plain_text(reply), "mrkdwn": False}
-            if not plain:
-                kwargs = {"text": fallback_text(reply), "blocks": reply_blocks(reply)}
-            response = await self.client.chat_postMessage(
-                channel=channel,
-                thread_ts=thread_ts,
-                unfurl_links=False,
-                unfurl_media=False,
-                link_names=False,
-                **kwargs,
-            )
-            return SendResult(message_id=str(response.get("ts") or "") or None)
+            try:
+                return await self._post(channel, reply, plain, thread_ts, broadcast)
+            except SlackApiError as exc:
+                if thread_ts is None or _error_code(exc) not in THREAD_ERRORS:
+                    raise
+                # The thread's first message is gone: nothing was posted, so the alert
+                # goes to the channel itself rather than nowhere.
+                log.info(
+                    "slack: thread %s in %s is gone, posting to the channel", thread_ts, channel
+                )
+                return await self._post(channel, reply, plain, None, False)
         except SlackApiError as exc:
             raise self._classify(channel, exc) from exc
         except (TimeoutError, aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError) as exc:
             raise OutcomeUnknown(f"slack: {type(exc).__name__}") from exc
         except (aiohttp.ClientError, SlackClientError) as exc:
             raise DeliveryError(f"slack: {type(exc).__name__}") from exc
+
+    async def _post(
+        self, channel: str, reply: Reply, plain: bool, thread_ts: str | None, broadcast: bool
+    ) -> SendResult:
+        await self._pace(channel)
+        if reply.attachment is not None:
+            return await self._upload(channel, reply, plain=plain, thread_ts=thread_ts)
+        kwargs: dict[str, Any] = {"text": plain_text(reply), "mrkdwn": False}
+        if not plain:
+            kwargs = {"text": fallback_text(reply), "blocks": message_blocks(reply)}
+        if thread_ts is not None:
+            kwargs.update(thread_ts=thread_ts, reply_broadcast=broadcast or None)
+        response = await self.client.chat_postMessage(
+            channel=channel,
+            unfurl_links=False,
+            unfurl_media=False,
+            link_names=False,
+            **kwargs,
+        )
+        return SendResult(message_id=str(response.get("ts") or "") or None)
 
     async def _upload(
         self, channel: str, reply: Reply, *, plain: bool, thread_ts: str | None
@@ -224,6 +271,7 @@ class SlackBackend:
             initial_comment=comment or None,
             thread_ts=thread_ts,
         )
+        # The file's id, not a message ts: a file is never the start of an alert's thread.
         file = response.get("file") or {}
         return SendResult(message_id=str(file.get("id") or "") or None)
 
@@ -413,7 +461,7 @@ class SlackBackend:
         if reply.blocks or reply.buttons or reply.attachment is None:
             await respond(
                 text=fallback_text(text_part),
-                blocks=reply_blocks(text_part),
+                blocks=message_blocks(text_part),
                 response_type="in_channel",
                 unfurl_links=False,
                 unfurl_media=False,

@@ -7,14 +7,21 @@ fake a link. Bidi and zero-width controls are dropped (they can make a link or a
 read differently from what it is), and backticks become a look-alike so outside text can
 never close or open a code span around our own markup. Slack has no escape for ``*``,
 ``_`` and ``~``: outside text may come out bold or italic, which is cosmetic only.
+
+Our own markers go around a span's text with its edge spaces outside (Slack reads
+``*bold*`` only at word boundaries): bold ``*``, italic ``_``, struck ``~``. A message is
+cut to what Slack accepts (:func:`message_blocks`); lengths are counted in UTF-16 code
+units, the stricter reading of Slack's "characters".
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.chat.fit import fit
 from bot.reply import Line, Paragraph, Reply, Span, Table, format_table, render_plain
 
 #: Slack's limits (Block Kit reference).
@@ -24,6 +31,11 @@ VIEW_BLOCKS_MAX = 100
 BUTTON_TEXT_MAX = 75
 FALLBACK_MAX = 3000
 HEADER_MAX = 150
+#: chat.postMessage refuses a ``text`` longer than this (msg_too_long).
+TEXT_MAX = 40_000
+#: Slack refuses a message whose blocks hold about 12,000 characters of text in all
+#: (msg_blocks_too_long; not documented, so a message stays well below it).
+MESSAGE_TEXT_MAX = 10_000
 
 # Bidi embeddings/overrides/isolates and marks, zero-width space, word joiner and friends,
 # BOM, soft hyphen, and C0/C1 controls other than newline and tab. ZWJ/ZWNJ stay: emoji
@@ -34,6 +46,23 @@ _INVISIBLE = re.compile(
 )
 _BACKTICK_LOOKALIKE = "\u02cb"  # MODIFIER LETTER GRAVE ACCENT
 _LINK_SCHEMES = frozenset({"http", "https", "mailto"})
+
+
+def slack_len(text: str) -> int:
+    """The length of ``text`` in UTF-16 code units (an emoji counts two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _prefix(text: str, limit: int) -> str:
+    """The longest start of ``text`` within ``limit`` UTF-16 code units."""
+    if slack_len(text) <= limit:
+        return text
+    units = 0
+    for index, char in enumerate(text):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > limit:
+            return text[:index]
+    return text
 
 
 def clean(text: str) -> str:
@@ -90,6 +119,8 @@ def span_mrkdwn(span: Span) -> str:
                 text = _wrap(text, "*")
             if span.italic:
                 text = _wrap(text, "_")
+            if span.strike:
+                text = _wrap(text, "~")
         parts.append(text)
     text = "\n".join(parts)
     if span.link:
@@ -119,7 +150,7 @@ def table_mrkdwn(table: Table) -> list[str]:
     )
     for row in format_table(cleaned):
         line = _cut_at(escape(row), budget)
-        if chunk and sum(len(x) + 1 for x in chunk) + len(line) > budget:
+        if chunk and sum(slack_len(x) + 1 for x in chunk) + slack_len(line) > budget:
             out.append("```\n" + "\n".join(chunk) + "\n```")
             chunk = []
         chunk.append(line)
@@ -137,20 +168,76 @@ def _split_text(lines: list[str]) -> list[str]:
     size = 0
     for line in lines:
         for piece in _hard_split(line):
-            if current and size + len(piece) + 1 > SECTION_TEXT_MAX:
+            if current and size + slack_len(piece) + 1 > SECTION_TEXT_MAX:
                 out.append("\n".join(current))
                 current, size = [], 0
             current.append(piece)
-            size += len(piece) + 1
+            size += slack_len(piece) + 1
     if current:
         out.append("\n".join(current))
     return out
 
 
+def _line_texts(line: Line) -> list[str]:
+    """One line as mrkdwn, in pieces that each fit a section (cut between words, each
+    piece with its own markers, so bold or italic never runs across two sections)."""
+    pieces: list[str] = []
+    rest = line
+    while rest:
+        text = line_mrkdwn(rest)
+        if slack_len(text) <= SECTION_TEXT_MAX:
+            pieces.append(text)
+            break
+        cut = _section_cut(rest)
+        if cut == 0:  # not even one character fits with its markup: cut the mrkdwn itself
+            pieces.extend(_hard_split(text))
+            break
+        pieces.append(line_mrkdwn(_line_head(rest, cut)))
+        rest = _line_rest(rest, cut)
+    return pieces
+
+
+def _section_cut(line: Line) -> int:
+    """How many characters of ``line`` go in one section (at a space when one is near)."""
+    lo, hi = 0, min(SECTION_TEXT_MAX, sum(len(s.text) for s in line))
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if slack_len(line_mrkdwn(_line_head(line, mid))) <= SECTION_TEXT_MAX:
+            lo = mid
+        else:
+            hi = mid - 1
+    text = "".join(s.text for s in line)[:lo]
+    space = text.rfind(" ", max(0, lo - 200))
+    return space + 1 if space > 0 else lo
+
+
+def _line_head(line: Line, size: int) -> Line:
+    """The first ``size`` characters of ``line`` (spans keep their marks)."""
+    out: list[Span] = []
+    for span in line:
+        if size <= 0:
+            break
+        out.append(replace(span, text=span.text[:size]))
+        size -= len(span.text)
+    return tuple(out)
+
+
+def _line_rest(line: Line, size: int) -> Line:
+    """``line`` without its first ``size`` characters."""
+    out: list[Span] = []
+    for span in line:
+        if size >= len(span.text):
+            size -= len(span.text)
+            continue
+        out.append(replace(span, text=span.text[size:]) if size > 0 else span)
+        size = 0
+    return tuple(out)
+
+
 def _hard_split(line: str) -> list[str]:
     """Cut a single over-long line, never inside an entity such as ``&amp;``."""
     pieces = []
-    while len(line) > SECTION_TEXT_MAX:
+    while slack_len(line) > SECTION_TEXT_MAX:
         piece = _cut_at(line, SECTION_TEXT_MAX)
         pieces.append(piece)
         line = line[len(piece) :]
@@ -159,11 +246,15 @@ def _hard_split(line: str) -> list[str]:
 
 
 def _cut_at(text: str, limit: int) -> str:
-    """The first ``limit`` characters of escaped text, backing off a split entity."""
-    amp = text.rfind("&", max(limit - 5, 0), limit)
-    if amp > 0 and ";" not in text[amp:limit]:
+    """The start of escaped text within ``limit`` UTF-16 units, backing off a split entity."""
+    cut = _prefix(text, limit)
+    if len(cut) == len(text):
+        return text
+    end = len(cut)
+    amp = text.rfind("&", max(end - 5, 0), end)
+    if amp > 0 and ";" not in text[amp:end]:
         return text[:amp]
-    return text[:limit]
+    return cut
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -180,7 +271,7 @@ def _buttons(reply: Reply) -> list[dict[str, Any]]:
                 "action_id": f"gw.{row_no}.{col}",
                 "text": {
                     "type": "plain_text",
-                    "text": label(button.text)[:BUTTON_TEXT_MAX] or "…",
+                    "text": _prefix(label(button.text), BUTTON_TEXT_MAX) or "…",
                     "emoji": True,
                 },
                 "value": button.action,
@@ -199,7 +290,7 @@ def content_blocks(reply: Reply) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
     for block in reply.blocks:
         if isinstance(block, Paragraph):
-            texts = _split_text([line_mrkdwn(line) for line in block.lines])
+            texts = _split_text([piece for line in block.lines for piece in _line_texts(line)])
         else:
             texts = table_mrkdwn(block)
         blocks.extend(_section(text) for text in texts if text.strip())
@@ -216,17 +307,35 @@ def reply_blocks(reply: Reply, *, limit: int = BLOCKS_MAX) -> list[dict[str, Any
     return content + buttons
 
 
+def message_blocks(reply: Reply) -> list[dict[str, Any]]:
+    """The reply as the blocks of one message Slack accepts, cut (with a linked "…") if long."""
+    return reply_blocks(fit(reply, _blocks_size, MESSAGE_TEXT_MAX))
+
+
+def _blocks_size(reply: Reply) -> int:
+    """The text Slack counts in the reply's blocks; too many blocks count as too long."""
+    content = content_blocks(reply)
+    if len(content) + len(_buttons(reply)) > BLOCKS_MAX:
+        return MESSAGE_TEXT_MAX + 1
+    labels = sum(slack_len(label(b.text)) for row in reply.buttons for b in row)
+    return sum(slack_len(b["text"]["text"]) for b in content) + labels
+
+
+def _plain(reply: Reply) -> str:
+    return escape(render_plain(reply))
+
+
 def plain_text(reply: Reply, *, limit: int = FALLBACK_MAX) -> str:
     """The reply as escaped plain text: the notification fallback and the ``plain`` mode."""
-    text = escape(render_plain(reply))
-    return text if len(text) <= limit else _cut_at(text, limit - 1) + "…"
+    text = _plain(fit(reply, lambda r: slack_len(_plain(r)), limit))
+    return text if slack_len(text) <= limit else _cut_at(text, limit - 1) + "…"
 
 
 def fallback_text(reply: Reply) -> str:
     """The short text Slack shows in notifications: the summary, else the plain reply."""
     if reply.summary:
         summary = escape(reply.summary)
-        return summary if len(summary) <= FALLBACK_MAX else _cut_at(summary, FALLBACK_MAX)
+        return _cut_at(summary, FALLBACK_MAX)
     return plain_text(reply)
 
 
@@ -234,6 +343,6 @@ def home_view(title: str, reply: Reply) -> dict[str, Any]:
     """An App Home tab: a header followed by the reply's content."""
     header = {
         "type": "header",
-        "text": {"type": "plain_text", "text": label(title)[:HEADER_MAX] or "govwatch"},
+        "text": {"type": "plain_text", "text": _prefix(label(title), HEADER_MAX) or "govwatch"},
     }
     return {"type": "home", "blocks": [header, *reply_blocks(reply, limit=VIEW_BLOCKS_MAX - 1)]}

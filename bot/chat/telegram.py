@@ -12,7 +12,8 @@ from __future__ import annotations
 import hmac
 import logging
 import warnings
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from functools import partial
 from typing import Any, ClassVar
@@ -27,6 +28,7 @@ from telegram import (
     InlineKeyboardMarkup,
     LinkPreviewOptions,
     Message,
+    ReplyParameters,
     Update,
 )
 from telegram import error as tg
@@ -40,7 +42,17 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.chat.telegram_html import CAPTION_LIMIT, escape, render_html, render_text, tg_len
+from bot.chat.telegram_html import (
+    CAPTION_LIMIT,
+    fit_html,
+    fit_text,
+    one_html,
+    one_text,
+    render_html,
+    render_text,
+    text_len,
+    tg_len,
+)
 from bot.commands.auth import ChatAdminCheck
 from bot.commands.service import CommandService
 from bot.config import Settings
@@ -312,19 +324,20 @@ class TelegramBackend:
     # --- outgoing --------------------------------------------------------------------------
 
     async def send(self, address: ChatAddress, reply: Reply, *, plain: bool = False) -> SendResult:
-        """Send ``reply`` as escaped HTML (or plain text), buttons on the last message."""
-        if reply.attachment is not None and not reply.blocks:
-            caption = reply.attachment.caption or reply.summary or ""
-            messages = [caption if plain else escape(caption)][: 1 if caption else 0]
-        else:
-            messages = render_text(reply) if plain else render_html(reply)
+        """Send ``reply`` as escaped HTML (or plain text), buttons on the last message.
+
+        A reply with buttons (an alert) or answering a message (a follow-up) is one
+        message, cut to fit; any other reply may take several.
+        """
         parse_mode = None if plain else ParseMode.HTML
         markup = keyboard(reply)
         chat_id = address.external_id
+        answer = _reply_parameters(reply)
         try:
             if reply.attachment is not None:
-                return await self._send_attachment(chat_id, reply, messages, parse_mode, markup)
-            return await self._send_texts(chat_id, messages, parse_mode, markup)
+                return await self._send_attachment(chat_id, reply, parse_mode, markup, answer)
+            messages = _texts(reply, plain=plain)
+            return await self._send_texts(chat_id, messages, parse_mode, markup, answer)
         except tg.TelegramError as exc:
             raise map_error(exc) from None
 
@@ -334,15 +347,20 @@ class TelegramBackend:
         messages: Sequence[str],
         parse_mode: str | None,
         markup: InlineKeyboardMarkup | None,
+        answer: ReplyParameters | None,
     ) -> SendResult:
         last: Message | None = None
         for index, text in enumerate(messages):
-            last = await self.bot.send_message(
-                chat_id,
-                text,
-                parse_mode=parse_mode,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-                reply_markup=markup if index == len(messages) - 1 else None,
+            last = await _unless_reply_gone(
+                partial(
+                    self.bot.send_message,
+                    chat_id,
+                    text,
+                    parse_mode=parse_mode,
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                    reply_markup=markup if index == len(messages) - 1 else None,
+                ),
+                answer if index == 0 else None,
             )
         return SendResult(message_id=str(last.message_id) if last else None)
 
@@ -350,27 +368,61 @@ class TelegramBackend:
         self,
         chat_id: str,
         reply: Reply,
-        messages: Sequence[str],
         parse_mode: str | None,
         markup: InlineKeyboardMarkup | None,
+        answer: ReplyParameters | None,
     ) -> SendResult:
+        """The file, with the reply's text as its caption if that fits, else after it."""
         attachment = reply.attachment
         assert attachment is not None
-        fits = len(messages) <= 1 and all(tg_len(m) <= CAPTION_LIMIT for m in messages)
-        caption = messages[0] if fits and messages else None
+        # A file alone is captioned with its own caption (or the summary).
+        label = attachment.caption or reply.summary or ""
+        words = reply if reply.blocks else replace(reply, blocks=Reply.text(label).blocks)
+        plain = parse_mode is None
+        caption = ""
+        if reply.blocks or label:
+            caption = one_text(words) if plain else one_html(words)
+        fits = (tg_len(caption) if plain else text_len(caption)) <= CAPTION_LIMIT
         kwargs: dict[str, Any] = {
-            "caption": caption,
-            "parse_mode": parse_mode if caption else None,
+            "caption": caption if fits and caption else None,
+            "parse_mode": parse_mode if fits and caption else None,
             "reply_markup": markup if fits else None,
             "filename": attachment.filename,
         }
-        if attachment.is_image:
-            sent = await self.bot.send_photo(chat_id, attachment.data, **kwargs)
-        else:
-            sent = await self.bot.send_document(chat_id, attachment.data, **kwargs)
+        method = self.bot.send_photo if attachment.is_image else self.bot.send_document
+        sent = await _unless_reply_gone(partial(method, chat_id, attachment.data, **kwargs), answer)
         if fits:
             return SendResult(message_id=str(sent.message_id))
-        return await self._send_texts(chat_id, messages, parse_mode, markup)
+        messages = _texts(replace(words, attachment=None), plain=plain)
+        return await self._send_texts(chat_id, messages, parse_mode, markup, None)
+
+
+def _texts(reply: Reply, *, plain: bool) -> list[str]:
+    """The messages ``reply`` takes: one for an alert or a follow-up, else as many as needed."""
+    if reply.buttons or reply.reply_to:
+        return [fit_text(reply) if plain else fit_html(reply)]
+    return render_text(reply) if plain else render_html(reply)
+
+
+def _reply_parameters(reply: Reply) -> ReplyParameters | None:
+    """Telegram's reply to ``reply.reply_to``, sent even if that message was deleted."""
+    target = reply.reply_to
+    if not target or not target.isdigit():
+        return None
+    return ReplyParameters(message_id=int(target), allow_sending_without_reply=True)
+
+
+async def _unless_reply_gone(
+    send: Callable[..., Awaitable[Message]], answer: ReplyParameters | None
+) -> Message:
+    """``send`` as a reply; should Telegram still refuse the reply, sent as a new message."""
+    try:
+        return await send(reply_parameters=answer)
+    except tg.BadRequest as exc:
+        # allow_sending_without_reply covers a deleted message; this is the belt to it.
+        if answer is None or "replied" not in exc.message.lower():
+            raise
+    return await send(reply_parameters=None)
 
 
 def _request(timeout: float, *, pool: int) -> HTTPXRequest:

@@ -10,6 +10,13 @@ unknown outcomes is a column (``unknown_outcomes``), never read back from the er
 A digest row is sent the same way; it carries its composed reply instead of an event.
 Several relays may share one PostgreSQL: claims use ``FOR UPDATE SKIP LOCKED``. The SQL
 lives in :mod:`bot.store.outbox`; this module holds the sending policy.
+
+Follow-ups: an edit or deletion alert about a post whose ``new_post`` alert a chat got
+replies to that message (Telegram) or goes in its thread (Slack), however many follow-ups
+came before. The claim finds those messages for the whole batch in one query
+(:mod:`bot.store.threads`); a ``new_post`` alert sent earlier in the same pass counts too,
+and a follow-up whose ``new_post`` alert is still due soon waits for it. When there is no
+such message the follow-up is sent on its own, never held back for good.
 """
 
 from __future__ import annotations
@@ -19,9 +26,12 @@ import contextlib
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.errors import (
@@ -36,11 +46,12 @@ from bot.failpoints import failpoint
 from bot.notify.pacing import Pacer
 from bot.notify.render import render_event
 from bot.reply import ChatAddress, ChatBackend, Reply, SendResult, reply_from_json
-from bot.store import outbox
+from bot.store import outbox, threads
 from bot.store.chats import chat_locale, deactivate_chat, migrate_chat
 from bot.store.engine import Database
-from bot.store.models import Chat, Delivery, utcnow
+from bot.store.models import Chat, Delivery, EventRow, utcnow
 from bot.store.outbox import MAX_UNKNOWN, UNKNOWN, OutboxJob
+from bot.store.threads import new_post_key
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +60,12 @@ INLINE_WAIT_S = 1.5
 #: How long one pass may keep sending to a single chat.
 PASS_BUDGET_S = 5.0
 MAX_BACKOFF = timedelta(hours=1)
+#: Alerts that belong in the thread of their post's ``new_post`` alert.
+FOLLOW_UPS = frozenset({"post_edited", "post_deleted"})
+#: A follow-up waits for its ``new_post`` alert only if that one is due within this.
+THREAD_WAIT = timedelta(minutes=10)
+#: How long after its ``new_post`` alert is due a waiting follow-up is tried again.
+THREAD_GRACE = timedelta(seconds=2)
 
 
 class Relay:
@@ -126,18 +143,28 @@ class Relay:
             await session.commit()
             if not ids:
                 return []
-            return await outbox.load_jobs(session, ids, now)
+            jobs = await outbox.load_jobs(session, ids, now)
+            await _find_anchors(session, jobs)
+            return jobs
 
     # --- sending ---------------------------------------------------------------------------
 
-    async def _chat_worker(self, jobs: Sequence[OutboxJob]) -> int:
+    async def _chat_worker(self, claimed: Sequence[OutboxJob]) -> int:
         sent = 0
+        jobs = anchors_first(claimed)
+        # new_post alerts of this pass: their messages, and which of them were tried.
+        here = {key for job in jobs if (key := _own_key(job)) is not None}
+        sent_here: dict[str, str] = {}
         async with self._limit:
             # A busy chat gets a few seconds per pass; the rest waits in the outbox, so a
             # claim never outlives its lease and other chats are not starved.
             deadline = time.monotonic() + PASS_BUDGET_S
             for index, job in enumerate(jobs):
                 if await self._skip_reason(job) is not None:
+                    continue
+                wait_until = thread_reply(job, sent_here, here, utcnow())
+                if wait_until is not None:
+                    await self._hold(job, wait_until)
                     continue
                 key = f"{job.chat.backend}:{job.chat.external_id}"
                 wait = await self._wait_turn(
@@ -147,6 +174,9 @@ class Relay:
                     await self._release(jobs[index:], wait)
                     break
                 sent += await self._send(job)
+                own, message_id = _own_key(job), job.delivery.platform_message_id
+                if own is not None and job.delivery.status == "sent" and message_id:
+                    sent_here[own] = message_id
                 if not job.chat.active or job.delivery.status == "pending":
                     # Gone or held back by a 429: the rest of this chat waits too.
                     await self._release(jobs[index + 1 :], 0.0, keep_schedule=True)
@@ -212,7 +242,7 @@ class Relay:
     async def _attempt(self, job: OutboxJob) -> SendResult:
         """Send, resending once as plain text (bad markup) or to a migrated chat."""
         backend = self.backends[job.chat.backend]
-        reply = self._render(job)
+        reply = replace(self._render(job), reply_to=job.reply_to)
         address = ChatAddress(job.chat.backend, job.chat.external_id, job.chat.team_id)
         plain = migrated = False
         while True:
@@ -228,6 +258,8 @@ class Relay:
                     raise
                 migrated = True
                 await self._migrate(job.chat, exc.new_chat_id)
+                # Message ids of the old group mean nothing in the supergroup.
+                reply = replace(reply, reply_to=None)
                 address = ChatAddress(job.chat.backend, job.chat.external_id, job.chat.team_id)
 
     def _render(self, job: OutboxJob) -> Reply:
@@ -321,6 +353,13 @@ class Relay:
             await outbox.release_claimed(session, releases)
             await session.commit()
 
+    async def _hold(self, job: OutboxJob, until: datetime) -> None:
+        """Give a follow-up back until its ``new_post`` alert has had its turn."""
+        job.delivery.status, job.delivery.next_attempt_at = "pending", until
+        async with self.db.sessions() as session:
+            await outbox.release_claimed(session, [(job.delivery.id, {"next_attempt_at": until})])
+            await session.commit()
+
     async def _mark_sending(self, delivery: Delivery) -> None:
         """Commit that this row is about to be handed to a backend (its own transaction)."""
         await self._update(delivery, {"status": "sending"})
@@ -344,3 +383,69 @@ class Relay:
         async with self.db.sessions() as session:
             await migrate_chat(session, chat, new_external_id)
             await session.commit()
+
+
+# --- threads ---------------------------------------------------------------------------
+
+
+def _own_key(job: OutboxJob) -> str | None:
+    """The dedup key of a ``new_post`` alert (the start of its post's thread), else None."""
+    event = job.event
+    return event.dedup_key if event is not None and event.kind == "new_post" else None
+
+
+def anchor_key(event: EventRow | None) -> str | None:
+    """The dedup key of the ``new_post`` event whose thread a follow-up ``event`` joins."""
+    if event is None or event.kind not in FOLLOW_UPS or event.account_id is None:
+        return None
+    post_id = (event.payload or {}).get("post_id")
+    if post_id is None or post_id == "":
+        return None
+    return new_post_key(event.account_id, str(post_id))
+
+
+async def _find_anchors(session: AsyncSession, jobs: Sequence[OutboxJob]) -> None:
+    """Fill in each follow-up's ``new_post`` alert in its chat (one query for the batch)."""
+    wanted: set[tuple[int, str]] = set()
+    for job in jobs:
+        job.anchor_key = anchor_key(job.event)
+        if job.anchor_key is not None:
+            wanted.add((job.chat.id, job.anchor_key))
+    found = await threads.anchors(session, wanted)
+    for job in jobs:
+        if job.anchor_key is not None:
+            job.anchor = found.get((job.chat.id, job.anchor_key))
+
+
+def anchors_first(jobs: Sequence[OutboxJob]) -> list[OutboxJob]:
+    """``jobs`` in order, except that a follow-up comes after its post's ``new_post`` alert."""
+    position = {key: i for i, j in enumerate(jobs) if (key := _own_key(j)) is not None}
+    out: list[OutboxJob] = []
+    later: dict[int, list[OutboxJob]] = defaultdict(list)
+    for index, job in enumerate(jobs):
+        anchor_at = position.get(job.anchor_key or "", -1)
+        if anchor_at > index:
+            later[anchor_at].append(job)
+            continue
+        out.append(job)
+        out.extend(later.pop(index, ()))
+    return out
+
+
+def thread_reply(
+    job: OutboxJob, sent_here: Mapping[str, str], here: Collection[str], now: datetime
+) -> datetime | None:
+    """Set ``job.reply_to`` to its thread's message; or say until when it should wait."""
+    key, anchor = job.anchor_key, job.anchor
+    if key is None:
+        return None
+    if key in sent_here:
+        job.reply_to = sent_here[key]
+        return None
+    if anchor is None or key in here:
+        return None  # never sent to this chat, or tried in this pass and not sent
+    if anchor.message_id is not None:
+        job.reply_to = anchor.message_id
+        return None
+    due = max(anchor.due_at or now, now)
+    return due + THREAD_GRACE if due - now <= THREAD_WAIT else None

@@ -17,6 +17,7 @@ from sqlalchemy import case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import Account, Chat, Delivery, EventRow, Mute, Official
+from bot.store.threads import Anchor
 
 #: The note on a row whose send may or may not have reached the chat.
 UNKNOWN = "outcome unknown"
@@ -37,6 +38,12 @@ class OutboxJob:
     muted: bool = False
     #: Handed to the backend (from then on, a crash leaves its outcome unknown).
     started: bool = False
+    #: A follow-up's ``new_post`` dedup key (the alert whose thread it belongs in).
+    anchor_key: str | None = None
+    #: That alert in this chat, as the claim found it (None: never sent here).
+    anchor: Anchor | None = None
+    #: The message this delivery replies to (its thread), once the relay decided.
+    reply_to: str | None = None
 
 
 async def recover_expired(session: AsyncSession, now: datetime) -> None:

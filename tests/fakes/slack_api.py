@@ -4,6 +4,18 @@ It speaks the real HTTP protocol slack_sdk uses (form or JSON bodies, ``Authoriz
 Bearer``, ``{"ok": false, "error": ...}``, 429 with ``Retry-After``), so the backend under
 test runs its real client code. Tests inspect what arrived (``posts``, ``responses``,
 ``uploads``, ``views``) and script failures with :meth:`FakeSlack.fail_next`.
+
+chat.postMessage refuses what Slack refuses: no text (``no_text``), a ``text`` over
+40,000 characters (``msg_too_long``), more than 50 blocks, a section text over 3,000, a
+header over 150 or a button label over 75 characters, an unknown block (``invalid_blocks``),
+and blocks holding more than 12,000 characters of text in all (``msg_blocks_too_long``,
+the limit Slack applies without documenting it). Lengths are counted in UTF-16 code
+units, the stricter reading of Slack's "characters". ``thread_ts`` must look like a ts
+(``invalid_thread_ts``); a reply goes in the thread of that message (a reply's ts means
+its parent's thread) and ``reply_broadcast`` shows it in the channel too. A ``thread_ts``
+whose message is gone (:meth:`FakeSlack.delete_message`) or never was is posted to the
+channel, as Slack does for a deleted parent, or answered with the error in
+``missing_thread`` when a test sets one.
 """
 
 from __future__ import annotations
@@ -13,6 +25,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +39,60 @@ SIGNING_SECRET = "test-signing-secret"
 TEAM_ID = "T0TEAM"
 BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
+TEXT_MAX = 40_000
+BLOCKS_MAX = 50
+SECTION_TEXT_MAX = 3000
+HEADER_MAX = 150
+BUTTON_TEXT_MAX = 75
+BLOCKS_TEXT_MAX = 12_000
+_TS = re.compile(r"\d+\.\d+")
+
+
+def utf16_len(text: str) -> int:
+    """The length of ``text`` in UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def message_error(args: dict[str, Any]) -> str | None:
+    """The error Slack answers to this message's text and blocks, or None."""
+    text, blocks = args.get("text"), args.get("blocks")
+    if not text and not blocks:
+        return "no_text"
+    if text and utf16_len(str(text)) > TEXT_MAX:
+        return "msg_too_long"
+    if not blocks:
+        return None
+    if not isinstance(blocks, list) or len(blocks) > BLOCKS_MAX:
+        return "invalid_blocks"
+    total = 0
+    for block in blocks:
+        size = _block_text(block)
+        if size is None:
+            return "invalid_blocks"
+        total += size
+    return "msg_blocks_too_long" if total > BLOCKS_TEXT_MAX else None
+
+
+def _block_text(block: Any) -> int | None:
+    """The text one block holds, or None when Slack would refuse the block."""
+    if not isinstance(block, dict):
+        return None
+    kind = block.get("type")
+    if kind == "divider":
+        return 0
+    if kind in ("section", "header"):
+        text = str((block.get("text") or {}).get("text") or "")
+        limit = SECTION_TEXT_MAX if kind == "section" else HEADER_MAX
+        return utf16_len(text) if 1 <= utf16_len(text) <= limit else None
+    if kind == "actions":
+        elements = block.get("elements") or []
+        labels = [str((e.get("text") or {}).get("text") or "") for e in elements]
+        if not 1 <= len(elements) <= 25 or not all(
+            1 <= utf16_len(x) <= BUTTON_TEXT_MAX for x in labels
+        ):
+            return None
+        return sum(utf16_len(x) for x in labels)
+    return None
 
 
 def sign(
@@ -73,11 +140,16 @@ class FakeSlack:
     failures: dict[str, list[Failure]] = field(default_factory=dict)
     #: Seconds chat.postMessage waits before answering (to provoke client timeouts).
     post_delay: float = 0.0
+    #: The error for a ``thread_ts`` whose message is gone (None: post to the channel).
+    missing_thread: str | None = None
+    #: Each channel's messages by ts (a thread reply included) and the ts of its thread.
+    messages: dict[str, dict[str, str | None]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._runner: web.AppRunner | None = None
         self._port = 0
         self._ids = itertools.count(1)
+        self._ts_seq = itertools.count(1)
         self._sockets: list[web.WebSocketResponse] = []
         self._ack_waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.socket_connected = asyncio.Event()
@@ -125,6 +197,18 @@ class FakeSlack:
     ) -> None:
         """Make the next call of ``method`` fail with ``error`` (and status/Retry-After)."""
         self.failures.setdefault(method, []).append(Failure(error, status, retry_after))
+
+    def delete_message(self, channel: str, ts: str) -> None:
+        """A user deletes a message (its thread_ts no longer leads anywhere)."""
+        self.messages.get(channel, {}).pop(ts, None)
+
+    def thread_of(self, post: dict[str, Any]) -> str | None:
+        """The ts of the thread ``post`` went into (None: the channel itself)."""
+        value = post.get("thread")
+        return str(value) if value else None
+
+    def _next_ts(self) -> str:
+        return f"{int(time.time())}.{next(self._ts_seq):06d}"
 
     def called(self, method: str) -> list[dict[str, Any]]:
         return [args for name, args in self.calls if name == method]
@@ -180,11 +264,25 @@ class FakeSlack:
         if self.post_delay:
             await asyncio.sleep(self.post_delay)
         channel = str(args.get("channel", ""))
-        if error := self._channel_error(channel):
+        if error := self._channel_error(channel) or message_error(args):
             return _error(error)
-        ts = f"{time.time():.6f}"
-        self.posts.append({**args, "ts": ts, "received_at": time.monotonic()})
-        return _ok(channel=channel, ts=ts, message={"text": args.get("text", "")})
+        thread: str | None = None
+        if args.get("thread_ts"):
+            wanted = str(args["thread_ts"])
+            if not _TS.fullmatch(wanted):
+                return _error("invalid_thread_ts")
+            known = self.messages.get(channel, {})
+            if wanted in known:
+                thread = known[wanted] or wanted
+            elif self.missing_thread:
+                return _error(self.missing_thread)
+        ts = self._next_ts()
+        self.messages.setdefault(channel, {})[ts] = thread
+        self.posts.append({**args, "ts": ts, "thread": thread, "received_at": time.monotonic()})
+        message: dict[str, Any] = {"text": args.get("text", ""), "ts": ts}
+        if thread is not None:
+            message["thread_ts"] = thread
+        return _ok(channel=channel, ts=ts, message=message)
 
     async def _m_conversations_open(self, args: dict[str, Any]) -> web.Response:
         user = str(args.get("users", ""))
@@ -245,6 +343,7 @@ class FakeSlack:
                 channel=channel,
                 title=item.get("title"),
                 initial_comment=args.get("initial_comment"),
+                thread_ts=args.get("thread_ts"),
             )
             out.append({"id": item["id"], "title": item.get("title"), "name": upload["filename"]})
         return _ok(files=out)

@@ -9,6 +9,15 @@ entities", ``migrate_to_chat_id``, 500, or a hang (to make clients time out).
 ``limits=True`` enforces Telegram's flood limits (1 message/s per chat, 20/min per
 group, 30/s overall) by answering 429, so a benchmark can check a sender's pacing.
 
+Like Telegram, it refuses what it would refuse: HTML with a tag Telegram does not know or
+left open ("can't parse entities"), a text longer than 4096 or a caption longer than 1024
+UTF-16 code units after entity parsing ("message is too long", "message caption is too
+long"), an empty text, callback data over 64 bytes, and a reply to a message the chat
+does not have unless ``allow_sending_without_reply`` ("message to be replied not
+found"). ``reply_parameters`` (and the older ``reply_to_message_id``) make the message a
+reply: :attr:`Sent.reply_to` says to which, and the answer carries ``reply_to_message``.
+:meth:`FakeTelegramAPI.delete_message` removes a message as a user deleting it would.
+
 Use::
 
     api = FakeTelegramAPI()
@@ -30,6 +39,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from typing import Any
 
 from aiohttp import web
@@ -39,6 +49,81 @@ DEFAULT_TOKEN = "123456789:AAFakeTokenForTestsOnly_abcdefghijklmno"
 SEND_METHODS = frozenset(
     {"sendMessage", "sendPhoto", "sendDocument", "editMessageText", "editMessageReplyMarkup"}
 )
+MESSAGE_LIMIT = 4096
+CAPTION_LIMIT = 1024
+#: The tags of Telegram's HTML parse mode.
+HTML_TAGS = frozenset(
+    {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "span",
+     "tg-spoiler", "tg-emoji", "blockquote"}
+)  # fmt: skip
+
+
+class Refused(Exception):
+    """An error answer of the Bot API (status and description)."""
+
+    def __init__(self, status: int, description: str) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
+
+
+def utf16_len(text: str) -> int:
+    """The length of ``text`` as Telegram counts it."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+class _EntityParser(HTMLParser):
+    """Telegram's HTML parse mode: the text that remains, or the error Telegram gives."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.text: list[str] = []
+
+    def _offset(self) -> int:
+        line, column = self.getpos()
+        return sum(len(x) + 1 for x in self.rawdata.split("\n")[: line - 1]) + column
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in HTML_TAGS:
+            raise Refused(
+                400,
+                f'Bad Request: can\'t parse entities: Unsupported start tag "{tag}" '
+                f"at byte offset {self._offset()}",
+            )
+        self.stack.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        self.stack.pop()
+
+    def handle_endtag(self, tag: str) -> None:
+        expected = self.stack.pop() if self.stack else None
+        if expected != tag:
+            raise Refused(
+                400,
+                "Bad Request: can't parse entities: Unmatched end tag at byte offset "
+                f'{self._offset()}, expected "</{expected}>", found "</{tag}>"',
+            )
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def entity_text(text: str, parse_mode: str | None) -> str:
+    """The text Telegram keeps of ``text`` after parsing its entities (HTML mode only)."""
+    if (parse_mode or "").upper() != "HTML":
+        return text
+    parser = _EntityParser()
+    parser.feed(text)
+    parser.close()
+    if parser.stack:
+        raise Refused(
+            400,
+            "Bad Request: can't parse entities: Can't find end tag corresponding to start "
+            f'tag "{parser.stack[-1]}"',
+        )
+    return "".join(parser.text)
 
 
 @dataclass
@@ -51,6 +136,8 @@ class Sent:
     params: dict[str, Any]
     at: float
     files: dict[str, bytes] = field(default_factory=dict)
+    #: The message this one replies to (None: not a reply).
+    reply_to: int | None = None
 
     @property
     def text(self) -> str:
@@ -62,6 +149,11 @@ class Sent:
         """The parse mode the bot asked for."""
         value = self.params.get("parse_mode")
         return str(value) if value else None
+
+    @property
+    def shown(self) -> str:
+        """The text as the chat shows it: entities parsed, tags gone."""
+        return entity_text(self.text, self.parse_mode)
 
     @property
     def buttons(self) -> list[dict[str, Any]]:
@@ -109,6 +201,8 @@ class FakeTelegramAPI:
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids: dict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
+        #: The messages each chat still has (a deleted one is gone).
+        self.alive: dict[int, set[int]] = defaultdict(set)
         self._changed = asyncio.Event()
         self._chat_last: dict[int, float] = {}
         self._group_sends: dict[int, deque[float]] = defaultdict(deque)
@@ -177,6 +271,7 @@ class FakeTelegramAPI:
             "from": user,
             "text": text,
         }
+        self.alive[chat_id].add(message["message_id"])
         if text.startswith("/"):
             length = len(text.split()[0])
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
@@ -220,12 +315,16 @@ class FakeTelegramAPI:
         """Answer the next matching request(s) with a fault.
 
         ``kind``: "429", "blocked", "chat_not_found", "parse_entities", "migrate",
-        "server_error", "hang" or "bad_request". Keywords: method, chat_id, count,
-        retry_after, new_chat_id, hang_s.
+        "server_error", "hang", "bad_request" or "reply_not_found". Keywords: method,
+        chat_id, count, retry_after, new_chat_id, hang_s.
         """
         fault = Fault(kind=kind, **kwargs)
         self.faults.append(fault)
         return fault
+
+    def delete_message(self, chat_id: int, message_id: int) -> None:
+        """A user deletes a message of the chat (replies to it then find nothing)."""
+        self.alive[chat_id].discard(message_id)
 
     def messages_to(self, chat_id: int) -> list[Sent]:
         """Messages sent to ``chat_id``, in order."""
@@ -285,7 +384,10 @@ class FakeTelegramAPI:
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
             return _error(404, "Not Found: method not found")
-        result = await handler(params, files)
+        try:
+            result = await handler(params, files)
+        except Refused as exc:
+            return _error(exc.status, exc.description)
         self._changed.set()
         return web.json_response({"ok": True, "result": result})
 
@@ -325,6 +427,8 @@ class FakeTelegramAPI:
                 return _error(500, "Internal Server Error")
             case "bad_request":
                 return _error(400, "Bad Request: message is too long")
+            case "reply_not_found":
+                return _error(400, "Bad Request: message to be replied not found")
         return _error(500, "Internal Server Error")
 
     def _flood_wait(self, chat_id: int) -> int:
@@ -354,8 +458,18 @@ class FakeTelegramAPI:
         self, method: str, params: dict[str, Any], files: dict[str, bytes]
     ) -> dict[str, Any]:
         chat_id = int(params["chat_id"])
+        self._check(method, params)
+        reply_to = self._reply_target(chat_id, params)
         message_id = next(self._message_ids[chat_id])
-        self.sent.append(Sent(method, chat_id, message_id, params, time.monotonic(), files))
+        self.alive[chat_id].add(message_id)
+        sent = Sent(method, chat_id, message_id, params, time.monotonic(), files, reply_to)
+        self.sent.append(sent)
+        result = self._message(chat_id, message_id)
+        if reply_to is not None:
+            result["reply_to_message"] = self._message(chat_id, reply_to)
+        return result
+
+    def _message(self, chat_id: int, message_id: int) -> dict[str, Any]:
         chat_type = "private" if chat_id > 0 else "supergroup"
         return {
             "message_id": message_id,
@@ -363,6 +477,46 @@ class FakeTelegramAPI:
             "chat": {"id": chat_id, "type": chat_type, "title": "chat"},
             "from": self._me(),
         }
+
+    def _check(self, method: str, params: dict[str, Any]) -> None:
+        """Refuse, as Telegram does, markup it cannot parse and texts over its limits."""
+        if method == "sendMessage":
+            shown = entity_text(str(params.get("text") or ""), params.get("parse_mode"))
+            if not shown.strip():
+                raise Refused(400, "Bad Request: message text is empty")
+            if utf16_len(shown) > MESSAGE_LIMIT:
+                raise Refused(400, "Bad Request: message is too long")
+        elif params.get("caption"):
+            shown = entity_text(str(params["caption"]), params.get("parse_mode"))
+            if utf16_len(shown) > CAPTION_LIMIT:
+                raise Refused(400, "Bad Request: message caption is too long")
+        markup = params.get("reply_markup") or {}
+        for row in markup.get("inline_keyboard", []) if isinstance(markup, dict) else []:
+            for button in row:
+                data = button.get("callback_data")
+                if data is not None and not 1 <= len(str(data).encode()) <= 64:
+                    raise Refused(400, "Bad Request: BUTTON_DATA_INVALID")
+
+    def _reply_target(self, chat_id: int, params: dict[str, Any]) -> int | None:
+        """The message this one replies to, per reply_parameters (or reply_to_message_id)."""
+        wanted = params.get("reply_parameters")
+        if wanted is None and params.get("reply_to_message_id") is not None:
+            wanted = {
+                "message_id": params["reply_to_message_id"],
+                "allow_sending_without_reply": params.get("allow_sending_without_reply"),
+            }
+        if wanted is None:
+            return None
+        if not isinstance(wanted, dict) or "message_id" not in wanted:
+            raise Refused(400, "Bad Request: can't parse reply parameters JSON object")
+        if wanted.get("chat_id") not in (None, chat_id, str(chat_id)):
+            raise Refused(400, "Bad Request: message to be replied not found")
+        target = int(wanted["message_id"])
+        if target in self.alive[chat_id]:
+            return target
+        if wanted.get("allow_sending_without_reply") in (True, "true", "True", 1, "1"):
+            return None
+        raise Refused(400, "Bad Request: message to be replied not found")
 
     def _me(self) -> dict[str, Any]:
         return {
