@@ -145,17 +145,21 @@ def render_plain(reply: Reply) -> str:
 
 
 def _plain_span(span: Span) -> str:
-    text = _struck(span.text) if span.strike else span.text
+    text = span.text
+    if span.strike:
+        text = _marked(text, "[-", "-]")
+    elif span.inserted:
+        text = _marked(text, "{+", "+}")
     return f"{text} ({span.link})" if span.link and span.link != span.text else text
 
 
-def _struck(text: str) -> str:
-    """``[-removed words-]`` with the span's edge spaces outside, as diff tools print it."""
+def _marked(text: str, start: str, end: str) -> str:
+    """``[-removed-]`` or ``{+added+}`` words, edge spaces outside, as wdiff prints them."""
     core = text.strip()
     if not core:
         return text
     lead, trail = text[: len(text) - len(text.lstrip())], text[len(text.rstrip()) :]
-    return f"{lead}[-{core}-]{trail}"
+    return f"{lead}{start}{core}{end}{trail}"
 
 
 def format_table(table: Table) -> list[str]:

@@ -70,11 +70,13 @@ async def test_console_backend_prints_alerts() -> None:
         (Span("old words ", strike=True), "was [-old words-]  now"),
         (Span(" ", strike=True), "was   now"),
         (Span("<b>&", strike=True), "was [-<b>&-] now"),
-        (Span("new", bold=True), "was new now"),  # added words are marked by the renderer
+        (Span("new", bold=True), "was new now"),  # bold alone is emphasis, not a diff
+        (Span("new", bold=True, inserted=True), "was {+new+} now"),
+        (Span(" new words ", bold=True, inserted=True), "was  {+new words+}  now"),
         (Span("gone", strike=True, link="https://t.me/x/1"), "was [-gone-] (https://t.me/x/1) now"),
     ],
 )
-def test_plain_text_shows_struck_words_as_a_diff_does(span: Span, shown: str) -> None:
+def test_plain_text_shows_a_diff_as_wdiff_does(span: Span, shown: str) -> None:
     reply = Reply(blocks=(Paragraph(((Span("was "), span, Span(" now")),)),))
     assert render_plain(reply) == shown
 

@@ -239,8 +239,7 @@ def test_an_edit_shows_the_removed_and_the_added_words() -> None:
         "A post was edited",
         "Version 2 · previous version seen: May 5, 2026, 14:02 (Asia/Almaty)",
     ]
-    for word in ("Алматы", "Астане", "600", "1200", "Спасибо строителям!"):
-        assert word in lines[3]
+    assert lines[3] == wdiff(reply)[0]  # the console prints the diff marks itself
     assert lines[4] == "The full versions are in the evidence file (🧾 Evidence)."
     assert lines[-2:] == ["[🧾 Evidence]", "[🔕 Mute]  [📊 Chart]  [Unsubscribe]"]
     [html] = render_html(reply)
