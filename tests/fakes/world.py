@@ -29,6 +29,10 @@ class FakePost:
     id: str
     created_at: datetime
     text: str
+    #: A repost of another account's post (its handle); ``created_at`` is then when it
+    #: was reposted and ``original_at`` when the original was written.
+    repost_of: str | None = None
+    original_at: datetime | None = None
 
 
 @dataclass
@@ -54,6 +58,12 @@ class FakeAccount:
         new_id = post_id or str(max((int(p.id) for p in self.posts), default=100) + 1)
         item = FakePost(new_id, at or datetime.now(UTC), text)
         self.posts.append(item)
+        return item
+
+    def repost(self, author: str, text: str, *, written: datetime) -> FakePost:
+        """Repost another account's post (shown newest first, as Bluesky does)."""
+        item = self.post(text)
+        item.repost_of, item.original_at = author, written
         return item
 
     def newest(self, limit: int) -> list[FakePost]:
@@ -187,8 +197,12 @@ def _bsky_feed(account: FakeAccount | None, limit: int) -> web.Response:
     failed = _failure(account.mode)
     if failed is not None:
         return failed
-    feed = [
-        {
+    return web.json_response({"feed": [_bsky_item(account, p) for p in account.newest(limit)]})
+
+
+def _bsky_item(account: FakeAccount, p: FakePost) -> dict[str, Any]:
+    if p.repost_of is None:
+        return {
             "post": {
                 "uri": f"at://{account.did}/app.bsky.feed.post/{p.id}",
                 "author": {"did": account.did, "handle": account.handle},
@@ -196,9 +210,23 @@ def _bsky_feed(account: FakeAccount | None, limit: int) -> web.Response:
                 "indexedAt": p.created_at.isoformat(),
             }
         }
-        for p in account.newest(limit)
-    ]
-    return web.json_response({"feed": feed})
+    # A repost as getAuthorFeed shows it: the other author's post, with a reasonRepost.
+    other = f"did:plc:{p.repost_of.replace('.', '')}"
+    written = (p.original_at or p.created_at).isoformat()
+    return {
+        "post": {
+            "uri": f"at://{other}/app.bsky.feed.post/orig{p.id}",
+            "author": {"did": other, "handle": p.repost_of},
+            "record": {"text": p.text, "createdAt": written},
+            "indexedAt": written,
+        },
+        "reason": {
+            "$type": "app.bsky.feed.defs#reasonRepost",
+            "by": {"did": account.did, "handle": account.handle},
+            "uri": f"at://{account.did}/app.bsky.feed.repost/{p.id}",
+            "indexedAt": p.created_at.isoformat(),
+        },
+    }
 
 
 def _tg_page(account: FakeAccount | None, limit: int) -> web.Response:
