@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
+from bot import metrics
 from bot.config import Settings
 from bot.errors import (
     BadMarkup,
@@ -39,6 +40,7 @@ from bot.reply import ChatAddress, ChatBackend, Reply, SendResult, reply_from_js
 from bot.store import outbox
 from bot.store.chats import chat_locale, deactivate_chat, migrate_chat
 from bot.store.engine import Database
+from bot.store.failures import note_database_error
 from bot.store.models import Chat, Delivery, utcnow
 from bot.store.outbox import MAX_UNKNOWN, UNKNOWN, OutboxJob
 
@@ -80,7 +82,8 @@ class Relay:
             sent = 0
             try:
                 sent = await self.drain()
-            except Exception:
+            except Exception as exc:
+                note_database_error(exc)
                 log.exception("relay pass failed")
             if sent == 0:
                 with contextlib.suppress(TimeoutError):
@@ -147,6 +150,7 @@ class Relay:
                     await self._release(jobs[index:], wait)
                     break
                 sent += await self._send(job)
+                metrics.delivery_done(job.chat.backend, job.delivery.status)
                 if not job.chat.active or job.delivery.status == "pending":
                     # Gone or held back by a 429: the rest of this chat waits too.
                     await self._release(jobs[index + 1 :], 0.0, keep_schedule=True)
@@ -172,6 +176,7 @@ class Relay:
             reason = "muted"
         if reason is not None:
             await self._finish(job.delivery, status="skipped", error=reason)
+            metrics.delivery_done(job.chat.backend, "skipped")
         return reason
 
     async def _send(self, job: OutboxJob) -> int:

@@ -42,6 +42,8 @@ class FakeAccount:
     mode: str = "ok"
     #: Telegram shows rounded counts; None shows ``followers`` as is.
     followers_text: str | None = None
+    #: The Retry-After of a ``rate_limited`` answer, in seconds.
+    retry_after: str = "1"
 
     @property
     def did(self) -> str:
@@ -145,10 +147,10 @@ class World:
         return await self._guarded(key, lambda: _tg_page(account, self.page_size))
 
 
-def _failure(mode: str) -> web.Response | None:
+def _failure(mode: str, retry_after: str = "1") -> web.Response | None:
     if mode == "rate_limited":
         body = '{"error":"RateLimitExceeded","message":"Rate Limit Exceeded"}'
-        return web.Response(status=429, text=body, headers={"Retry-After": "1"})
+        return web.Response(status=429, text=body, headers={"Retry-After": retry_after})
     if mode == "login_wall":
         page = "<html><body><h1>Please log in to see this page</h1></body></html>"
         return web.Response(text=page, content_type="text/html")
@@ -162,7 +164,7 @@ def _bsky_profile(account: FakeAccount | None) -> web.Response:
         return web.json_response(
             {"error": "InvalidRequest", "message": "Profile not found"}, status=400
         )
-    failed = _failure(account.mode)
+    failed = _failure(account.mode, account.retry_after)
     if failed is not None:
         return failed
     data = {
@@ -184,7 +186,7 @@ def _bsky_feed(account: FakeAccount | None, limit: int) -> web.Response:
         return web.json_response(
             {"error": "InvalidRequest", "message": "Profile not found"}, status=400
         )
-    failed = _failure(account.mode)
+    failed = _failure(account.mode, account.retry_after)
     if failed is not None:
         return failed
     feed = [
@@ -204,7 +206,7 @@ def _bsky_feed(account: FakeAccount | None, limit: int) -> web.Response:
 def _tg_page(account: FakeAccount | None, limit: int) -> web.Response:
     if account is None:
         return web.Response(status=404)
-    failed = _failure(account.mode)
+    failed = _failure(account.mode, account.retry_after)
     if failed is not None:
         return failed
     posts = tuple(
