@@ -22,6 +22,10 @@ from bot.domain import Platform, Status
 
 #: Where this process's metrics are kept when several processes share them (None: here).
 MULTIPROCESS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+if MULTIPROCESS_DIR:
+    # prometheus-client opens its files there as the metrics below are made: a directory
+    # named but not made yet must not stop every govwatch command with a traceback.
+    os.makedirs(MULTIPROCESS_DIR, exist_ok=True)
 
 # The ``*_created`` series double every counter and say nothing an operator needs.
 disable_created_metrics()  # type: ignore[no-untyped-call]  # prometheus_client leaves it unannotated
