@@ -36,7 +36,7 @@ jitter = "0s"
 [ops]
 enabled = true
 port = {port}
-max_tick_age = "2s"
+max_tick_age = "5s"
 db_timeout = "2s"
 
 [sources.bluesky]
