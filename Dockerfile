@@ -12,15 +12,18 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     GOVWATCH_DATABASE__URL=sqlite+aiosqlite:////data/govwatch.db \
-    GOVWATCH_SCHEDULER__HEARTBEAT_FILE=/tmp/govwatch.heartbeat
+    GOVWATCH_OPS__ENABLED=true
 RUN useradd --create-home --uid 10001 govwatch && mkdir /data && chown govwatch /data
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
 USER govwatch
 WORKDIR /data
 VOLUME ["/data"]
-# Healthy while the scheduler ticks: the heartbeat file is touched after every tick.
+EXPOSE 9108
+# Healthy while /healthz says so: the database answers, the scheduler ticks and the relay
+# keeps up ([ops] max_tick_age, max_outbox_age). Its JSON lands in `docker inspect`.
+# The port is GOVWATCH_OPS__PORT when set (set it there, not only in govwatch.toml).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-  CMD python -c "import os,sys,time; p=os.environ['GOVWATCH_SCHEDULER__HEARTBEAT_FILE']; sys.exit(0 if time.time()-os.path.getmtime(p) < 120 else 1)"
+  CMD ["python", "-c", "import http.client as h,os,sys; c=h.HTTPConnection('127.0.0.1',int(os.environ.get('GOVWATCH_OPS__PORT','9108')),timeout=4); c.request('GET','/healthz'); r=c.getresponse(); print(r.read().decode()); sys.exit(r.status!=200)"]
 ENTRYPOINT ["govwatch"]
 CMD ["run"]

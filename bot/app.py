@@ -5,7 +5,8 @@ chat backend (Telegram, Slack, plus any passed in, such as the demo's console), 
 outbox relay, the digest queue and the poll scheduler, run until SIGINT or SIGTERM,
 then stop in reverse order. In-flight polls get a short grace period; polls still
 running after it are abandoned and their leases released (a crash leaves them to expire
-instead). With no backend enabled it still polls, detects and queues alerts.
+instead). With no backend enabled it still polls, detects and queues alerts. With
+``[ops] enabled`` it serves /metrics and /healthz (``bot.ops``) while it runs.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import ClassVar, Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot import metrics
 from bot.commands.service import CommandService
 from bot.config import Settings
 from bot.domain import Platform
@@ -30,6 +32,7 @@ from bot.logs import quiet_libraries, setup_logging
 from bot.net.client import HttpClient
 from bot.notify.digest import DigestQueue
 from bot.notify.relay import Relay
+from bot.ops.server import OpsServer
 from bot.poll.pipeline import Poller
 from bot.poll.scheduler import PollScheduler
 from bot.reply import ChatAddress, ChatBackend, Reply, SendResult
@@ -122,7 +125,11 @@ def configured_backends(settings: Settings, commands: CommandService) -> dict[st
 
 
 class App:
-    """govwatch's running parts on an open ``db``; pass ``http``/``sources`` to inject your own."""
+    """govwatch's running parts on an open ``db``; pass ``http``/``sources`` to inject your own.
+
+    With ``[ops] enabled`` it also serves /metrics and /healthz; a process that only polls
+    for a parent serving them (several workers) passes ``serve_ops=False``.
+    """
 
     def __init__(
         self,
@@ -135,6 +142,7 @@ class App:
         commands: CommandService | None = None,
         backends: Mapping[str, ChatBackend] | None = None,
         chat: bool = True,
+        serve_ops: bool = True,
     ) -> None:
         self.settings = settings
         self._own_http = http is None
@@ -154,6 +162,17 @@ class App:
         self.backends: dict[str, ChatBackend] = dict(backends or {})
         if chat:
             self._add_chat()
+        self.ops: OpsServer | None = None
+        if settings.ops.enabled and serve_ops:
+            # Last: it starts once everything it reports on runs, and stops first.
+            self.ops = OpsServer(
+                settings,
+                db=self.db,
+                platforms=[p.value for p in self.sources],
+                backends=list(self.backends),
+            )
+            self.add_service(self.ops)
+        self.add_periodic("metrics", self._sample_metrics, settings.scheduler.tick)
         if settings.scheduler.heartbeat_file:
             self._heartbeat = Path(settings.scheduler.heartbeat_file)
             self.add_periodic("heartbeat", self._beat, settings.scheduler.tick)
@@ -169,6 +188,11 @@ class App:
         # Due digests are queued in the outbox; the relay sends them with the alerts.
         self.digests = DigestQueue(db=self.db, settings=self.settings, backends=self.backends)
         self.add_periodic("digests", self.digests.run_due, DIGEST_EVERY_S)
+
+    async def _sample_metrics(self) -> None:
+        # Only this process knows its hosts' 429 cooldowns; the others are counted as they
+        # happen or read from the database at scrape time.
+        metrics.host_cooldowns(self.http.cooling_hosts())
 
     async def _beat(self) -> None:
         # Health checks read the file's age: the loop is alive while it keeps changing.

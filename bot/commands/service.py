@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+from bot import metrics
 from bot.actions import action_command
 from bot.commands.auth import ChatAdminCheck, audit, decide, is_editor
 from bot.commands.context import CommandContext, CommandSpec
@@ -81,6 +82,7 @@ class CommandService:
         try:
             return await self._handle(caller, text, locale, chat_admin)
         except DATABASE_ERRORS:
+            metrics.db_error()
             log.exception("a command from %s chat %s: the database failed", caller.backend,
                           caller.chat_id)  # fmt: skip
             return Reply.text(t(self._fallback_locale(caller, locale), "chat.db_unavailable"))
@@ -104,6 +106,7 @@ class CommandService:
                 await migrate_chat(session, chat, new_id)
                 await session.commit()
         except DATABASE_ERRORS:
+            metrics.db_error()
             log.exception("%s chat %s: migration to %s failed", backend, old_id, new_id)
             return False
         log.info("chat %s migrated to a supergroup", chat.id)
@@ -145,6 +148,7 @@ class CommandService:
         except UserInputError as exc:
             return Reply.text(t(ctx.locale, "chat.bad_input", detail=str(exc)))
         except DATABASE_ERRORS:
+            metrics.db_error()
             log.exception("command /%s: the database failed", spec.name)
             return Reply.text(t(ctx.locale, "chat.db_unavailable"))
         except Exception:

@@ -103,8 +103,10 @@ def _problems(exc: ValidationError, file: str) -> list[Problem]:
         error = err.get("ctx", {}).get("error")
         if isinstance(error, Requirements):
             for key, reason, cause in error.items:
-                source = _env_source((*loc, key), env) or _env_source((*loc, cause), env)
-                problems.append((source or file, ".".join(map(str, (*loc, key))), reason))
+                # A check across sections names its keys in full ("ops.max_tick_age").
+                at, by = (*loc, *key.split(".")), (*loc, *cause.split("."))
+                source = _env_source(at, env) or _env_source(by, env)
+                problems.append((source or file, ".".join(map(str, at)), reason))
             continue
         source = _env_source(loc, env)
         key = ".".join(str(part) for part in loc) or "-"

@@ -7,6 +7,7 @@ without a webhook URL) raises :class:`Requirements`, which names each missing ke
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal, Self
@@ -294,6 +295,49 @@ class LoggingSettings(Section):
     json_format: bool = Field(default=False, alias="json")
 
 
+class OpsSettings(Section):
+    """``/metrics`` and ``/healthz`` over HTTP (``govwatch run`` serves them when enabled)."""
+
+    enabled: bool = False
+    listen: str = "127.0.0.1"
+    port: int = Field(default=9108, ge=1, le=65535)
+    #: /healthz fails when the poll scheduler has not ticked for longer than this.
+    max_tick_age: Duration = timedelta(minutes=2)
+    #: /healthz fails when a due alert has waited longer than this for the relay.
+    max_outbox_age: Duration = timedelta(minutes=10)
+    #: How long /healthz and a scrape wait for the database before calling it unavailable.
+    db_timeout: Duration = timedelta(seconds=2)
+
+    @field_validator("listen")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if not (_is_ip(value) or _HOST_NAME.fullmatch(value)):
+            raise ValueError(
+                f"{value!r} is not an address to listen on (use an IP address such as "
+                '"127.0.0.1" or "0.0.0.0", or a host name)'
+            )
+        return value
+
+    @field_validator("max_tick_age", "max_outbox_age", "db_timeout")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be longer than 0s")
+        return value
+
+
+#: A host name (no scheme, port or path).
+_HOST_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9-]+)*")
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
 class SourceSettings(Section):
     """Settings shared by every source section."""
 
@@ -386,7 +430,32 @@ class Settings(BaseSettings):
     slack: SlackSettings = SlackSettings()
     i18n: I18nSettings = I18nSettings()
     logging: LoggingSettings = LoggingSettings()
+    ops: OpsSettings = OpsSettings()
     sources: SourcesSettings = SourcesSettings()
+
+    @model_validator(mode="after")
+    def _health_bounds(self) -> Self:
+        # A bound no tick can meet would make /healthz fail between any two ticks.
+        needs: list[tuple[str, str, str]] = []
+        if self.ops.max_tick_age < self.scheduler.tick * 2:
+            needs.append(
+                (
+                    "ops.max_tick_age",
+                    "must be at least twice scheduler.tick "
+                    f"({format_duration(self.scheduler.tick)})",
+                    "scheduler.tick",
+                )
+            )
+        if self.ops.max_outbox_age < self.relay.tick * 2:
+            needs.append(
+                (
+                    "ops.max_outbox_age",
+                    f"must be at least twice relay.tick ({format_duration(self.relay.tick)})",
+                    "relay.tick",
+                )
+            )
+        _require(needs)
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -206,6 +206,11 @@ class HttpClient:
                 words = f"no complete answer from {host} within {seconds:g} s"
                 raise FetchTimeout(words, detail=words) from exc
 
+    def cooling_hosts(self) -> int:
+        """How many hosts are waiting out a 429 (or a 503 with Retry-After) right now."""
+        now = time.monotonic()
+        return sum(1 for gate in self._gates.values() if gate.blocked_until > now)
+
     def _refuse_if_cooling(self, gate: _HostGate, host: str) -> None:
         wait = gate.blocked_until - time.monotonic()
         if wait > 0:

@@ -33,6 +33,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import metrics
 from bot.config import Settings
 from bot.errors import (
     BadMarkup,
@@ -49,6 +50,7 @@ from bot.reply import ChatAddress, ChatBackend, Reply, SendResult, reply_from_js
 from bot.store import outbox, threads
 from bot.store.chats import chat_locale, deactivate_chat, migrate_chat
 from bot.store.engine import Database
+from bot.store.failures import note_database_error
 from bot.store.models import Chat, Delivery, EventRow, utcnow
 from bot.store.outbox import MAX_UNKNOWN, UNKNOWN, OutboxJob
 from bot.store.threads import new_post_key
@@ -97,7 +99,8 @@ class Relay:
             sent = 0
             try:
                 sent = await self.drain()
-            except Exception:
+            except Exception as exc:
+                note_database_error(exc)
                 log.exception("relay pass failed")
             if sent == 0:
                 with contextlib.suppress(TimeoutError):
@@ -174,6 +177,7 @@ class Relay:
                     await self._release(jobs[index:], wait)
                     break
                 sent += await self._send(job)
+                metrics.delivery_done(job.chat.backend, job.delivery.status)
                 own, message_id = _own_key(job), job.delivery.platform_message_id
                 if own is not None and job.delivery.status == "sent" and message_id:
                     sent_here[own] = message_id
@@ -202,6 +206,7 @@ class Relay:
             reason = "muted"
         if reason is not None:
             await self._finish(job.delivery, status="skipped", error=reason)
+            metrics.delivery_done(job.chat.backend, "skipped")
         return reason
 
     async def _send(self, job: OutboxJob) -> int:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 
+from bot import metrics
 from bot.config import Settings
 from bot.detect import Rules, State, detect
 from bot.detect.state import Detection
@@ -30,6 +31,7 @@ from bot.poll.writer import BatchWriter
 from bot.sources.base import Source
 from bot.sources.reasons import reason_in_words
 from bot.store.engine import Database
+from bot.store.failures import note_database_error
 from bot.store.fanout import Fanout, load_fanout
 from bot.store.models import utcnow
 from bot.store.observations import Bookkeeping, PendingWrite, load_states
@@ -303,7 +305,8 @@ class Poller:
         limit = self.settings.scheduler.lease.total_seconds() / 2
         try:
             async with self._fetch_slots, asyncio.timeout(limit):
-                obs = await source.fetch(acc.ref())
+                with metrics.fetch_timer(acc.platform.value).time():
+                    obs = await source.fetch(acc.ref())
                 failpoint("poll.mid_fetch")  # crash suite: answered, nothing stored yet
                 return obs
         except TimeoutError:
@@ -318,6 +321,7 @@ class Poller:
         obs = await self.fetch(acc)
         failpoint("poll.after_fetch")
         setattr(stats, obs.status.value, 1)
+        metrics.poll_done(acc.platform.value, obs.status.value, obs.reason)
         if obs.status is Status.UNKNOWN:
             stats.note_unknown(obs)
         rules = ctx.rules.get(acc.official_id, self.rules)
@@ -333,7 +337,8 @@ class Poller:
         pending = PendingWrite(book=book, obs=obs, detection=detection, fanout=ctx.fanout)
         try:
             result = await self.writer.write(pending)
-        except Exception:
+        except Exception as exc:
+            note_database_error(exc)
             log.exception("storing the observation of account %s failed", acc.id)
             stats.failed = 1
             return stats

@@ -9,8 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot import metrics
 from bot.poll.claim import release_accounts
 from bot.poll.pipeline import Poller, PollStats
+from bot.store.failures import note_database_error
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,7 @@ class PollScheduler:
 
     async def tick(self) -> None:
         """Start a drain unless one is running or we are stopping."""
+        metrics.ticked()  # /healthz: the loop is alive even when every drain is busy
         if self.stopping.is_set() or (self._drain is not None and not self._drain.done()):
             return
         self._drain = asyncio.create_task(self.poller.drain(stopping=self.stopping))
@@ -57,6 +60,7 @@ class PollScheduler:
             return
         exc = task.exception()
         if exc is not None:
+            note_database_error(exc)
             log.error("polling pass failed: %r", exc)
             return
         stats = task.result()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -77,3 +78,22 @@ class Database:
     async def close(self) -> None:
         """Dispose of every pooled connection."""
         await self.engine.dispose()
+
+
+def probe_engine(url: str, *, timeout_s: float) -> AsyncEngine:
+    """An engine that opens a fresh connection per use, for health checks of ``url``.
+
+    A pooled connection can outlive its database (an SQLite file renamed away, a
+    PostgreSQL server restarted): the probe asks as a newcomer would. An SQLite file is
+    opened read-write without being created, so a missing file is an error, never a
+    new empty database.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database in (None, "", ":memory:"):
+            return make_engine(url)
+        database = f"file:{quote(parsed.database or '', safe='/:')}"
+        query = {**parsed.query, "mode": "rw", "uri": "true"}
+        probe = parsed.set(database=database, query=query)
+        return create_async_engine(probe, poolclass=NullPool, connect_args={"timeout": timeout_s})
+    return create_async_engine(url, poolclass=NullPool, connect_args={"timeout": timeout_s})

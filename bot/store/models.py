@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -168,7 +169,16 @@ class AccountState(Base):
     """The latest known state of each account: what detection compares against."""
 
     __tablename__ = "account_state"
-    __table_args__ = (Index("ix_account_state_followers", "followers"),)
+    __table_args__ = (
+        Index("ix_account_state_followers", "followers"),
+        # /metrics counts degraded accounts on every scrape: only those rows are indexed.
+        Index(
+            "ix_account_state_degraded",
+            "account_id",
+            postgresql_where=text("degraded"),
+            sqlite_where=text("degraded = 1"),
+        ),
+    )
 
     account_id: Mapped[int] = mapped_column(
         ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True

@@ -46,6 +46,8 @@ class FakeAccount:
     mode: str = "ok"
     #: Telegram shows rounded counts; None shows ``followers`` as is.
     followers_text: str | None = None
+    #: The Retry-After of a ``rate_limited`` answer, in seconds.
+    retry_after: str = "1"
 
     @property
     def did(self) -> str:
@@ -155,10 +157,10 @@ class World:
         return await self._guarded(key, lambda: _tg_page(account, self.page_size))
 
 
-def _failure(mode: str) -> web.Response | None:
+def _failure(mode: str, retry_after: str = "1") -> web.Response | None:
     if mode == "rate_limited":
         body = '{"error":"RateLimitExceeded","message":"Rate Limit Exceeded"}'
-        return web.Response(status=429, text=body, headers={"Retry-After": "1"})
+        return web.Response(status=429, text=body, headers={"Retry-After": retry_after})
     if mode == "login_wall":
         page = "<html><body><h1>Please log in to see this page</h1></body></html>"
         return web.Response(text=page, content_type="text/html")
@@ -172,7 +174,7 @@ def _bsky_profile(account: FakeAccount | None) -> web.Response:
         return web.json_response(
             {"error": "InvalidRequest", "message": "Profile not found"}, status=400
         )
-    failed = _failure(account.mode)
+    failed = _failure(account.mode, account.retry_after)
     if failed is not None:
         return failed
     data = {
@@ -194,7 +196,7 @@ def _bsky_feed(account: FakeAccount | None, limit: int) -> web.Response:
         return web.json_response(
             {"error": "InvalidRequest", "message": "Profile not found"}, status=400
         )
-    failed = _failure(account.mode)
+    failed = _failure(account.mode, account.retry_after)
     if failed is not None:
         return failed
     return web.json_response({"feed": [_bsky_item(account, p) for p in account.newest(limit)]})
@@ -232,7 +234,7 @@ def _bsky_item(account: FakeAccount, p: FakePost) -> dict[str, Any]:
 def _tg_page(account: FakeAccount | None, limit: int) -> web.Response:
     if account is None:
         return web.Response(status=404)
-    failed = _failure(account.mode)
+    failed = _failure(account.mode, account.retry_after)
     if failed is not None:
         return failed
     posts = tuple(
