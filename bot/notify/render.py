@@ -13,8 +13,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.actions import chart_action, mute_action, unfollow_action
+from bot.detect.keywords import AlertWords
 from bot.i18n import format_datetime, format_duration, format_number, format_percent, t
 from bot.names import localized_name
+from bot.notify.marks import excerpt_lines, marker_lines
 from bot.reply import Button, Line, Paragraph, Reply, Span
 from bot.reports.states import reason_group
 from bot.store.models import Account, EventRow, Official
@@ -45,13 +47,15 @@ def render_event(
     account: Account | None,
     locale: str,
     tz: str | None = None,
+    words: AlertWords | None = None,
 ) -> Reply:
-    """The alert for ``event`` in ``locale`` (times shown in ``tz``)."""
+    """The alert for ``event`` in ``locale`` (times shown in ``tz``; ``words`` marked)."""
     payload: Mapping[str, Any] = event.payload or {}
     who = localized_name(official, locale) if official else _account_label(account, payload)
     lines: list[Line] = [(Span(f"{_ICONS.get(event.kind, '•')} "), Span(who, bold=True))]
     lines.append((Span(_what(event, payload, locale)),))
-    lines.extend(_details(event.kind, payload, locale, tz))
+    lines.extend(marker_lines(event.kind, payload, words, locale))
+    lines.extend(_details(event.kind, payload, locale, tz, words))
     lines.append(_where(event, account, payload, locale, tz))
     buttons: tuple[tuple[Button, ...], ...] = ()
     if official is not None:
@@ -194,15 +198,19 @@ def _followers_change(event: EventRow, payload: Mapping[str, Any], locale: str) 
     return text
 
 
-def _details(kind: str, payload: Mapping[str, Any], locale: str, tz: str | None) -> list[Line]:
+def _details(
+    kind: str,
+    payload: Mapping[str, Any],
+    locale: str,
+    tz: str | None,
+    keywords: AlertWords | None = None,
+) -> list[Line]:
     lines: list[Line] = []
     if kind in ("new_post", "post_edited"):
         text = str(payload.get("text") or "").strip()
         if text:
             excerpt = text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS].rstrip() + "…"
-            lines.extend(
-                (Span(part, italic=True),) for part in excerpt.splitlines() if part.strip()
-            )
+            lines.extend(excerpt_lines(excerpt, keywords))
         origin = payload.get("forwarded_from")
         if origin:
             lines.append((Span(t(locale, "alert.forwarded_from", origin=str(origin))),))
