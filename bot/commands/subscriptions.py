@@ -234,10 +234,11 @@ async def _words_target(
         found = await find_officials(session, name)
         if len(found) > 1:
             builder = ReplyBuilder().line(t(ctx.locale, "chat.choose"))
-            for official in sorted_by_name(found, ctx.locale)[:10]:
+            ordered = sorted_by_name(found, ctx.locale)
+            for official in ordered[:10]:
                 label = choice_label(localized_name(official, ctx.locale), official.position)
                 builder.line(f"• {label} — ", Span(f"#{official.id}", code=True))
-            example = retry.format(id=f"#{found[0].id}")
+            example = retry.format(id=f"#{ordered[0].id}")
             builder.line(t(ctx.locale, "keywords.subscribe.choose_by_id"), Span(example, code=True))
             return builder.build()
     return await resolve_target(session, ctx, words, retry=retry)

@@ -97,9 +97,9 @@ async def save_keyword_subscription(
     created_by: str,
 ) -> tuple[KeywordSubscription, bool]:
     """Add a keyword subscription, or update the one with the same words; (row, is new)."""
-    same = sorted(w.lower() for w in words)
+    same = _words_key(words)
     for sub in await keyword_subscriptions(session, chat_id, target):
-        if sorted(str(w).lower() for w in sub.words) == same:
+        if _words_key(sub.words) == same:
             sub.event_kinds, sub.mode = list(kinds), mode or sub.mode
             sub.created_by = created_by
             return sub, False
@@ -108,6 +108,22 @@ async def save_keyword_subscription(
                               mode=mode or "immediate", created_by=created_by)  # fmt: skip
     session.add(sub)
     return sub, True
+
+
+async def move_keyword_subscriptions(session: AsyncSession, old: int, new: int) -> None:
+    """Give chat ``new`` the keyword subscriptions of chat ``old`` that it lacks."""
+    have = {
+        (k.target_type, k.target_id, _words_key(k.words))
+        for k in await keyword_subscriptions(session, new)
+    }
+    for sub in await keyword_subscriptions(session, old):
+        if (sub.target_type, sub.target_id, _words_key(sub.words)) not in have:
+            sub.chat_id = new
+
+
+def _words_key(words: Sequence[object]) -> tuple[str, ...]:
+    """Stored words compared as a set, case aside: the same subscription either way."""
+    return tuple(sorted(str(w).lower() for w in words))
 
 
 async def count_keyword_subscriptions(session: AsyncSession, chat_id: int) -> int:
