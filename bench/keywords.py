@@ -86,7 +86,7 @@ _EXTRA = (
 def vocabulary() -> list[str]:
     """Words of the demo's posts plus everyday words of the news (ru, kk, en)."""
     words = [t.word for texts in TEXTS.values() for text in texts for t in tokens(text)]
-    return sorted({w for w in words + _EXTRA if len(w) > 2 and not w.isdigit()})
+    return sorted({w for w in (*words, *_EXTRA) if len(w) > 2 and not w.isdigit()})
 
 
 def filler(rng: random.Random, n: int) -> list[str]:

@@ -276,6 +276,19 @@ async def test_fanout_and_marks_from_the_database(
     ]
     assert fanout.targets(tsoy.id, "post_edited", "Тарифы и газ") == [(chats["1"], PENDING)]
     assert fanout.targets(tsoy.id, "post_deleted", "Тарифы и газ") == []
+    # a mute holds even when the chat has nothing but keyword subscriptions; a new keyword
+    # subscription counts at the next load (the compiled rules are reused only unchanged)
+    await service.handle(user(2), "/mute Musin")
+    await service.handle(user(4), "/subscribe all words: газ")
+    async with database.sessions() as session:
+        chats = {c.external_id: c.id for c in (await session.scalars(select(Chat))).all()}
+    async with database.engine.connect() as conn:
+        fanout = await load_fanout(conn, [musin.id, tsoy.id], now=NOW)
+    assert fanout.targets(musin.id, "new_post", "Тарифы и газ") == [
+        (chats["1"], PENDING),
+        (chats["4"], PENDING),
+    ]
+    await service.handle(user(2), "/unmute Musin")
 
     async with database.sessions() as session:
         found = await alert_words(
@@ -290,7 +303,7 @@ async def test_fanout_and_marks_from_the_database(
     assert isinstance(found[(chats["1"], musin.id)], AlertWords)
     async with database.sessions() as session:
         total = await session.scalar(select(func.count()).select_from(KeywordSubscription))
-    assert total == 3
+    assert total == 4
 
 
 async def test_a_migrated_group_keeps_its_keyword_subscriptions(

@@ -267,3 +267,17 @@ def test_index_agrees_with_the_plain_search(
     expected = sorted({h.rule for h in hits if not built[h.rule].items[h.item].exclude} - vetoed)
     assert index.matching(body) == expected
     assert index.matching(body, among) == [r for r in expected if among >> r & 1]
+
+
+def test_the_bench_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    """bench/keywords.py end to end on a tiny world (its timing is not asserted here)."""
+    import json
+
+    from bench import keywords as bench
+
+    bench.main(["--subs", "50", "--posts", "40", "--repeat", "1"])
+    result = json.loads(capsys.readouterr().out)
+    assert result["subscriptions"] == 50
+    assert result["ms_per_post"] == result["typical"]["ms_per_post"]
+    assert result["dense"]["matching_subscriptions_per_post"] > 0
+    assert 0 < result["typical"]["deliveries_per_post"] <= 50

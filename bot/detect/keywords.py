@@ -239,20 +239,30 @@ class KeywordIndex(Generic[K]):
         excluded: int,
     ) -> tuple[int, int]:
         """``wanted`` and ``excluded`` with the phrases found in ``terms`` added."""
+        candidates = [
+            (term, bit, phrase, exclude)
+            for term in starts
+            for bit, phrase, exclude in self._phrases[term]
+            if bit & among
+            and not bit & (excluded if exclude else wanted)
+            and not any(map(distinct.isdisjoint, phrase[1:]))
+        ]
+        if not candidates:
+            return wanted, excluded
+        needed = {c[0] for c in candidates}
         where: dict[str, list[int]] = {}
-        for term in starts:
-            for bit, phrase, exclude in self._phrases[term]:
-                if not bit & among or bit & (excluded if exclude else wanted):
-                    continue
-                if any(word.isdisjoint(distinct) for word in phrase[1:]):
-                    continue
-                if term not in where:
-                    where[term] = [at for at, here in enumerate(terms) if term in here]
-                if any(_continues(phrase, terms, at) for at in where[term]):
-                    if exclude:
-                        excluded |= bit
-                    else:
-                        wanted |= bit
+        for at, here in enumerate(terms):
+            for term in here:
+                if term in needed:
+                    where.setdefault(term, []).append(at)
+        for term, bit, phrase, exclude in candidates:
+            if bit & (excluded if exclude else wanted):
+                continue  # another item of the same query already decided it
+            if any(_continues(phrase, terms, at) for at in where[term]):
+                if exclude:
+                    excluded |= bit
+                else:
+                    wanted |= bit
         return wanted, excluded
 
 
