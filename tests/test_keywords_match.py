@@ -19,7 +19,7 @@ from bot.detect.keywords import (
     parse_words,
     stored_query,
 )
-from bot.notify.marks import excerpt_lines, marker_lines
+from bot.notify.marks import highlight_quotes, marker_lines
 from bot.reply import Span
 from bot.store.fanout import (
     DIGEST,
@@ -159,10 +159,17 @@ def test_marks_highlight_only_what_counted() -> None:
     assert [(name, [i.text for i in items]) for name, items in marks.watch] == [("kz-gov", ["газ"])]
 
 
-def test_excerpt_lines_highlight_across_lines() -> None:
+def _quote(text: str) -> list[tuple[Span, ...]]:
+    return [(Span(part, italic=True),) for part in text.splitlines() if part.strip()]
+
+
+def test_quoted_lines_are_highlighted() -> None:
     words = AlertWords(keywords=(q("тариф"),))
-    lines = excerpt_lines("Первая строка\n\nНовые тарифы:\nтарифтер", words)
-    assert lines == [
+    post = "Первая строка\n\nНовые тарифы:\nтарифтер"
+    note = (Span("Press Evidence: тарифы", italic=True),)  # not the post's text: untouched
+    lines = [(Span("New post"),), *_quote(post), note]
+    assert highlight_quotes(lines, {"text": post}, words) == [
+        (Span("New post"),),
         (Span("Первая строка", italic=True),),
         (
             Span("Новые ", italic=True),
@@ -170,8 +177,27 @@ def test_excerpt_lines_highlight_across_lines() -> None:
             Span(":", italic=True),
         ),
         (Span("тарифтер", bold=True, italic=True),),
+        note,
     ]
-    assert excerpt_lines("a\nb", None) == [(Span("a", italic=True),), (Span("b", italic=True),)]
+    assert highlight_quotes(lines, {"text": post}, None) == lines
+    assert highlight_quotes(lines, {"text": "ничего"}, words) == lines
+
+
+def test_a_cut_quote_and_an_exclusion_on_another_line() -> None:
+    words = AlertWords(keywords=(q("тариф, -реклама"), q("газ")))
+    post = "Реклама\nтарифы и газ"
+    # the veto is decided on the whole text: тарифы is not marked, газ (another query) is
+    assert highlight_quotes(_quote(post), {"text": post}, words)[1] == (
+        Span("тарифы и ", italic=True),
+        Span("газ", bold=True, italic=True),
+    )
+    cut = "Цены на газовое и тарифы"
+    words = AlertWords(keywords=(q("тарифы"),))
+    line = (Span("Цены на газовое и тари…", italic=True),)
+    assert highlight_quotes([line], {"text": cut}, words) == [
+        (Span("Цены на газовое и ", italic=True), Span("тари", bold=True, italic=True),
+         Span("…", italic=True)),
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(

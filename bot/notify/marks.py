@@ -14,25 +14,48 @@ from bot.reply import Line, Span
 MARKED_KINDS = frozenset({"new_post", "post_edited", "post_deleted"})
 
 
-def excerpt_lines(excerpt: str, words: AlertWords | None) -> list[Line]:
-    """The excerpt's non-blank lines in italics, matched words also in bold."""
-    ranges = words.marks(excerpt).ranges if words is not None else ()
-    lines: list[Line] = []
-    offset = 0
-    for part in excerpt.splitlines(keepends=True):
-        body = part.rstrip("\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029")
-        if body.strip():
-            lines.append(_highlight(body, offset, ranges))
-        offset += len(part)
-    return lines
+def highlight_quotes(
+    lines: list[Line], payload: Mapping[str, Any], words: AlertWords | None
+) -> list[Line]:
+    """``lines`` with the matched words also bold where a line quotes the post's text (a
+    lone italic span found in it, in order); every other line is left as it was."""
+    text = payload.get("text")
+    if words is None or not isinstance(text, str) or not text:
+        return lines
+    ranges = words.marks(text).ranges
+    if not ranges:
+        return lines
+    out: list[Line] = []
+    cursor = 0
+    for line in lines:
+        body = _quoted(line)
+        at = text.find(body, cursor) if body else -1
+        if at < 0:
+            out.append(line)
+            continue
+        cursor = at + len(body)
+        out.append(_highlight(line[0].text, at, len(body), ranges))
+    return out
 
 
-def _highlight(text: str, offset: int, ranges: Sequence[tuple[int, int]]) -> Line:
-    """``text`` (found at ``offset`` of the excerpt) cut into plain and highlighted spans."""
+def _quoted(line: Line) -> str:
+    """The text a line may quote from the post: a lone plain italic span, less its "…"."""
+    if len(line) != 1:
+        return ""
+    span = line[0]
+    if not span.italic or span.bold or span.code or span.link or span.strike:
+        return ""
+    body = span.text.removesuffix("…")
+    return body if body.strip() else ""
+
+
+def _highlight(text: str, offset: int, limit: int, ranges: Sequence[tuple[int, int]]) -> Line:
+    """``text`` (its first ``limit`` characters found at ``offset`` of the post) cut into
+    italic spans, the parts inside ``ranges`` also bold."""
     spans: list[Span] = []
     at = 0
     for start, end in ranges:
-        start, end = max(start - offset, at), min(end - offset, len(text))
+        start, end = max(start - offset, at), min(end - offset, limit)
         if start >= end:
             continue
         if start > at:

@@ -16,7 +16,7 @@ from bot.actions import chart_action, mute_action, unfollow_action
 from bot.detect.keywords import AlertWords
 from bot.i18n import format_datetime, format_duration, format_number, format_percent, t
 from bot.names import localized_name
-from bot.notify.marks import excerpt_lines, marker_lines
+from bot.notify.marks import highlight_quotes, marker_lines
 from bot.reply import Button, Line, Paragraph, Reply, Span
 from bot.reports.states import reason_group
 from bot.store.models import Account, EventRow, Official
@@ -55,7 +55,8 @@ def render_event(
     lines: list[Line] = [(Span(f"{_ICONS.get(event.kind, '•')} "), Span(who, bold=True))]
     lines.append((Span(_what(event, payload, locale)),))
     lines.extend(marker_lines(event.kind, payload, words, locale))
-    lines.extend(_details(event.kind, payload, locale, tz, words))
+    lines.extend(_details(event.kind, payload, locale, tz))
+    lines = highlight_quotes(lines, payload, words)
     lines.append(_where(event, account, payload, locale, tz))
     buttons: tuple[tuple[Button, ...], ...] = ()
     if official is not None:
@@ -198,19 +199,15 @@ def _followers_change(event: EventRow, payload: Mapping[str, Any], locale: str) 
     return text
 
 
-def _details(
-    kind: str,
-    payload: Mapping[str, Any],
-    locale: str,
-    tz: str | None,
-    keywords: AlertWords | None = None,
-) -> list[Line]:
+def _details(kind: str, payload: Mapping[str, Any], locale: str, tz: str | None) -> list[Line]:
     lines: list[Line] = []
     if kind in ("new_post", "post_edited"):
         text = str(payload.get("text") or "").strip()
         if text:
             excerpt = text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS].rstrip() + "…"
-            lines.extend(excerpt_lines(excerpt, keywords))
+            lines.extend(
+                (Span(part, italic=True),) for part in excerpt.splitlines() if part.strip()
+            )
         origin = payload.get("forwarded_from")
         if origin:
             lines.append((Span(t(locale, "alert.forwarded_from", origin=str(origin))),))
