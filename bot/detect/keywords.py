@@ -6,12 +6,13 @@ its text and no excluded one does. Words are compared by their :mod:`bot.words` 
 (stems), so ``тариф`` finds ``тарифы`` and ``тарифтер``; a phrase is its words adjacent
 and in order, whatever punctuation lies between them.
 
-Matching many queries against every new post is one pass over the post's words: a
-:class:`KeywordIndex` maps each term of each item's first word to the items starting
-with it, so a post costs one dictionary probe per term of its words, however many
-queries there are, plus an adjacency check for the phrases whose first word occurs.
-Nobody's input is ever compiled into a regular expression: the only pattern that runs
-is :mod:`bot.words`' fixed tokenizer.
+Matching many queries against every new post is one pass over the post's words, not a
+loop over queries: a :class:`KeywordIndex` keeps, per term, the bits of the queries it
+decides, so a post costs a set intersection of its terms with the index's, one mask per
+term found, and an adjacency check for the phrases whose words all occur. (A term index
+rather than Aho-Corasick: a word has one or two terms, so a post is a sequence of term
+sets, not one string to scan.) Nobody's input is ever compiled into a regular
+expression: the only pattern that runs is :mod:`bot.words`' fixed tokenizer.
 """
 
 from __future__ import annotations
