@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from bot.commands.auth import audit, editor_key
 from bot.commands.context import CommandContext, CommandSpec, usage
+from bot.commands.keywords import cmd_watchlist_words, watchwords_line
 from bot.commands.parsing import subcommand
 from bot.commands.targets import choices_reply, pick_official
 from bot.config import parse_duration
@@ -157,6 +158,8 @@ async def cmd_watchlist(ctx: CommandContext) -> Reply:
             return await _watchlist_delete(ctx, args[0])
         case "add" | "remove" if len(args) >= 2:
             return await _watchlist_member(ctx, sub, args[0], " ".join(args[1:]))
+        case "words" if args:
+            return await cmd_watchlist_words(ctx, args[0], args[1:])
     return usage(ctx, "watchlist")
 
 
@@ -172,6 +175,9 @@ async def _watchlist_list(ctx: CommandContext, name: str) -> Reply:
                 builder.line(f"• {member}")
             if not rows:
                 builder.line(t(ctx.locale, "chat.watchlist.no_members"))
+            marked = await watchwords_line(session, ctx.locale, watchlist.id)
+            if marked:
+                builder.paragraph().line(marked)
             return builder.build()
         counts = await member_counts(session)
     if not counts:

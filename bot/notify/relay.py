@@ -274,9 +274,8 @@ class Relay:
             raise ValueError(f"delivery {job.delivery.id} has neither an event nor a reply")
         locale = chat_locale(job.chat, self.settings)
         tz = job.chat.timezone or self.settings.i18n.timezone
-        return render_event(
-            job.event, official=job.official, account=job.account, locale=locale, tz=tz
-        )
+        return render_event(job.event, official=job.official, account=job.account,
+                            locale=locale, tz=tz, words=job.words)  # fmt: skip
 
     # --- recording outcomes --------------------------------------------------------------
 

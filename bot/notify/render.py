@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from bot.actions import chart_action, evidence_action, mute_action, unfollow_action
+from bot.detect.keywords import AlertWords
 from bot.i18n import (
     format_date,
     format_datetime,
@@ -28,6 +29,7 @@ from bot.i18n import (
     zone_label,
 )
 from bot.names import localized_name
+from bot.notify.marks import highlight_quotes, marker_lines
 from bot.notify.worddiff import Piece, word_diff
 from bot.reply import Button, Line, Paragraph, Reply, Span
 from bot.reports.states import reason_group
@@ -61,8 +63,9 @@ def render_event(
     account: Account | None,
     locale: str,
     tz: str | None = None,
+    words: AlertWords | None = None,
 ) -> Reply:
-    """The alert for ``event`` in ``locale`` (times shown in ``tz``)."""
+    """The alert for ``event`` in ``locale`` (times shown in ``tz``; ``words`` marked)."""
     payload: Mapping[str, Any] = event.payload or {}
     who = localized_name(official, locale) if official else _account_label(account, payload)
     lines: list[Line] = [(Span(f"{_ICONS.get(event.kind, '•')} "), Span(who, bold=True))]
@@ -70,7 +73,9 @@ def render_event(
     # The evidence button is the event's own, so it needs no official (only a stored id).
     evidence = event.kind in _POST_KINDS and bool(event.id)
     profile = payload.get("profile_url") or (account.url if account else None)
+    lines.extend(marker_lines(event.kind, payload, words, locale))
     lines.extend(_details(event.kind, payload, locale, tz, evidence=evidence, profile=profile))
+    lines = highlight_quotes(lines, payload, words)
     lines.append(_where(event, account, payload, locale, tz))
     buttons: tuple[tuple[Button, ...], ...] = ()
     if evidence:

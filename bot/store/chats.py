@@ -8,11 +8,13 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.config import Settings
 from bot.i18n import LOCALES, normalize_locale
 from bot.reply import Caller
 from bot.store.models import Chat, Subscription, utcnow
+from bot.store.subscriptions import move_keyword_subscriptions
 
 
 def hinted_locale(hint: str | None) -> str | None:
@@ -86,10 +88,14 @@ async def migrate_chat(session: AsyncSession, chat: Chat, new_external_id: str) 
     ).all():
         if (sub.target_type, sub.target_id) not in have:
             sub.chat_id = existing.id
+    await move_keyword_subscriptions(session, chat.id, existing.id)
     await session.execute(
         update(Chat).where(Chat.id == chat.id).values(active=False, inactive_reason="migrated")
     )
-    chat.external_id, chat.kind = existing.external_id, existing.kind
+    # Only the caller's copy points at the new address (the relay sends on with it): the
+    # row keeps the old one, which the surviving row holds (flushing it would collide).
+    set_committed_value(chat, "external_id", existing.external_id)
+    set_committed_value(chat, "kind", existing.kind)
 
 
 async def deactivate_chat(session: AsyncSession, chat_id: int, reason: str) -> None:

@@ -407,6 +407,45 @@ class Setting(Base):
     updated_by: Mapped[str | None] = mapped_column(String(100))
 
 
+class KeywordSubscription(Base):
+    """A chat's keyword alert: new posts and edits of a target whose text has its words.
+
+    Separate from ``subscriptions`` so a chat may follow a target both plainly and by
+    words; the fanout gives it one delivery per event either way.
+    """
+
+    __tablename__ = "keyword_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"), index=True)
+    #: "official", "watchlist" or "all" (then target_id is 0), as in ``subscriptions``.
+    target_type: Mapped[str] = mapped_column(String(20))
+    target_id: Mapped[int] = mapped_column(Integer, default=0)
+    #: The words as typed, one item each: ``тариф``, ``"цены на газ"``, ``-реклама``
+    #: (``bot.detect.keywords.Item.stored``); matched through ``bot.words`` when loaded.
+    words: Mapped[list[Any]] = mapped_column(default=list)
+    #: ``new_post`` and/or ``post_edited``.
+    event_kinds: Mapped[list[Any]] = mapped_column(default=list)
+    #: "immediate" or "digest".
+    mode: Mapped[str] = mapped_column(String(10), default="immediate")
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WatchlistWords(Base):
+    """Editors' watchwords of a watchlist: its members' matching posts are marked in alerts."""
+
+    __tablename__ = "watchlist_words"
+
+    watchlist_id: Mapped[int] = mapped_column(
+        ForeignKey("watchlists.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: Items as in ``KeywordSubscription.words``.
+    words: Mapped[list[Any]] = mapped_column(default=list)
+    updated_by: Mapped[str | None] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
 __all__ = [
     "Account",
     "AccountState",
@@ -416,6 +455,7 @@ __all__ = [
     "Delivery",
     "Editor",
     "EventRow",
+    "KeywordSubscription",
     "Mute",
     "Official",
     "Post",
@@ -425,5 +465,6 @@ __all__ = [
     "Subscription",
     "Watchlist",
     "WatchlistMember",
+    "WatchlistWords",
     "utcnow",
 ]

@@ -221,7 +221,7 @@ def _event_insert(dialect: str) -> Insert:
     return (  # type: ignore[no-any-return]
         _insert(dialect, EventRow)
         .on_conflict_do_nothing(index_elements=[EventRow.dedup_key])
-        .returning(EventRow.id, EventRow.account_id, EventRow.kind)
+        .returning(EventRow.id, EventRow.account_id, EventRow.kind, EventRow.dedup_key)
     )
 
 
@@ -482,11 +482,14 @@ async def _save_events(
     deliveries: dict[int, int] = {}
     if not rows:
         return events, deliveries
+    # the post's (new) text, by dedup key: keyword subscriptions are decided from it
+    texts = {row["dedup_key"]: row["payload"].get("text") for row in rows}
     outbox: list[dict[str, Any]] = []
-    for event_id, account_id, kind in await conn.execute(_event_insert(dialect), rows):
+    for event_id, account_id, kind, key in await conn.execute(_event_insert(dialect), rows):
         events[account_id] = events.get(account_id, 0) + 1
         official_id, fanout = fanouts[account_id]
-        targets = fanout.targets(official_id, kind)
+        text = texts.get(key)
+        targets = fanout.targets(official_id, kind, text if isinstance(text, str) else None)
         deliveries[account_id] = deliveries.get(account_id, 0) + len(targets)
         outbox += [
             {

@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.detect.keywords import AlertWords
+from bot.store.keywords import alert_words
 from bot.store.models import Account, Chat, Delivery, EventRow, Mute, Official
 from bot.store.threads import Anchor
 
@@ -36,6 +38,8 @@ class OutboxJob:
     official: Official | None
     account: Account | None
     muted: bool = False
+    #: The chat's keywords and the watchwords its alert about this post is marked with.
+    words: AlertWords | None = None
     #: Handed to the backend (from then on, a crash leaves its outcome unknown).
     started: bool = False
     #: A follow-up's ``new_post`` dedup key (the alert whose thread it belongs in).
@@ -101,7 +105,7 @@ async def claim_due(
 
 
 async def load_jobs(session: AsyncSession, ids: Sequence[int], now: datetime) -> list[OutboxJob]:
-    """The claimed deliveries with their events, chats, officials and accounts (5 queries)."""
+    """The claimed deliveries with their events, chats, officials, accounts and marks."""
     deliveries = (
         await session.scalars(select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id))
     ).all()
@@ -114,7 +118,20 @@ async def load_jobs(session: AsyncSession, ids: Sequence[int], now: datetime) ->
         session, Account, {e.account_id for e in events.values() if e.account_id}
     )
     muted = await mutes(session, set(chats), set(officials), now)
-    return [_job(d, chats[d.chat_id], events, officials, accounts, muted) for d in deliveries]
+    jobs = [_job(d, chats[d.chat_id], events, officials, accounts, muted) for d in deliveries]
+    await _mark(session, jobs)
+    return jobs
+
+
+async def _mark(session: AsyncSession, jobs: list[OutboxJob]) -> None:
+    """Attach the words each post alert is marked with (one lookup for the whole batch)."""
+    posts = [j for j in jobs if j.event and j.official and j.event.kind in _POST_KINDS]
+    found = await alert_words(session, {(j.chat.id, j.official.id) for j in posts if j.official})
+    for job in posts:
+        job.words = found.get((job.chat.id, job.official.id)) if job.official else None
+
+
+_POST_KINDS = frozenset({"new_post", "post_edited", "post_deleted"})
 
 
 def _job(

@@ -1,13 +1,14 @@
-"""A chat's subscriptions and mutes: the rows chat commands read and change."""
+"""A chat's subscriptions (plain and by keywords) and mutes: the rows chat commands read
+and change."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.store.models import Mute, Official, Subscription, Watchlist
+from bot.store.models import KeywordSubscription, Mute, Official, Subscription, Watchlist
 
 
 async def find_subscription(
@@ -51,8 +52,10 @@ async def save_subscription(
     return sub
 
 
-async def delete_subscription(session: AsyncSession, sub: Subscription) -> None:
-    """Remove one subscription row."""
+async def delete_subscription(
+    session: AsyncSession, sub: Subscription | KeywordSubscription
+) -> None:
+    """Remove one subscription row (plain or by keywords)."""
     await session.delete(sub)
 
 
@@ -62,7 +65,74 @@ async def chat_subscriptions(session: AsyncSession, chat_id: int) -> list[Subscr
     return list((await session.scalars(stmt)).all())
 
 
-async def target_name(session: AsyncSession, sub: Subscription) -> str | None:
+async def keyword_subscriptions(
+    session: AsyncSession, chat_id: int, target: tuple[str, int] | None = None
+) -> list[KeywordSubscription]:
+    """``chat_id``'s keyword subscriptions (to one ``(type, id)`` target if given), oldest first."""
+    stmt = select(KeywordSubscription).where(KeywordSubscription.chat_id == chat_id)
+    if target is not None:
+        stmt = stmt.where(
+            KeywordSubscription.target_type == target[0],
+            KeywordSubscription.target_id == target[1],
+        )
+    return list((await session.scalars(stmt.order_by(KeywordSubscription.id))).all())
+
+
+async def chat_keyword_subscription(
+    session: AsyncSession, chat_id: int, subscription_id: int
+) -> KeywordSubscription | None:
+    """Keyword subscription ``subscription_id`` when it belongs to ``chat_id``."""
+    sub = await session.get(KeywordSubscription, subscription_id)
+    return sub if sub is not None and sub.chat_id == chat_id else None
+
+
+async def save_keyword_subscription(
+    session: AsyncSession,
+    chat_id: int,
+    target: tuple[str, int],
+    *,
+    words: Sequence[str],
+    kinds: Sequence[str],
+    mode: str | None,
+    created_by: str,
+) -> tuple[KeywordSubscription, bool]:
+    """Add a keyword subscription, or update the one with the same words; (row, is new)."""
+    same = _words_key(words)
+    for sub in await keyword_subscriptions(session, chat_id, target):
+        if _words_key(sub.words) == same:
+            sub.event_kinds, sub.mode = list(kinds), mode or sub.mode
+            sub.created_by = created_by
+            return sub, False
+    sub = KeywordSubscription(chat_id=chat_id, target_type=target[0], target_id=target[1],
+                              words=list(words), event_kinds=list(kinds),
+                              mode=mode or "immediate", created_by=created_by)  # fmt: skip
+    session.add(sub)
+    return sub, True
+
+
+async def move_keyword_subscriptions(session: AsyncSession, old: int, new: int) -> None:
+    """Give chat ``new`` the keyword subscriptions of chat ``old`` that it lacks."""
+    have = {
+        (k.target_type, k.target_id, _words_key(k.words))
+        for k in await keyword_subscriptions(session, new)
+    }
+    for sub in await keyword_subscriptions(session, old):
+        if (sub.target_type, sub.target_id, _words_key(sub.words)) not in have:
+            sub.chat_id = new
+
+
+def _words_key(words: Sequence[object]) -> tuple[str, ...]:
+    """Stored words compared as a set, case aside: the same subscription either way."""
+    return tuple(sorted(str(w).lower() for w in words))
+
+
+async def count_keyword_subscriptions(session: AsyncSession, chat_id: int) -> int:
+    """How many keyword subscriptions ``chat_id`` has."""
+    stmt = select(func.count()).where(KeywordSubscription.chat_id == chat_id)
+    return int(await session.scalar(stmt) or 0)
+
+
+async def target_name(session: AsyncSession, sub: Subscription | KeywordSubscription) -> str | None:
     """The name of the official or watchlist ``sub`` points at (None for "all" or gone)."""
     if sub.target_type == "official":
         official = await session.get(Official, sub.target_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.store.models import Official, Subscription, Watchlist, WatchlistMember
+from bot.store.models import KeywordSubscription, Official, Subscription, Watchlist, WatchlistMember
 
 #: The columns an editor may override per watchlist.
 THRESHOLD_COLUMNS = frozenset({"silent_after_s", "follower_change_percent", "follower_change_min"})
@@ -52,12 +52,11 @@ def create_watchlist(session: AsyncSession, name: str, title: str | None) -> Non
 
 
 async def delete_watchlist(session: AsyncSession, watchlist: Watchlist) -> None:
-    """Delete a watchlist and every subscription to it."""
-    await session.execute(
-        delete(Subscription).where(
-            Subscription.target_type == "watchlist", Subscription.target_id == watchlist.id
+    """Delete a watchlist and every subscription to it (plain and by keywords)."""
+    for model in (Subscription, KeywordSubscription):
+        await session.execute(
+            delete(model).where(model.target_type == "watchlist", model.target_id == watchlist.id)
         )
-    )
     await session.delete(watchlist)
 
 
