@@ -182,8 +182,8 @@ class HttpClient:
         self._client: httpx.AsyncClient | None = None
 
     def via(self, proxies: Sequence[SecretStr | str], *, rate: float | None = None) -> Fetcher:
-        """A view whose requests are spread over ``proxies`` ("direct" among them: our own
-        address) at ``rate`` per address and host; with no proxies, this client itself."""
+        """A view spreading requests over ``proxies`` at ``rate`` each; no proxies: ``self``."""
+        # "direct" in ``proxies`` is our own address; ``rate`` applies per address and host.
         if not proxies:
             return self
         entries = [p.get_secret_value() if isinstance(p, SecretStr) else p for p in proxies]
@@ -457,8 +457,8 @@ class HttpClient:
                     raise _classify(exc) from exc
                 failure = self._proxy_failure(exc, egress, gate, urlsplit(url).hostname or "")
             if failure is not None:
-                # Raised outside the handler: aiohttp's error holds the proxy's credentials
-                # (its connection key and request headers), so it is not chained.
+                # Raised outside the handler, so not chained: aiohttp's proxy errors carry
+                # the proxy URL with its password and the Proxy-Authorization header.
                 raise failure
             if isinstance(response, Response):
                 return response
