@@ -150,6 +150,7 @@ async def run_passes(
         changed = await _pass(poller, budget)
         app3 = await table_bytes(db, APPEND_ONLY)
         ver3, ver_bytes3 = await _version_rows(db), await table_bytes(db, VERSIONS)
+        payload = await _version_payload(db)
     polled = max(steady["claimed"], 1)
     result["active_accounts"] = active
     per_unchanged = (app2 - app1) / polled
@@ -180,6 +181,7 @@ async def run_passes(
             "bytes_per_version": rnd((ver_bytes3 - ver_bytes2) / (ver3 - ver2), 0)
             if ver3 > ver2
             else None,
+            "version_payload_chars": rnd(payload, 0) if payload is not None else None,
             "world": world.stats(),
         }
     )
@@ -189,6 +191,14 @@ async def run_passes(
 async def _version_rows(db: Database) -> int:
     async with db.engine.connect() as conn:
         return int(await conn.scalar(select(func.count()).select_from(PostVersion)) or 0)
+
+
+async def _version_payload(db: Database) -> float | None:
+    """Mean characters kept per version: its text plus the fragment as served."""
+    size = func.length(PostVersion.text) + func.coalesce(func.length(PostVersion.raw), 0)
+    async with db.engine.connect() as conn:
+        value = await conn.scalar(select(func.avg(size)))
+    return None if value is None else float(value)
 
 
 async def measure(

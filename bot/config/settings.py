@@ -34,6 +34,8 @@ from pydantic_settings import (
 )
 from sqlalchemy.engine import make_url
 
+from bot.config.proxies import DIRECT, parse_proxy, proxy_secrets
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 ENV_PREFIX = "GOVWATCH_"
@@ -338,12 +340,33 @@ def _is_ip(value: str) -> bool:
     return True
 
 
+def _proxy_list(value: list[SecretStr]) -> list[SecretStr]:
+    """Each entry a valid proxy URL or "direct", none twice (never quoting a URL)."""
+    seen: set[str] = set()
+    for index, item in enumerate(value):
+        text = item.get_secret_value().strip()
+        if text != DIRECT:
+            try:
+                parse_proxy(text)
+            except ValueError as exc:
+                raise ValueError(f"entry {index + 1}: {exc}") from None
+        if text in seen:
+            raise ValueError(f"entry {index + 1} is listed twice")
+        seen.add(text)
+    return value
+
+
 class SourceSettings(Section):
     """Settings shared by every source section."""
 
     base_url: str | None = None
     per_host_rate: float | None = Field(default=None, gt=0)
     enabled: bool = True
+    #: Egress addresses this platform's requests are spread over ("direct": our own);
+    #: empty: every request goes out directly, as without this key.
+    proxies: Annotated[list[SecretStr], AfterValidator(_proxy_list)] = Field(default_factory=list)
+    #: Requests per second through each address to one host (None: per_host_rate).
+    proxy_rate: float | None = Field(default=None, gt=0)
 
 
 class TelegramSourceSettings(SourceSettings):
@@ -480,6 +503,10 @@ class Settings(BaseSettings):
                     found.append(value.get_secret_value())
                 elif isinstance(value, BaseModel):
                     walk(value)
+                elif name == "proxies" and isinstance(model, SourceSettings):
+                    # The password, the user info and its Basic form, not just the URL.
+                    for proxy in model.proxies:
+                        found.extend(proxy_secrets(proxy.get_secret_value()))
 
         walk(self)
         return found

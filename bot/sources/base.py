@@ -178,8 +178,9 @@ class Source(ABC):
         return observation
 
     def __init__(self, *, http: HttpClient, settings: Settings) -> None:
-        self.http = http
         self.settings = settings
+        # Through this platform's proxy pool when it has one; else the client itself.
+        self.http = http.via(self.options.proxies, rate=self.options.proxy_rate)
 
     @property
     def options(self) -> SourceSettings:

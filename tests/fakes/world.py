@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import ssl
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -87,6 +88,7 @@ class World:
         self.on_request: Callable[[str], None] | None = None
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self.scheme = "http"
 
     # -- scripting -------------------------------------------------------------------
     def add_bluesky(self, handle: str, **kw: Any) -> FakeAccount:
@@ -99,7 +101,9 @@ class World:
         return account
 
     # -- server ------------------------------------------------------------------------
-    async def start(self, hosts: tuple[str, ...] = ("127.0.0.1",)) -> None:
+    async def start(
+        self, hosts: tuple[str, ...] = ("127.0.0.1",), *, tls: ssl.SSLContext | None = None
+    ) -> None:
         app = web.Application()
         app.router.add_get("/xrpc/app.bsky.actor.getProfile", self._profile)
         app.router.add_get("/xrpc/app.bsky.feed.getAuthorFeed", self._feed)
@@ -107,13 +111,14 @@ class World:
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         for host in hosts:
-            site = web.TCPSite(self._runner, host, self.port)
+            site = web.TCPSite(self._runner, host, self.port, ssl_context=tls)
             await site.start()
             if not self.port:
                 self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.scheme = "https" if tls is not None else "http"
 
     def url(self, host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.port}"
+        return f"{self.scheme}://{host}:{self.port}"
 
     async def stop(self) -> None:
         if self._runner is not None:
