@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
-from bot.commands import chat_tz, digest, editors, official, reports, subscriptions
+from bot.commands import chat_tz, digest, editors, official, reports, search, subscriptions
 from bot.commands.context import CommandSpec
 
 #: Every command family, each a module with a ``COMMANDS`` tuple of specs.
@@ -16,6 +16,7 @@ FAMILIES: tuple[tuple[CommandSpec, ...], ...] = (
     digest.COMMANDS,
     editors.COMMANDS,
     chat_tz.COMMANDS,
+    search.COMMANDS,
 )
 
 
