@@ -43,7 +43,7 @@ class P:
 
 
 @dataclass(frozen=True)
-class O:
+class Off:
     """An official and their accounts (platform, handle)."""
 
     name: str
@@ -53,16 +53,16 @@ class O:
 
 
 OFFICIALS = (
-    O("Bagdat Musin", "Багдат Мусин", (("telegram", "musin_digital"),), ("kz-government",)),
-    O(
+    Off("Bagdat Musin", "Багдат Мусин", (("telegram", "musin_digital"),), ("kz-government",)),
+    Off(
         "Askhat Aimagambetov",
         "Асхат Аймагамбетов",
         (("telegram", "aimagambetov_edu"), ("facebook", "100021")),
         ("kz-government",),
     ),
-    O("Alexey Tsoy", "Алексей Цой", (("bluesky", "tsoy.bsky.social"),)),
-    O("Aigerim Bekova", "Айгерим Бекова", (("telegram", "bekova_a"),)),
-    O("Saule Bekova", "Сауле Бекова", (("telegram", "bekova_s"),)),
+    Off("Alexey Tsoy", "Алексей Цой", (("bluesky", "tsoy.bsky.social"),)),
+    Off("Aigerim Bekova", "Айгерим Бекова", (("telegram", "bekova_a"),)),
+    Off("Saule Bekova", "Сауле Бекова", (("telegram", "bekova_s"),)),
 )
 
 POSTS = (
@@ -109,7 +109,7 @@ def ago(days: float) -> datetime:
 
 
 async def seed(
-    db: Database, posts: tuple[P, ...] = POSTS, officials: tuple[O, ...] = OFFICIALS
+    db: Database, posts: tuple[P, ...] = POSTS, officials: tuple[Off, ...] = OFFICIALS
 ) -> Seeded:
     """Write the archive; return its ids."""
     out = Seeded()
@@ -119,18 +119,26 @@ async def seed(
             official_id = (
                 await conn.execute(
                     insert(Official).returning(Official.id),
-                    {"slug": off.name.lower().replace(" ", "-"), "name": off.name,
-                     "name_ru": off.name_ru, "search_key": search_key([off.name, off.name_ru])},
-                )  # fmt: skip
+                    {
+                        "slug": off.name.lower().replace(" ", "-"),
+                        "name": off.name,
+                        "name_ru": off.name_ru,
+                        "search_key": search_key([off.name, off.name_ru]),
+                    },
+                )
             ).scalar_one()
             out.officials[off.name] = official_id
             for platform, handle in off.accounts:
                 out.accounts[handle] = (
                     await conn.execute(
                         insert(Account).returning(Account.id),
-                        {"official_id": official_id, "platform": platform, "handle": handle,
-                         "url": f"https://example.org/{handle}"},
-                    )  # fmt: skip
+                        {
+                            "official_id": official_id,
+                            "platform": platform,
+                            "handle": handle,
+                            "url": f"https://example.org/{handle}",
+                        },
+                    )
                 ).scalar_one()
             for name in off.watchlists:
                 if name not in lists:
@@ -155,13 +163,21 @@ async def _post(conn: AsyncConnection, out: Seeded, post: P) -> None:
     post_id = (
         await conn.execute(
             insert(Post).returning(Post.id),
-            {"account_id": account_id, "platform_post_id": post.id,
-             "url": f"https://example.org/{post.account}/{post.id}", "published_at": published,
-             "text": last, "edited": len(post.texts) > 1, "deleted": post.deleted,
-             "first_seen_at": published, "last_seen_at": published,
-             "deleted_at": ago(post.days - 0.5) if post.deleted else None,
-             "text_hash": text_hash(last), "versions": len(post.texts)},
-        )  # fmt: skip
+            {
+                "account_id": account_id,
+                "platform_post_id": post.id,
+                "url": f"https://example.org/{post.account}/{post.id}",
+                "published_at": published,
+                "text": last,
+                "edited": len(post.texts) > 1,
+                "deleted": post.deleted,
+                "first_seen_at": published,
+                "last_seen_at": published,
+                "deleted_at": ago(post.days - 0.5) if post.deleted else None,
+                "text_hash": text_hash(last),
+                "versions": len(post.texts),
+            },
+        )
     ).scalar_one()
     out.posts[post.id] = post_id
     for number, body in enumerate(post.texts, start=1):
@@ -169,21 +185,30 @@ async def _post(conn: AsyncConnection, out: Seeded, post: P) -> None:
         version_id = (
             await conn.execute(
                 insert(PostVersion).returning(PostVersion.id),
-                {"post_id": post_id, "version": number, "text": body,
-                 "first_seen_at": seen, "last_seen_at": seen},
-            )  # fmt: skip
+                {
+                    "post_id": post_id,
+                    "version": number,
+                    "text": body,
+                    "first_seen_at": seen,
+                    "last_seen_at": seen,
+                },
+            )
         ).scalar_one()
         out.versions[version_id] = post.id if number == 1 else f"{post.id}.v{number}"
         if post.announced:
-            kind, key = (
-                ("new_post", post.id) if number == 1 else ("post_edited", f"{post.id}:{text_hash(body)}")
-            )
+            edit_key = f"{post.id}:{text_hash(body)}"
+            kind, key = ("new_post", post.id) if number == 1 else ("post_edited", edit_key)
             event_id = (
                 await conn.execute(
                     insert(EventRow).returning(EventRow.id),
-                    {"account_id": account_id, "kind": kind, "payload": {"post_id": post.id},
-                     "occurred_at": seen, "detected_at": seen,
-                     "dedup_key": f"{account_id}:{kind}:{key}"},
-                )  # fmt: skip
+                    {
+                        "account_id": account_id,
+                        "kind": kind,
+                        "payload": {"post_id": post.id},
+                        "occurred_at": seen,
+                        "detected_at": seen,
+                        "dedup_key": f"{account_id}:{kind}:{key}",
+                    },
+                )
             ).scalar_one()
             out.events[out.versions[version_id]] = event_id
