@@ -22,6 +22,8 @@ from bot.cli.poll import poll_once
 from bot.cli.probe import probe
 from bot.cli.roster import import_roster
 from bot.cli.run import run
+from bot.cli.search import add_parser as add_search
+from bot.cli.search import search
 from bot.config import Settings, load_settings, resolve_config_path
 from bot.errors import ConfigError, GovwatchError, UserInputError
 
@@ -127,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--output", default=None, metavar="DIR", help="where charts are saved (default: here)"
     )
 
+    add_search(sub, add)
+
     cfg = add("config", "configuration tools")
     cfg_sub = cfg.add_subparsers(dest="config_command", metavar="ACTION", required=True)
     check = cfg_sub.add_parser("check", help="validate the configuration")
@@ -144,6 +148,7 @@ HANDLERS: dict[str, Handler] = {
     "probe": probe,
     "poll-once": poll_once,
     "ask": ask,
+    "search": search,
 }
 
 
