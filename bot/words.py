@@ -226,14 +226,15 @@ def pair_terms(left: frozenset[str], right: frozenset[str]) -> list[str]:
 
 
 @lru_cache(maxsize=200_000)
-def _raw_terms(raw: str) -> tuple[str, ...]:
-    """The sorted terms of a word as written (indexing reads millions of words)."""
-    return tuple(sorted(word_terms(normalise(raw))))
+def _raw_terms(raw: str) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The terms of a word as written, as a set and sorted (millions of words are read)."""
+    terms = word_terms(normalise(raw))
+    return terms, tuple(sorted(terms))
 
 
-def _indexed(text: str) -> list[tuple[str, ...]]:
+def _indexed(text: str) -> list[tuple[frozenset[str], tuple[str, ...]]]:
     # A word starting inside the limit and running past the slice is longer than MAX_WORD.
-    out: list[tuple[str, ...]] = []
+    out = []
     for match in _WORD.finditer(text, 0, INDEX_CHARS + 2 * MAX_WORD):
         if match.start() >= INDEX_CHARS:
             break
@@ -243,14 +244,14 @@ def _indexed(text: str) -> list[tuple[str, ...]]:
 
 def indexed_terms(text: str) -> list[frozenset[str]]:
     """The terms of each word the index covers (those starting in its first characters)."""
-    return [frozenset(terms) for terms in _indexed(text)]
+    return [terms for terms, _ in _indexed(text)]
 
 
 def index_text(text: str) -> str:
     """Every term and adjacent pair of ``text`` once, space-separated: what the index stores."""
     seen: dict[str, None] = {}
     previous: tuple[str, ...] = ()
-    for terms in _indexed(text):
+    for _, terms in _indexed(text):
         for term in terms:
             seen[term] = None
         for a in previous:

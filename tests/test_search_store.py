@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -28,8 +29,11 @@ from bot.store.search import (
     load_hits,
     matches,
     parse_query,
+    post_search,
+    rebuild_index,
     save_search,
     saved_search,
+    search_page,
     search_versions,
     tsquery,
 )
@@ -163,6 +167,89 @@ def test_query_text_quotes_every_term() -> None:
         '((("don\'t")) AND (("цен_на") AND ("на_газ"))) NOT ((("реклам")))'
     )
     assert tsquery(query) == "((('don''t')) & (('цен_на') & ('на_газ'))) & !((('реклам')))"
+
+
+PAGED = [["газ"], ["тариф"], ["цены на газ"], ["цены на бензин"], ["газ", "-цены на газ"]]
+
+
+@pytest.mark.parametrize("parts", PAGED)
+@pytest.mark.parametrize("size", [1, 2, 10])
+async def test_a_page_and_its_counts_are_those_of_every_match(
+    database: Database, world: Seeded, parts: list[str], size: int
+) -> None:
+    query = parse_query(parts)
+    async with database.engine.connect() as conn:
+        every = await search_versions(conn, query, Filters())
+        pages = -(-len(every) // size)
+        for number in range(1, pages + 2):  # one past the end shows the last page
+            page = await search_page(conn, query, Filters(), page=number, size=size)
+            shown = min(number, pages)
+            assert (page.page, page.pages) == (shown, pages)
+            assert page.version_ids == [m.version_id for m in every][(shown - 1) * size :][:size]
+    posts = {m.post_id: m.official_id for m in every}
+    assert page.versions == len(every)
+    assert page.posts == len(posts)
+    assert {t.official_id: t.posts for t in page.tallies} == Counter(posts.values())
+    assert [t.posts for t in page.tallies] == sorted((t.posts for t in page.tallies), reverse=True)
+
+
+PLANS = [
+    (["газ"], {}),
+    (["тариф"], {"since": ago(30)}),
+    (["газ"], {"until": ago(7.5), "platform": "telegram"}),
+    (["тариф"], {"official_ids": (1, 2)}),
+    (["цены", "газ"], {"watchlist_id": 1}),
+]
+
+
+@pytest.mark.parametrize(("parts", "filters"), PLANS)
+async def test_every_sqlite_plan_gives_the_same_page(
+    database: Database, world: Seeded, parts: list[str], filters: dict[str, object]
+) -> None:
+    if database.dialect != "sqlite":
+        pytest.skip("SQLite's plans are chosen by the search; PostgreSQL's by its planner")
+    from bot.store.search import _sqlite_page
+
+    query, scope = parse_query(parts), Filters(**filters)  # type: ignore[arg-type]
+    async with database.engine.connect() as conn:
+        every = await search_versions(conn, query, scope)
+        assert every  # the plans have something to agree on
+        for number in (1, 2):
+            pages = [
+                await _sqlite_page(
+                    conn, query, scope, page=number, size=2, driver=driver, walk_after=walk
+                )
+                for driver in ("terms", "accounts", "time")
+                for walk in (0, 10_000)
+            ]
+            assert all(p == pages[0] for p in pages)
+            shown = pages[0].page
+            assert pages[0].version_ids == [m.version_id for m in every][(shown - 1) * 2 :][:2]
+
+
+async def test_nothing_found_is_an_empty_page(database: Database, world: Seeded) -> None:
+    async with database.engine.connect() as conn:
+        page = await search_page(conn, parse_query(["несуществующее"]), Filters(), page=3, size=10)
+    assert (page.tallies, page.version_ids, page.page, page.pages) == ([], [], 1, 1)
+
+
+async def test_rebuilding_the_index_gives_what_the_triggers_keep(
+    database: Database, world: Seeded
+) -> None:
+    async def state() -> tuple[list[tuple[object, ...]], list[list[int]]]:
+        async with database.engine.connect() as conn:
+            rows = await conn.execute(select(post_search).order_by(post_search.c.version_id))
+            found = [
+                [m.version_id for m in await search_versions(conn, parse_query(q), Filters())]
+                for q in PAGED
+            ]
+        return [tuple(r) for r in rows], found
+
+    before = await state()
+    async with database.engine.begin() as conn:
+        await rebuild_index(conn)
+    assert await state() == before
+    assert len(before[0]) == len(world.versions)
 
 
 async def test_saved_searches_are_stored_once(database: Database) -> None:

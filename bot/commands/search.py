@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -42,8 +41,9 @@ from bot.store.officials import find_officials
 from bot.store.search import (
     Filters,
     Hit,
-    Match,
     Query,
+    SearchPage,
+    Tally,
     evidence_events,
     load_hits,
     occurrences,
@@ -51,7 +51,7 @@ from bot.store.search import (
     parse_query,
     save_search,
     saved_search,
-    search_versions,
+    search_page,
 )
 from bot.store.watchlists import find_watchlist
 
@@ -184,14 +184,12 @@ async def _scope(
 
 @dataclass(frozen=True, slots=True)
 class _Page:
-    """One page of an answer: every match (for the counts) and the hits shown."""
+    """One page of an answer: the counts, the hits shown and what their buttons need."""
 
-    matches: list[Match]
+    result: SearchPage
     hits: list[Hit]
     events: dict[int, int]
     names: dict[int, str]
-    number: int
-    pages: int
     paging: str
 
 
@@ -213,7 +211,7 @@ async def cmd_search(ctx: CommandContext) -> Reply:
         conn = await session.connection()
         page = await _page(ctx, conn, request, query)
         await session.commit()
-    if not page.matches:
+    if not page.result.tallies:
         scope = _scope_text(ctx, request)
         none = t(ctx.locale, "search.none", query=_query_text(request), scope=scope)
         return Reply.text(none, t(ctx.locale, "search.hint"))
@@ -223,24 +221,16 @@ async def cmd_search(ctx: CommandContext) -> Reply:
 async def _page(
     ctx: CommandContext, conn: AsyncConnection, request: SearchRequest, query: Query
 ) -> _Page:
-    found = await search_versions(conn, query, request.filters(ctx))
-    pages = max(1, -(-len(found) // PAGE_SIZE))
-    number = min(request.page, pages)
-    shown = found[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
-    hits = await load_hits(conn, [m.version_id for m in shown])
+    result = await search_page(conn, query, request.filters(ctx), page=request.page, size=PAGE_SIZE)
+    hits = await load_hits(conn, result.version_ids)
     events = await evidence_events(conn, hits)
-    top = [oid for oid, _ in _post_counts(found).most_common(TOP_OFFICIALS)]
+    top = [tally.official_id for tally in result.tallies[:TOP_OFFICIALS]]
     names = {i: localized_name(o, ctx.locale) for i, o in (await official_names(conn, top)).items()}
     paging = request.command()
-    if pages > 1 and len(command_action(f"/search {paging} page:{pages}").encode()) > 64:
+    last = command_action(f"/search {paging} page:{result.pages}")
+    if result.pages > 1 and len(last.encode()) > 64:
         paging = f"={await save_search(conn, paging)}"
-    return _Page(found, hits, events, names, number, pages, paging)
-
-
-def _post_counts(found: Sequence[Match]) -> Counter[int]:
-    """Official id -> how many posts of theirs matched (a post counts once)."""
-    posts = {m.post_id: m.official_id for m in found}
-    return Counter(posts.values())
+    return _Page(result, hits, events, names, paging)
 
 
 def _usage(ctx: CommandContext) -> str:
@@ -272,25 +262,24 @@ def _counted(locale: str, n: int, key: str) -> str:
 
 def _answer(ctx: CommandContext, request: SearchRequest, query: Query, page: _Page) -> Reply:
     loc = ctx.locale
-    counts = _post_counts(page.matches)
-    posts = sum(counts.values())
+    result = page.result
     builder = ReplyBuilder().line(
         f"{t(loc, 'search.title')} ", Span(_query_text(request), bold=True),
         f" · {_scope_text(ctx, request)}",
     )  # fmt: skip
-    found = t(loc, "search.found", posts=_counted(loc, posts, "search.posts"),
-              officials=_counted(loc, len(counts), "search.officials"))  # fmt: skip
+    found = t(loc, "search.found", posts=_counted(loc, result.posts, "search.posts"),
+              officials=_counted(loc, len(result.tallies), "search.officials"))  # fmt: skip
     builder.line(Span(found, bold=True))
-    if len(page.matches) > posts:
-        builder.line(t(loc, "search.versions", count=format_number(len(page.matches), loc)))
-    builder.line(_top_line(loc, counts, page.names))
-    first = (page.number - 1) * PAGE_SIZE + 1
+    if result.versions > result.posts:
+        builder.line(t(loc, "search.versions", count=format_number(result.versions, loc)))
+    builder.line(_top_line(loc, result.tallies, page.names))
+    first = (result.page - 1) * PAGE_SIZE + 1
     for number, hit in enumerate(page.hits, start=first):
         builder.paragraph()
         _hit_lines(ctx, builder, number, hit, query)
     builder.paragraph()
-    if page.pages > 1:
-        builder.line(Span(t(loc, "search.page", page=page.number, pages=page.pages), italic=True))
+    if result.pages > 1:
+        builder.line(Span(t(loc, "search.page", page=result.page, pages=result.pages), italic=True))
     evidence = _evidence_buttons(loc, page, first)
     if evidence:
         builder.line(Span(t(loc, "search.evidence_note"), italic=True))
@@ -299,13 +288,14 @@ def _answer(ctx: CommandContext, request: SearchRequest, query: Query, page: _Pa
     return builder.build(buttons=tuple(tuple(r) for r in (*rows, nav) if r), summary=found)
 
 
-def _top_line(loc: str, counts: Counter[int], names: dict[int, str]) -> str:
-    top = counts.most_common(TOP_OFFICIALS)
+def _top_line(loc: str, tallies: Sequence[Tally], names: dict[int, str]) -> str:
+    top = tallies[:TOP_OFFICIALS]
     text = " · ".join(
-        t(loc, "search.by_official", name=names.get(oid, f"#{oid}"), count=format_number(n, loc))
-        for oid, n in top
-    )
-    rest = len(counts) - len(top)
+        t(loc, "search.by_official", name=names.get(x.official_id, f"#{x.official_id}"),
+          count=format_number(x.posts, loc))
+        for x in top
+    )  # fmt: skip
+    rest = len(tallies) - len(top)
     if rest > 0:
         text += " " + t(loc, "reports.and_more", count=format_number(rest, loc))
     return text
@@ -391,11 +381,11 @@ def _evidence_buttons(loc: str, page: _Page, first: int) -> list[Button]:
 
 
 def _nav_buttons(loc: str, page: _Page) -> list[Button]:
-    nav = []
-    if page.number > 1:
-        nav.append(Button(t(loc, "search.newer"), _page_action(page.paging, page.number - 1)))
-    if page.number < page.pages:
-        nav.append(Button(t(loc, "search.older"), _page_action(page.paging, page.number + 1)))
+    nav, number = [], page.result.page
+    if number > 1:
+        nav.append(Button(t(loc, "search.newer"), _page_action(page.paging, number - 1)))
+    if number < page.result.pages:
+        nav.append(Button(t(loc, "search.older"), _page_action(page.paging, number + 1)))
     return nav
 
 

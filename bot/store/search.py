@@ -14,13 +14,28 @@ the same versions.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, TextClause, case, func, select, text, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    TextClause,
+    bindparam,
+    case,
+    column,
+    distinct,
+    func,
+    select,
+    table,
+    text,
+    type_coerce,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -35,30 +50,38 @@ from bot.store.models import (
     WatchlistMember,
     utcnow,
 )
-from bot.store.types import UTCDateTime
-from bot.words import INDEX_CHARS, PAIR, tokens, word_terms
+from bot.store.types import BigID, UTCDateTime
+from bot.words import INDEX_CHARS, PAIR, indexed_terms, tokens, word_terms
 
-#: The SQLite FTS5 table (and the prefix of its shadow tables) and the PostgreSQL index.
+#: The narrow per-version rows a search reads, and SQLite's FTS5 table (also the prefix
+#: of its shadow tables): migration 0005 keeps both outside the models.
+SEARCH_TABLE = "post_search"
 FTS_TABLE = "post_versions_fts"
-PG_INDEX = "ix_post_versions_search"
-#: The expression must stay PG_INDEX's, or PostgreSQL cannot use the index.
-_PG_MATCH = (
-    "array_to_tsvector(string_to_array(post_versions.search_terms, ' '))"
-    " @@ CAST(:search_q AS tsquery)"
-)
+_PG_MATCH = "post_search.terms @@ CAST(:search_q AS tsquery)"
 _FTS_MATCH = (
-    "post_versions.id IN"
+    "post_search.version_id IN"
     " (SELECT rowid FROM post_versions_fts WHERE post_versions_fts MATCH :search_q)"
 )
+#: Above this many matching versions SQLite is told to read a page off the time index.
+_WALK_AFTER = 2000
 #: Ids per query when loading many versions (SQLite allows 32,766 parameters).
 _CHUNK = 500
 
+#: One row per version: its post, account and time (version_time's value).
+post_search = table(
+    SEARCH_TABLE,
+    column("version_id", BigID),
+    column("post_id", BigID),
+    column("account_id", Integer),
+    column("at", UTCDateTime()),
+)
+
 
 def include_in_schema_diff(name: str | None, type_: str, _parents: Any) -> bool:
-    """Alembic ``include_name``: the search index's own objects are not in the models."""
+    """Alembic ``include_name``: the search index's own tables are not in the models."""
     if type_ == "table":
-        return not (name or "").startswith(FTS_TABLE)
-    return not (type_ == "index" and name == PG_INDEX)
+        return name != SEARCH_TABLE and not (name or "").startswith(FTS_TABLE)
+    return True
 
 
 # -- queries --------------------------------------------------------------------------
@@ -118,9 +141,20 @@ def occurrences(text_: str, clause: Clause) -> list[tuple[int, int]]:
 
 def matches(text_: str, query: Query) -> bool:
     """True when ``text_`` has every included clause and no excluded one."""
-    return all(occurrences(text_, c) for c in query.include) and not any(
-        occurrences(text_, c) for c in query.exclude
+    terms = indexed_terms(text_)
+    return all(_occurs(terms, c) for c in query.include) and not any(
+        _occurs(terms, c) for c in query.exclude
     )
+
+
+def _occurs(terms: Sequence[frozenset[str]], clause: Clause) -> bool:
+    """``clause`` occurs among the words' ``terms`` (what :func:`occurrences` finds)."""
+    words = clause.words
+    size = len(words)
+    for i in range(len(terms) - size + 1):
+        if all(not terms[i + j].isdisjoint(words[j]) for j in range(size)):
+            return True
+    return False
 
 
 def _clause_terms(clause: Clause) -> list[list[str]]:
@@ -209,7 +243,15 @@ def _match_condition(dialect: str, query: Query) -> TextClause:
     return text(_FTS_MATCH).bindparams(search_q=fts5_query(query))
 
 
-def _filtered(stmt: Select[Any], filters: Filters, at: ColumnElement[datetime]) -> Select[Any]:
+def _matching(conn: AsyncConnection, query: Query, filters: Filters, *columns: Any) -> Select[Any]:
+    """``columns`` of the versions the index matches within ``filters`` (not yet ordered)."""
+    at = post_search.c.at
+    stmt = (
+        select(*columns)
+        .select_from(post_search)
+        .join(Account, Account.id == post_search.c.account_id)
+        .where(_match_condition(conn.dialect.name, query))
+    )
     if filters.since is not None:
         stmt = stmt.where(at >= filters.since)
     if filters.until is not None:
@@ -226,25 +268,253 @@ def _filtered(stmt: Select[Any], filters: Filters, at: ColumnElement[datetime]) 
     return stmt
 
 
+def _searchable(query: Query) -> bool:
+    return bool(query.include) and all(c.searchable for c in query.include)
+
+
+_NEWEST = (post_search.c.at.desc(), post_search.c.version_id.desc())
+_MATCH_COLUMNS = (
+    post_search.c.version_id,
+    post_search.c.post_id,
+    Account.official_id,
+    post_search.c.at,
+)
+
+
 async def search_versions(conn: AsyncConnection, query: Query, filters: Filters) -> list[Match]:
     """Every version matching ``query`` within ``filters``, newest first."""
-    if not query.include or not all(c.searchable for c in query.include):
+    if not _searchable(query):
         return []
-    at = version_time().label("at")
-    columns: list[Any] = [PostVersion.id, PostVersion.post_id, Account.official_id, at]
     if query.checked_here:
-        columns.append(PostVersion.text)
+        return await _checked(conn, query, filters)
+    stmt = _matching(conn, query, filters, *_MATCH_COLUMNS).order_by(*_NEWEST)
+    return [Match(*row) for row in await conn.execute(stmt)]
+
+
+async def _checked(conn: AsyncConnection, query: Query, filters: Filters) -> list[Match]:
+    """A long phrase: the index narrows it by its pairs, the words' order is checked here."""
     stmt = (
-        select(*columns)
-        .join(Post, Post.id == PostVersion.post_id)
-        .join(Account, Account.id == Post.account_id)
-        .where(_match_condition(conn.dialect.name, query))
-        .order_by(at.desc(), PostVersion.id.desc())
+        _matching(conn, query, filters, *_MATCH_COLUMNS, PostVersion.text)
+        .join(PostVersion, PostVersion.id == post_search.c.version_id)
+        .order_by(*_NEWEST)
     )
-    rows = (await conn.execute(_filtered(stmt, filters, version_time()))).all()
+    return [Match(*row[:4]) for row in await conn.execute(stmt) if matches(row[4], query)]
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """One official's share of an answer."""
+
+    official_id: int
+    versions: int
+    posts: int
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """An answer's counts per official (most posts first) and one page of version ids."""
+
+    tallies: list[Tally]
+    version_ids: list[int]
+    #: The page shown (the last one when a later one was asked for) and the page size.
+    page: int = 1
+    size: int = 10
+
+    @property
+    def versions(self) -> int:
+        """How many versions match."""
+        return sum(t.versions for t in self.tallies)
+
+    @property
+    def posts(self) -> int:
+        """How many posts have a matching version."""
+        return sum(t.posts for t in self.tallies)
+
+    @property
+    def pages(self) -> int:
+        """How many pages the answer has (at least one)."""
+        return max(1, -(-self.versions // self.size))
+
+
+def _tallied(rows: Sequence[tuple[int, int, int]]) -> list[Tally]:
+    # Most posts first; ties by official id, so both databases list them alike.
+    return sorted((Tally(*r) for r in rows), key=lambda t: (-t.posts, -t.versions, t.official_id))
+
+
+async def search_page(
+    conn: AsyncConnection, query: Query, filters: Filters, *, page: int, size: int
+) -> SearchPage:
+    """Counts per official of every matching version, and page ``page``'s ids, newest first.
+
+    The counting and the paging are done by the database: only the tallies and the page's
+    ids come back, however many versions match.
+    """
+    if not _searchable(query):
+        return SearchPage([], [], 1, size)
     if query.checked_here:
-        rows = [r for r in rows if matches(r[4], query)]
-    return [Match(r[0], r[1], r[2], r[3]) for r in rows]
+        found = await _checked(conn, query, filters)
+        versions = Counter(m.official_id for m in found)
+        posts = Counter(official for _, official in {(m.post_id, m.official_id) for m in found})
+        tallies = _tallied([(oid, n, posts[oid]) for oid, n in versions.items()])
+        shown = min(page, SearchPage(tallies, [], 1, size).pages)
+        ids = [m.version_id for m in found[(shown - 1) * size : shown * size]]
+        return SearchPage(tallies, ids, shown, size)
+    if conn.dialect.name == "sqlite":
+        return await _sqlite_page(conn, query, filters, page=page, size=size)
+    counted = _matching(
+        conn, query, filters, Account.official_id, func.count(),
+        func.count(distinct(post_search.c.post_id)),
+    ).group_by(Account.official_id)  # fmt: skip
+    tallies = _tallied([(r[0], r[1], r[2]) for r in await conn.execute(counted)])
+    if not tallies:
+        return SearchPage([], [], 1, size)
+    shown = min(page, SearchPage(tallies, [], 1, size).pages)
+    stmt = (
+        _matching(conn, query, filters, post_search.c.version_id)
+        .order_by(*_NEWEST)
+        .offset((shown - 1) * size)
+        .limit(size)
+    )
+    return SearchPage(tallies, list((await conn.execute(stmt)).scalars()), shown, size)
+
+
+# -- SQLite: the plan is chosen here ---------------------------------------------------
+#
+# SQLite's planner cannot see how many versions the FTS5 index will return, and without
+# ANALYZE statistics it guesses. So the search picks what drives each query from cheap
+# counts: the index's matches, the rows of the accounts in scope, or the rows of the
+# period, whichever is fewest, and forces that index. A page of a large answer is read off
+# the time index newest first instead of sorting every match.
+
+_FTS_ROWIDS = "SELECT rowid FROM post_versions_fts WHERE post_versions_fts MATCH :search_q"
+_SCOPE_ACCOUNTS = "SELECT id FROM accounts WHERE "
+_HINTS = {
+    "terms": "",
+    "accounts": " INDEXED BY ix_post_search_account",
+    "time": " INDEXED BY ix_post_search_at",
+}
+
+
+def _sqlite_scope(filters: Filters) -> tuple[str | None, dict[str, Any]]:
+    """The accounts in scope as a subquery, with its parameters (None: every account)."""
+    conds: list[str] = []
+    params: dict[str, Any] = {}
+    if filters.official_ids is not None:
+        conds.append("official_id IN :scope_officials")
+        params["scope_officials"] = list(filters.official_ids)
+    if filters.watchlist_id is not None:
+        conds.append(
+            "official_id IN (SELECT official_id FROM watchlist_members"
+            " WHERE watchlist_id = :scope_watchlist)"
+        )
+        params["scope_watchlist"] = filters.watchlist_id
+    if filters.platform is not None:
+        conds.append("platform = :scope_platform")
+        params["scope_platform"] = filters.platform
+    if not conds:
+        return None, params
+    return _SCOPE_ACCOUNTS + " AND ".join(conds), params
+
+
+def _sqlite_where(filters: Filters, driver: str) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause for ``driver``: the other conditions cannot pick an index ("+")."""
+    terms, accounts, time = ("" if driver == d else "+" for d in ("terms", "accounts", "time"))
+    conds = [f"{terms}s.version_id IN ({_FTS_ROWIDS})"]
+    scope, params = _sqlite_scope(filters)
+    if scope is not None:
+        conds.append(f"{accounts}s.account_id IN ({scope})")
+    if filters.since is not None:
+        conds.append(f"{time}s.at >= :since")
+        params["since"] = filters.since
+    if filters.until is not None:
+        conds.append(f"{time}s.at < :until")
+        params["until"] = filters.until
+    return " AND ".join(conds), params
+
+
+def _sqlite_text(sql: str, params: dict[str, Any], query: Query) -> TextClause:
+    """``sql`` with its parameters bound (times as UTC, official ids as a list)."""
+    values = {**params, "search_q": fts5_query(query)}
+    binds = []
+    for name, value in values.items():
+        if f":{name}" not in sql:
+            continue
+        if name in ("since", "until"):
+            binds.append(bindparam(name, value, type_=UTCDateTime()))
+        else:
+            binds.append(bindparam(name, value, expanding=name == "scope_officials"))
+    return text(sql).bindparams(*binds)
+
+
+async def _sqlite_driver(conn: AsyncConnection, query: Query, filters: Filters) -> str:
+    """Which index drives the search: the one with the fewest rows to read."""
+    q = fts5_query(query)
+    rows = {"terms": await _scalar(conn, "SELECT count(*) FROM post_versions_fts"
+                                   " WHERE post_versions_fts MATCH :q", q=q)}  # fmt: skip
+    scope, params = _sqlite_scope(filters)
+    if scope is not None and (filters.official_ids is not None or filters.watchlist_id):
+        sql = f"SELECT count(*) FROM post_search WHERE account_id IN ({scope})"  # noqa: S608 -- our own SQL; values are bound
+        counted = _sqlite_text(sql, params, query)
+        rows["accounts"] = int((await conn.execute(counted)).scalar_one())
+    if filters.since is not None or filters.until is not None:
+        rows["time"] = await _period_rows(conn, filters)
+    return min(rows, key=lambda k: rows[k])
+
+
+async def _scalar(conn: AsyncConnection, sql: str, **params: Any) -> int:
+    return int((await conn.execute(text(sql), params)).scalar_one() or 0)
+
+
+async def _period_rows(conn: AsyncConnection, filters: Filters) -> int:
+    """About how many versions the period holds (versions spread evenly over time)."""
+    # Three one-aggregate subqueries, so SQLite reads each off an index end.
+    bounds = (func.max(post_search.c.version_id), func.min(post_search.c.at),
+              func.max(post_search.c.at))  # fmt: skip
+    row = (await conn.execute(select(*(select(b).scalar_subquery() for b in bounds)))).one()
+    total, first, last = row
+    if not total or first is None or last is None or last <= first:
+        return int(total or 0)
+    start = max(first, filters.since or first)
+    end = min(last, filters.until or last)
+    return int(total * max(0.0, (end - start) / (last - first)))
+
+
+async def _sqlite_page(
+    conn: AsyncConnection,
+    query: Query,
+    filters: Filters,
+    *,
+    page: int,
+    size: int,
+    driver: str | None = None,
+    walk_after: int = _WALK_AFTER,
+) -> SearchPage:
+    """``search_page`` on SQLite (``driver`` and ``walk_after`` fix the plan, for tests)."""
+    driver = driver or await _sqlite_driver(conn, query, filters)
+    where, params = _sqlite_where(filters, driver)
+    # Only constants and bound parameters make up this SQL (hence the S608 waivers).
+    sql = (
+        "SELECT a.official_id, sum(g.n), sum(g.p) FROM (SELECT s.account_id AS account_id,"  # noqa: S608 -- see above
+        " count(*) AS n, count(DISTINCT s.post_id) AS p FROM post_search AS s"
+        f"{_HINTS[driver]} WHERE {where} GROUP BY s.account_id) AS g"
+        " JOIN accounts AS a ON a.id = g.account_id GROUP BY a.official_id"
+    )
+    counted = _sqlite_text(sql, params, query)
+    tallies = _tallied([(int(r[0]), int(r[1]), int(r[2])) for r in await conn.execute(counted)])
+    if not tallies:
+        return SearchPage([], [], 1, size)
+    result = SearchPage(tallies, [], 1, size)
+    shown = min(page, result.pages)
+    if driver == "terms" and result.versions > walk_after:
+        driver = "time"
+        where, params = _sqlite_where(filters, driver)
+    sql = (
+        f"SELECT s.version_id FROM post_search AS s{_HINTS[driver]} WHERE {where}"  # noqa: S608 -- constants and bound values only
+        " ORDER BY s.at DESC, s.version_id DESC LIMIT :page_size OFFSET :page_skip"
+    )
+    params = {**params, "page_size": size, "page_skip": (shown - 1) * size}
+    stmt = _sqlite_text(sql, params, query)
+    return SearchPage(tallies, list((await conn.execute(stmt)).scalars()), shown, size)
 
 
 # -- what a found version shows -------------------------------------------------------
@@ -364,14 +634,32 @@ async def official_names(conn: AsyncConnection, ids: Sequence[int]) -> dict[int,
     return out
 
 
+_REBUILD = {
+    "sqlite": (
+        "DELETE FROM post_search",
+        "INSERT INTO post_search (version_id, post_id, account_id, at)"
+        " SELECT v.id, v.post_id, p.account_id, CASE WHEN v.version = 1"
+        " THEN coalesce(p.published_at, v.first_seen_at) ELSE v.first_seen_at END"
+        " FROM post_versions v JOIN posts p ON p.id = v.post_id",
+        "INSERT INTO post_versions_fts(post_versions_fts) VALUES ('rebuild')",
+    ),
+    "postgresql": (
+        "DROP INDEX IF EXISTS ix_post_search_terms",
+        "TRUNCATE post_search",
+        "INSERT INTO post_search (version_id, post_id, account_id, at, terms)"
+        " SELECT v.id, v.post_id, p.account_id, CASE WHEN v.version = 1"
+        " THEN coalesce(p.published_at, v.first_seen_at) ELSE v.first_seen_at END,"
+        " array_to_tsvector(string_to_array(coalesce(v.search_terms, ''), ' '))"
+        " FROM post_versions v JOIN posts p ON p.id = v.post_id",
+        "CREATE INDEX ix_post_search_terms ON post_search USING gin (terms)",
+    ),
+}
+
+
 async def rebuild_index(conn: AsyncConnection) -> None:
-    """Rebuild the index from ``search_terms`` (after rows were loaded with triggers off)."""
-    if conn.dialect.name == "postgresql":
-        await conn.exec_driver_sql("REINDEX INDEX ix_post_versions_search")
-    else:
-        await conn.exec_driver_sql(
-            "INSERT INTO post_versions_fts(post_versions_fts) VALUES ('rebuild')"
-        )
+    """Rebuild the search index from ``post_versions`` (after a load with triggers off)."""
+    for statement in _REBUILD[conn.dialect.name]:
+        await conn.exec_driver_sql(statement)
 
 
 # -- searches too long for a button ----------------------------------------------------
