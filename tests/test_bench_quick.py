@@ -120,3 +120,19 @@ async def test_top_history_bench_times_every_case() -> None:
     timed = {k: v for k, v in result.items() if isinstance(v, dict)}
     assert len(timed) == len(CASES)
     assert all(set(v) == {"p50_ms", "p95_ms", "cpu_p50_ms"} for v in timed.values())
+
+
+async def test_search_bench_loads_checks_and_times_every_query() -> None:
+    from bench.search import QUERIES, Size, run
+
+    result = await run(
+        Size(accounts=30, days=14, pool=200), pg=None, runs=1, keep=False,
+        reuse_sqlite=None, reuse_pg=None,
+    )  # fmt: skip
+    assert result["load"]["versions"] >= result["load"]["posts"] > 100
+    assert set(result["matches"]) == set(QUERIES)
+    assert result["matches"]["/search тариф"] == result["matches"]["/search тарифтер"]
+    assert result["matches"]["/search газ"] > 0
+    timed = result["sqlite"]
+    assert all(timed[q]["p95_ms"] > 0 for q in QUERIES)
+    assert timed["all_p95_ms"] >= timed["all_p50_ms"] > 0

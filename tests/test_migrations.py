@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from bot.store.engine import Database
 from bot.store.migrate import needs_upgrade, upgrade_database
 from bot.store.models import Base
+from bot.store.search import include_in_schema_diff
 
 
 @pytest.fixture
@@ -44,7 +45,9 @@ async def empty_db(tmp_path: Path) -> AsyncIterator[Database]:
 
 
 def _diff(connection: Connection) -> list[Any]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    # The search index (FTS5 table, GIN expression index) lives outside the models.
+    opts = {"compare_type": True, "include_name": include_in_schema_diff}
+    context = MigrationContext.configure(connection, opts=opts)
     return list(compare_metadata(context, Base.metadata))
 
 

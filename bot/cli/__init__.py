@@ -23,6 +23,8 @@ from bot.cli.poll import poll_once
 from bot.cli.probe import probe
 from bot.cli.roster import import_roster
 from bot.cli.run import run
+from bot.cli.search import add_parser as add_search
+from bot.cli.search import search
 from bot.config import Settings, load_settings, resolve_config_path
 from bot.errors import ConfigError, GovwatchError, UserInputError
 
@@ -135,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--database", default=None, metavar="URL", help="database URL (default: the config's)"
     )
     ev.add_argument("--lang", choices=("ru", "kk", "en"), default=None, help="the page's language")
+    add_search(sub, add)
 
     cfg = add("config", "configuration tools")
     cfg_sub = cfg.add_subparsers(dest="config_command", metavar="ACTION", required=True)
@@ -154,6 +157,7 @@ HANDLERS: dict[str, Handler] = {
     "poll-once": poll_once,
     "ask": ask,
     "evidence": evidence,
+    "search": search,
 }
 
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
-from bot.commands import chat_tz, digest, editors, evidence, official, reports, subscriptions
+from bot.commands import (
+    chat_tz,
+    digest,
+    editors,
+    evidence,
+    official,
+    reports,
+    search,
+    subscriptions,
+)
 from bot.commands.context import CommandSpec
 
 #: Every command family, each a module with a ``COMMANDS`` tuple of specs.
@@ -17,6 +26,7 @@ FAMILIES: tuple[tuple[CommandSpec, ...], ...] = (
     editors.COMMANDS,
     chat_tz.COMMANDS,
     evidence.COMMANDS,
+    search.COMMANDS,
 )
 
 

@@ -23,9 +23,11 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from bot.store.types import BigID, UTCDateTime
+from bot.words import index_text
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -39,6 +41,13 @@ NAMING = {
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC."""
     return datetime.now(UTC)
+
+
+def _search_terms(context: DefaultExecutionContext) -> str:
+    """The index terms of the version row being inserted (``post_versions.search_terms``)."""
+    # SQLAlchemy leaves get_current_parameters untyped; it returns the row's values.
+    row = context.get_current_parameters()  # type: ignore[no-untyped-call]
+    return index_text(row.get("text") or "")
 
 
 class Base(DeclarativeBase):
@@ -262,6 +271,22 @@ class PostVersion(Base):
     first_seen_at: Mapped[datetime] = mapped_column()
     last_seen_at: Mapped[datetime] = mapped_column()
     views: Mapped[int | None] = mapped_column(Integer)
+    #: ``bot.words.index_text(text)``: the terms the full-text index holds (bot.store.search).
+    #: Filled from ``text`` on insert when the row does not give it.
+    search_terms: Mapped[str | None] = mapped_column(Text, default=_search_terms)
+
+
+class SavedSearch(Base):
+    """A /search too long for its page buttons (64 bytes): the buttons name this row."""
+
+    __tablename__ = "saved_searches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Hex SHA-256 of ``query``: one row per distinct search.
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The search's arguments as a command line (without its page).
+    query: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class EventRow(Base):
@@ -460,6 +485,7 @@ __all__ = [
     "Official",
     "Post",
     "PostVersion",
+    "SavedSearch",
     "Setting",
     "Snapshot",
     "Subscription",

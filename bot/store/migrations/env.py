@@ -15,6 +15,7 @@ from sqlalchemy import Connection, pool
 from sqlalchemy.ext.asyncio import async_engine_from_config
 
 from bot.store.models import Base
+from bot.store.search import include_in_schema_diff
 
 config = context.config
 target_metadata = Base.metadata
@@ -34,6 +35,8 @@ def _configure(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # autogenerate must not offer to drop the search index (migration 0005)
+        include_name=include_in_schema_diff,
     )
 
 
