@@ -131,6 +131,14 @@ def _watchlists(value: object, problems: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
+def watchlist_name(value: str) -> str:
+    """A watchlist name as stored (lower case); ValueError when it is not one."""
+    name = value.strip().lower()
+    if not _WATCHLIST_NAME.match(name):
+        raise ValueError(f"bad watchlist name {value!r} (lower-case letters, digits, - and _)")
+    return name
+
+
 def _html_account(value: object) -> AccountEntry:
     if isinstance(value, str):
         value = {"url": value}
