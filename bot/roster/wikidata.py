@@ -207,14 +207,15 @@ def _entries(people: Sequence[_Person], *, source: str, watchlist: str | None,
         slugs.add(slug)
         raws.append((person, _entry(person, slug, watchlist, today)))
     # The roster's own checks (a handle listed for two people...), rows named.
-    labels = [(f"row {p.first_row} ({p.qid})", _raw(e)) for p, e in raws]
+    labels = [(f"row {p.first_row}", _raw(e)) for p, e in raws]
     validate_entries(labels, source=source)
     return [e for _, e in raws]
 
 
 def _raw(entry: OfficialEntry) -> dict[str, Any]:
     """The entry in roster-file shape, for :func:`validate_entries`."""
-    raw: dict[str, Any] = {"slug": entry.slug, "name": entry.name}
+    # The name only labels problems here: "row 7 (Q123 Name)", as the rows' own checks do.
+    raw: dict[str, Any] = {"slug": entry.slug, "name": f"{entry.wikidata_id} {entry.name}"}
     raw["accounts"] = {a.platform.value: a.handle for a in entry.accounts}
     return raw
 
