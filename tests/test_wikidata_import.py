@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -311,10 +311,10 @@ def _count(url: str) -> int:
 class _Sparql(BaseHTTPRequestHandler):
     """A fake SPARQL endpoint: answers GET /sparql with the fixture, remembers requests."""
 
-    seen: list[dict[str, Any]] = []
-    status = 200
+    seen: ClassVar[list[dict[str, Any]]] = []
+    status: ClassVar[int] = 200
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         parts = urlsplit(self.path)
         type(self).seen.append(
             {
@@ -331,7 +331,7 @@ class _Sparql(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
 
@@ -382,6 +382,6 @@ async def test_an_endpoint_error_is_said_in_one_line(sparql: str) -> None:
     settings = load_settings(
         None, wikidata={"endpoint": sparql}, http={"allow_private_networks": True}
     )
-    with pytest.raises(SparqlError, match="HTTP 400: java.lang.Exception: bad query") as caught:
+    with pytest.raises(SparqlError, match=r"HTTP 400: java\.lang\.Exception: bad query") as caught:
         await run_query("SELECT", settings.wikidata, settings.http)
     assert caught.value.status == 400
