@@ -11,6 +11,7 @@ from sqlalchemy import select
 from bot.commands.service import CommandService
 from bot.config import Settings
 from bot.errors import RosterError
+from bot.i18n import t
 from bot.reply import Caller, render_plain
 from bot.reports.cabinet import cabinet_report
 from bot.reports.leaderboard import top
@@ -236,3 +237,13 @@ async def test_export_import_round_trips_positions_and_wikidata_ids(
     assert asem is not None
     assert asem.wikidata_id is None
     assert len(key["asem-bekova"][2]) == 2
+
+
+@pytest.mark.parametrize("locale", ["en", "ru", "kk"])
+async def test_help_says_who_counts(database: Database, locale: str) -> None:
+    svc = service(database, at("2026-07-01"))
+    members = render_plain(await svc.handle(CALLER, "/help report", locale=locale))
+    former = render_plain(await svc.handle(CALLER, "/help official", locale=locale))
+    assert t(locale, "help.tenure.members") in members
+    assert t(locale, "help.tenure.former") in former
+    assert t(locale, "help.tenure.members") not in former
