@@ -12,7 +12,14 @@ from bot.config import Settings
 from bot.errors import UserInputError
 from bot.roster import OfficialEntry, load_roster
 from bot.roster.sparql import run_query
-from bot.roster.transfer import ImportStats, collect_entries, import_entries, to_csv, to_toml
+from bot.roster.transfer import (
+    CHANGE_KINDS,
+    ImportStats,
+    collect_entries,
+    import_entries,
+    to_csv,
+    to_toml,
+)
 from bot.roster.wikidata import load_sparql_json, parse_sparql_json
 from bot.store.migrate import open_database
 
@@ -47,7 +54,8 @@ async def _import(settings: Settings, path: str, *, dry_run: bool) -> str:
 
 
 def _report(source: str, stats: ImportStats, *, dry_run: bool) -> str:
-    lines = [change.line() for change in stats.changes]
+    order = sorted(stats.changes, key=lambda c: (CHANGE_KINDS.index(c.kind), c.official, c.detail))
+    lines = [change.line() for change in order]
     if dry_run:
         head = "would change:" if stats.changed else "nothing would change"
         return "\n".join([f"{source}: {head}", *lines, f"(dry run) {stats.summary()}"])
