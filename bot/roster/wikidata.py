@@ -86,7 +86,10 @@ def _day(binding: Mapping[str, Any], name: str) -> date | None:
     cell = _value(binding, name)
     if cell is None:
         return None
-    if cell.get("type") != "literal" or cell.get("datatype") not in _XSD_DATES:
+    if (
+        cell.get("type") not in ("literal", "typed-literal")
+        or cell.get("datatype") not in _XSD_DATES
+    ):
         raise ValueError(f"{name} is not a date (an unknown value in Wikidata?)")
     text = str(cell["value"])
     try:
