@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, exists, not_, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import BindParameter
@@ -43,13 +43,18 @@ def in_office_clause(
     last: date | BindParameter[date],
 ) -> ColumnElement[bool]:
     """SQL: ``official_id`` held a position on a day from ``first`` to ``last``, or holds none."""
-    any_position = exists().where(Position.official_id == official_id)
-    overlapping = exists().where(
-        Position.official_id == official_id,
+    # Put as "not among those whose every position misses the period": one uncorrelated
+    # subquery the database runs once, not a probe per member.
+    overlaps = and_(
         or_(Position.start.is_(None), Position.start <= last),
         or_(Position.end.is_(None), Position.end >= first),
     )
-    return or_(not_(any_position), overlapping)
+    out_of_office = (
+        select(Position.official_id)
+        .group_by(Position.official_id)
+        .having(func.max(case((overlaps, 1), else_=0)) == 0)
+    )
+    return official_id.not_in(out_of_office)
 
 
 def period_days(since: datetime, until: datetime) -> tuple[date, date]:
