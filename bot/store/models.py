@@ -370,6 +370,13 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("event_id", "chat_id", name="uq_deliveries_event_chat"),
         Index("ix_deliveries_due", "status", "next_attempt_at"),
+        # Removing a digest sets digest_id NULL in the rows it summarised (retention).
+        Index(
+            "ix_deliveries_digest",
+            "digest_id",
+            postgresql_where=text("digest_id IS NOT NULL"),
+            sqlite_where=text("digest_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
