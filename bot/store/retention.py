@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, not_, or_, select
+from sqlalchemy import BigInteger, ColumnElement, and_, delete, exists, func, not_, or_, select
 from sqlalchemy.orm import aliased
 
 from bot.config import RetentionSettings
@@ -76,7 +76,7 @@ class Policy:
 
 @dataclass(frozen=True, slots=True)
 class Cutoffs:
-    """The moments a prune at ``now`` compares against."""
+    """The moments a prune at ``now`` compares against (whole seconds)."""
 
     full_before: datetime
     hourly_before: datetime
@@ -87,6 +87,8 @@ class Cutoffs:
     @classmethod
     def at(cls, now: datetime, policy: Policy) -> Cutoffs:
         """The cutoffs of ``policy`` at ``now``."""
+        # Whole seconds: the snapshot rule compares POSIX seconds (bot.store.downsample).
+        now = now.replace(microsecond=0)
         posts = now - policy.posts_after if policy.posts_after is not None else None
         return cls(now - policy.snapshots_full, now - policy.snapshots_hourly,
                    now - policy.deliveries_after, now - policy.events_after, posts)  # fmt: skip
@@ -194,7 +196,10 @@ async def _snapshots(
         chunk = accounts[lo : lo + _ACCOUNTS_PER_READ]
         rows, protected = await _snapshot_rows(db, chunk, ranges)
         drop = snapshots_to_drop(
-            rows, full_before=cut.full_before, hourly_before=cut.hourly_before, protected=protected
+            rows,
+            full_before=int(cut.full_before.timestamp()),
+            hourly_before=int(cut.hourly_before.timestamp()),
+            protected=protected,
         )
         removed += len(drop)
         if not report.dry_run:
@@ -216,17 +221,25 @@ async def _snapshot_rows(
         for start, before in ranges
     ]
     stmt = (
-        select(Snapshot.id, Snapshot.account_id, Snapshot.observed_at)
+        select(Snapshot.id, Snapshot.account_id, _seconds(db.dialect))
         .where(Snapshot.account_id.in_(list(accounts)), or_(*windows))
         .order_by(Snapshot.account_id, Snapshot.observed_at, Snapshot.id)
     )
-    first = _edge(ascending=True)
-    latest = _edge(ascending=False)
-    ends = select(first, latest).where(Account.id.in_(list(accounts)))
-    async with db.sessions() as session:
-        rows: list[Row] = [(r[0], r[1], r[2]) for r in await session.execute(stmt)]
-        protected = {i for pair in await session.execute(ends) for i in pair if i is not None}
+    ends = select(_edge(ascending=True), _edge(ascending=False)).where(
+        Account.id.in_(list(accounts))
+    )
+    async with db.engine.connect() as conn:
+        # Plain integers back: parsing a timestamp per row would cost more than the rule.
+        rows: list[Row] = [(r[0], r[1], int(r[2])) for r in await conn.execute(stmt)]
+        protected = {i for pair in await conn.execute(ends) for i in pair if i is not None}
     return rows, protected
+
+
+def _seconds(dialect: str) -> Any:
+    """``observed_at`` as whole POSIX seconds, computed by the database."""
+    if dialect == "postgresql":
+        return func.floor(func.extract("epoch", Snapshot.observed_at)).cast(BigInteger)
+    return func.strftime("%s", Snapshot.observed_at).cast(BigInteger)
 
 
 def _edge(*, ascending: bool) -> Any:
