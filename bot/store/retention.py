@@ -20,7 +20,7 @@ of ids; the same reads with ``dry_run`` count what would go and delete nothing.
 
 from __future__ import annotations
 
-import logging
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -35,8 +35,6 @@ from bot.store.downsample import Row, snapshots_to_drop
 from bot.store.engine import Database
 from bot.store.models import Account, Delivery, EventRow, Post, PostVersion, Snapshot
 
-log = logging.getLogger(__name__)
-
 #: The settings row holding the job's lease and what it remembers.
 JOB_KEY = "job:retention"
 #: Outbox rows whose work is over.
@@ -47,8 +45,9 @@ POST_EVENTS = (EventKind.NEW_POST.value, EventKind.POST_EDITED.value, EventKind.
 KEPT_EVENTS = (*POST_EVENTS, EventKind.FOLLOWERS_MILESTONE.value)
 #: The tables a prune reports on, in the order it reports them.
 TABLES = ("snapshots", "deliveries", "events", "posts", "post_versions")
-#: Accounts whose snapshots are read at once (a few thousand rows each at most).
-_ACCOUNTS_PER_READ = 100
+#: Accounts whose snapshots are read at once: a first prune reads up to a year of rows
+#: each (tens of thousands at a 15-minute poll interval), a daily one a few dozen.
+_ACCOUNTS_PER_READ = 25
 
 #: Called between batches (the job renews its lease there).
 BatchHook = Callable[[], Awaitable[None]]
@@ -195,7 +194,10 @@ async def _snapshots(
     for lo in range(0, len(accounts), _ACCOUNTS_PER_READ):
         chunk = accounts[lo : lo + _ACCOUNTS_PER_READ]
         rows, protected = await _snapshot_rows(db, chunk, ranges)
-        drop = snapshots_to_drop(
+        # In a thread: a first prune decides on a year of rows per account, and the
+        # relay and chat share this event loop.
+        drop = await asyncio.to_thread(
+            snapshots_to_drop,
             rows,
             full_before=int(cut.full_before.timestamp()),
             hourly_before=int(cut.hourly_before.timestamp()),
@@ -209,6 +211,7 @@ async def _snapshots(
                         delete(Snapshot).where(Snapshot.id.in_(drop[start : start + batch]))
                     )
                 await between()
+            await between()
     return removed
 
 

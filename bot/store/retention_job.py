@@ -4,7 +4,6 @@ the database (``govwatch run`` on several machines), and ``govwatch db prune`` b
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -12,8 +11,6 @@ from bot.errors import LeaseHeld
 from bot.store import leases
 from bot.store.engine import Database
 from bot.store.retention import JOB_KEY, Policy, Report, prune
-
-log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
