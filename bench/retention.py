@@ -23,6 +23,7 @@ import asyncio
 import hashlib
 import json
 import os
+import sys
 import time
 from datetime import datetime, timedelta
 from typing import Any
@@ -154,14 +155,15 @@ async def measure(kind: str, *, accounts: int, days: int, per_hour: int) -> dict
                                      every=None, clock=lambda: now)  # fmt: skip
         prune_s = time.perf_counter() - began
         assert report is not None
-        # The next day's run reads only what aged into a coarser tier since.
+        again = await answers(db, now)
+        after = await vacuumed_bytes(db)
+        rows_after = await _counts(db)
+        # The next day's run reads only what aged into a coarser tier since (after the
+        # comparison: it thins the day that leaves the full-resolution window).
         began = time.perf_counter()
         await run_retention(db, Policy(), owner="bench", hold=timedelta(minutes=15),
                             every=None, clock=lambda: now + timedelta(days=1))  # fmt: skip
         next_s = time.perf_counter() - began
-        after = await vacuumed_bytes(db)
-        again = await answers(db, now)
-        rows_after = await _counts(db)
     finally:
         await db.close()
         await drop_database(url)
@@ -189,6 +191,7 @@ async def run(kinds: list[str], *, accounts: int, days: int, per_hour: int) -> l
             out.append({"db": kind, "skipped": "PostgreSQL at 127.0.0.1:5432 does not answer"})
             continue
         out.append(await measure(kind, accounts=accounts, days=days, per_hour=per_hour))
+        print(json.dumps(out[-1]), file=sys.stderr, flush=True)  # progress, one kind at a time
     return out
 
 
