@@ -30,6 +30,16 @@ class UserInputError(GovwatchError):
     """A user mistake that should be reported in one line, without a traceback."""
 
 
+class SparqlError(GovwatchError):
+    """A SPARQL endpoint gave no usable result; ``status`` is its HTTP status (None when
+    there was no answer) and ``detail`` the cause in words."""
+
+    def __init__(self, detail: str, *, status: int | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.status = status
+
+
 class RosterError(UserInputError):
     """A roster file has bad entries; ``problems`` lists (position, message) pairs."""
 

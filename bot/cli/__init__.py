@@ -21,7 +21,7 @@ from bot.cli.evidence import evidence
 from bot.cli.export import export
 from bot.cli.poll import poll_once
 from bot.cli.probe import probe
-from bot.cli.roster import import_roster
+from bot.cli.roster import add_wikidata_args, import_roster
 from bot.cli.run import run
 from bot.cli.search import add_parser as add_search
 from bot.cli.search import search
@@ -95,9 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--full", action="store_true", help="also remove posts older than retention.posts_after"
     )
 
-    imp = add("import", "import a roster file (TOML or CSV); idempotent")
-    imp.add_argument("file", help="roster file (.toml or .csv)")
+    imp = add("import", "import a roster file (TOML or CSV), or a roster from Wikidata; idempotent")
+    imp.add_argument("file", nargs="?", default=None, help="roster file (.toml or .csv)")
     imp.add_argument("--dry-run", action="store_true", help="validate only, change nothing")
+    add_wikidata_args(imp)
 
     exp = add("export", "export the roster (or, with --what, data for analysts)")
     exp.add_argument(

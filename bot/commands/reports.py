@@ -141,8 +141,18 @@ def _top_reply(ctx: CommandContext, board: Leaderboard) -> Reply:
     for line in _missing_lines(loc, board):
         builder.line(line)
     methods = _methods(ctx, board.measured_at, board.unknown_accounts, board.reasons)
+    if board.watchlist:
+        methods += " " + tenure_note(loc, board.not_in_office)
     builder.line(Span(methods, italic=True))
     return builder.build(summary=_top_title(loc, board))
+
+
+def tenure_note(loc: str, not_in_office: int) -> str:
+    """The methods line's words on who counts as a member (those in office)."""
+    text = t(loc, "tenure.methods")
+    if not_in_office:
+        text += " " + t(loc, "tenure.left_out", count=count_text(loc, not_in_office))
+    return text
 
 
 def _missing_lines(loc: str, board: Leaderboard) -> list[str]:
@@ -293,6 +303,8 @@ def _report_reply(ctx: CommandContext, report: CabinetReport) -> Reply:
     )
     if report.unknown_accounts:
         methods += " " + _unknown_sources(loc, report.unknown_accounts, report.failing_reasons)
+    if report.watchlist:
+        methods += " " + tenure_note(loc, report.not_in_office)
     builder.line(Span(methods, italic=True))
     return builder.build(summary=report_title(loc, report))
 

@@ -452,6 +452,26 @@ class VkSourceSettings(SourceSettings):
     api_version: str = "5.199"
 
 
+class WikidataSettings(Section):
+    """``govwatch import --wikidata-query``: where the query runs and how we introduce
+    ourselves (Wikimedia's User-Agent policy asks for a descriptive agent with a contact)."""
+
+    endpoint: str = "https://query.wikidata.org/sparql"
+    user_agent: str = (
+        "govwatch/0.1 (https://github.com/govwatch/govwatch; roster import of government "
+        "members) httpx"
+    )
+    #: The public endpoint stops a query after 60 seconds; a little more for the answer.
+    timeout: Duration = timedelta(seconds=70)
+
+    @field_validator("endpoint")
+    @classmethod
+    def _web_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("use an http(s) URL such as https://query.wikidata.org/sparql")
+        return value
+
+
 class SourcesSettings(Section):
     telegram: TelegramSourceSettings = TelegramSourceSettings()
     bluesky: BlueskySourceSettings = BlueskySourceSettings()
@@ -498,6 +518,7 @@ class Settings(BaseSettings):
     ops: OpsSettings = OpsSettings()
     retention: RetentionSettings = RetentionSettings()
     sources: SourcesSettings = SourcesSettings()
+    wikidata: WikidataSettings = WikidataSettings()
 
     @model_validator(mode="after")
     def _health_bounds(self) -> Self:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.reports.history import Baseline, followers_at, median_gap, post_counts, post_times
 from bot.reports.scope import AccountRow, OfficialRow, load_scope
 from bot.store.models import Official, Post, Watchlist, WatchlistMember
+from bot.store.positions import Tenure, is_former, last_held, tenures_of
 
 #: The rhythm is the median gap between an account's latest ``history.RHYTHM_POSTS``
 #: posts within this window.
@@ -54,6 +55,8 @@ class OfficialCard:
     measured_at: datetime
     watchlists: list[str] = field(default_factory=list)
     accounts: list[AccountCard] = field(default_factory=list)
+    #: The last position held, when every position has ended (a former member).
+    former: Tenure | None = None
 
 
 async def official_card(
@@ -80,6 +83,9 @@ async def official_card(
         measured_at=now,
         watchlists=await _watchlists(session, official_id),
     )
+    tenures = (await tenures_of(session, [official_id])).get(official_id, [])
+    if is_former(tenures, now.date()):
+        card.former = last_held(tenures)
     for account in accounts:
         card.accounts.append(
             AccountCard(

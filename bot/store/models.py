@@ -75,12 +75,29 @@ class Official(Base):
     tenure_start: Mapped[date | None] = mapped_column(Date)
     tenure_end: Mapped[date | None] = mapped_column(Date)
     notes: Mapped[str | None] = mapped_column(Text)
+    #: The Wikidata item (``Q…``) an import from Wikidata matches the official on.
+    wikidata_id: Mapped[str | None] = mapped_column(String(20), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     accounts: Mapped[list[Account]] = relationship(
         back_populates="official", cascade="all, delete-orphan", passive_deletes=True
     )
+
+
+class Position(Base):
+    """A position an official holds or held; ``start``/``end`` are inclusive days, None
+    when open. An official without positions counts as always in office."""
+
+    __tablename__ = "positions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    official_id: Mapped[int] = mapped_column(
+        ForeignKey("officials.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(500))
+    start: Mapped[date | None] = mapped_column(Date)
+    end: Mapped[date | None] = mapped_column(Date)
 
 
 class Account(Base):
