@@ -65,16 +65,12 @@ def usual_daily(rates: Sequence[float], followers: int, rules: Rules) -> Usual |
     return Usual(max(abs(median), MAD_SCALE * mad, floor), len(rates), median, mad)
 
 
-def judge(
-    baseline: dict[str, Any] | None, now: datetime, followers: int, up: bool, rules: Rules
-) -> Judgement:
+def judge(baseline: object, now: datetime, followers: int, up: bool, rules: Rules) -> Judgement:
     """Compare the change since the baseline's anchor with the usual daily change."""
-    if not isinstance(baseline, dict):
+    anchor = _anchor(baseline)
+    if anchor is None or not isinstance(baseline, dict):
         return Judgement(None, False, None, 0, None)
-    anchor_at = parse_iso(baseline.get("at"))
-    anchor_f = baseline.get("f")
-    if anchor_at is None or not isinstance(anchor_f, int):
-        return Judgement(None, False, None, 0, None)
+    anchor_at, anchor_f = anchor
     recent = followers - anchor_f
     usual = usual_daily(_rates(baseline), followers, rules)
     if usual is None:
@@ -90,11 +86,11 @@ def judge(
 def update_baseline(state: State, now: datetime, followers: int, rules: Rules) -> None:
     """Advance ``state.extra["growth"]`` with a read of ``followers`` at ``now``."""
     baseline = state.extra.get("growth")
-    anchor_at = parse_iso(baseline.get("at")) if isinstance(baseline, dict) else None
-    anchor_f = baseline.get("f") if isinstance(baseline, dict) else None
-    if not isinstance(baseline, dict) or anchor_at is None or not isinstance(anchor_f, int):
+    anchor = _anchor(baseline)
+    if anchor is None or not isinstance(baseline, dict):
         state.extra["growth"] = {"at": iso(now), "f": followers, "d": []}
         return
+    anchor_at, anchor_f = anchor
     elapsed = now - anchor_at
     if elapsed < DAY:
         return
@@ -102,6 +98,22 @@ def update_baseline(state: State, now: datetime, followers: int, rules: Rules) -
     rates = [*_rates(baseline), round(rate, 2)]
     keep = max(1, rules.unusual_window_days)
     state.extra["growth"] = {"at": iso(now), "f": followers, "d": rates[-keep:]}
+
+
+def _anchor(baseline: object) -> tuple[datetime, int] | None:
+    # Scratch space written by older or other code must never stop detection.
+    if not isinstance(baseline, dict):
+        return None
+    at, followers = baseline.get("at"), baseline.get("f")
+    if not isinstance(at, str) or not isinstance(followers, int) or isinstance(followers, bool):
+        return None
+    try:
+        moment = parse_iso(at)
+    except ValueError:
+        return None
+    if moment is None or moment.tzinfo is None:
+        return None
+    return moment, followers
 
 
 def _rates(baseline: dict[str, Any]) -> list[float]:
