@@ -3,11 +3,14 @@ ordinary growth is not, and /anomalies lists the jump."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import time_machine
 from sqlalchemy import select
 
+from bot.chat.slack_blocks import message_blocks
+from bot.chat.telegram_html import one_html
 from bot.commands.service import CommandService
 from bot.notify.render import render_event
 from bot.reply import Caller, Table, render_plain
@@ -84,5 +87,13 @@ async def test_a_jump_of_ten_times_the_usual_growth_is_marked(
         table = next(b for b in reply.blocks if isinstance(b, Table))
         assert [row[0] for row in table.rows] == ["Official jumpy.bsky.social"]
         assert table.rows[0][2:4] == ("+500", "×10")
+        # The one answer, as each chat shows it (the adapters only translate).
+        slack = json.dumps(message_blocks(reply), ensure_ascii=False)
+        assert "Official jumpy.bsky.social" in slack
+        assert "×10" in slack
+        assert "Official steady.bsky.social" not in slack
+        html = one_html(reply)
+        assert "Official jumpy.bsky.social" in html
+        assert "×10" in html
         quiet = await svc.handle(caller, "/anomalies 7d telegram", locale="ru")
         assert "Необычных изменений подписчиков" in render_plain(quiet)

@@ -125,7 +125,14 @@ async def test_weekly_leaderboard_once_per_week_across_a_crash(
         text = sent[0].shown
         assert text.startswith("Weekly leaderboard, Nov 23, 2026")
         assert "gov · Telegram · followers" in text
-        assert "Move" in text and "▲" in text and "new" in text
+        rows = {line.split("  ")[1].strip(): line.split()[-1] for line in _table(text)}
+        assert rows == {
+            "Aliya Akhmetova": "▲2",
+            "Chingiz Chokin": "=",
+            "Bolat Bekov": "▼2",
+            "Dina Dauletova": "new",
+            "Ermek Ermekov": "?",
+        }
 
         # The next Monday brings the next one, and only one.
         assert await queue.run_due(MONDAY + timedelta(days=7)) == 1
@@ -134,6 +141,18 @@ async def test_weekly_leaderboard_once_per_week_across_a_crash(
         assert len(api.messages_to(CHAT)) == 2
     finally:
         await backend.app.shutdown()
+
+
+def _table(text: str) -> list[str]:
+    """The data rows of the one table in a sent message (after its dashed rule)."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("-  "))
+    rows = []
+    for line in lines[start + 1 :]:
+        if not line.strip():
+            break
+        rows.append(line)
+    return rows
 
 
 async def test_weekly_leaderboard_off_and_in_russian(

@@ -94,18 +94,21 @@ def _accounts(
     metric: str, platform: str | None, watchlist_id: int | None, p: PreviousPeriod, dialect: str
 ) -> Any:
     # One row per account in scope (the board's live accounts): its figure back then.
-    conditions: list[Any] = [
-        Account.enabled.is_(True),
-        func.coalesce(AccountState.missing, False).is_(False),
-        func.coalesce(AccountState.status, "") != "absent",
-    ]
+    scope: list[Any] = [Account.enabled.is_(True)]
     if platform is not None:
-        conditions.append(Account.platform == platform)
+        scope.append(Account.platform == platform)
     if watchlist_id is not None:
         members = select(WatchlistMember.official_id).where(
             WatchlistMember.watchlist_id == watchlist_id
         )
-        conditions.append(Account.official_id.in_(members))
+        scope.append(Account.official_id.in_(members))
+    conditions = [
+        *scope,
+        func.coalesce(AccountState.missing, False).is_(False),
+        func.coalesce(AccountState.status, "") != "absent",
+    ]
+    # A narrower scope reads only its own accounts' history (index ranges per account).
+    narrow = select(Account.id).where(*scope) if len(scope) > 1 else None
     known = case((AccountState.first_seen_at <= p.end, 1), else_=0)
     columns: list[Any] = [Account.id.label("aid"), Account.official_id.label("oid"),
                           known.label("known")]  # fmt: skip
@@ -113,12 +116,14 @@ def _accounts(
         AccountState.__table__, AccountState.account_id == Account.id
     )
     if metric in ("followers", "growth", "percent"):
-        at_end = recent_followers(p.end, start=p.end - BASELINE_WINDOW, dialect=dialect)
+        at_end = recent_followers(
+            p.end, start=p.end - BASELINE_WINDOW, dialect=dialect, accounts=narrow
+        )
         joined = joined.outerjoin(at_end, at_end.c.account_id == Account.id)
         columns.append(followers_before(Account.id, at_end, at=p.end).label("f"))
     if metric in ("growth", "percent"):
         at_start = recent_followers(
-            p.start, start=p.start - BASELINE_WINDOW, dialect=dialect
+            p.start, start=p.start - BASELINE_WINDOW, dialect=dialect, accounts=narrow
         ).element.subquery("start_followers")
         joined = joined.outerjoin(at_start, at_start.c.account_id == Account.id)
         first = followers_probe(Account.id, at=p.start, until=p.end)
