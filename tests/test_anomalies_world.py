@@ -96,4 +96,6 @@ async def test_a_jump_of_ten_times_the_usual_growth_is_marked(
         assert "Official jumpy.bsky.social" in html
         assert "×10" in html
         quiet = await svc.handle(caller, "/anomalies 7d telegram", locale="ru")
-        assert "Необычных изменений подписчиков" in render_plain(quiet)
+        assert "необычных изменений подписчиков не было (все чиновники, Telegram)" in render_plain(
+            quiet
+        )

@@ -17,8 +17,8 @@ _DECIMAL = {"ru": ",", "kk": ",", "en": "."}
 
 
 def ratio_text(ratio: float, locale: str | None) -> str:
-    """A ratio as people say it: ``12`` from 10 up, else one decimal (``3,5`` in ru, kk)."""
-    if ratio >= 10:
+    """A ratio as people say it: ``12`` from 10 up or when whole, else ``3,5`` (ru, kk)."""
+    if ratio >= 10 or float(ratio).is_integer():
         return format_number(round(ratio), locale)
     return f"{ratio:.1f}".replace(".", _DECIMAL[normalize_locale(locale)])
 
