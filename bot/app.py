@@ -31,6 +31,7 @@ from bot.errors import LeaseHeld, UserInputError
 from bot.logs import quiet_libraries, setup_logging
 from bot.net.client import HttpClient
 from bot.notify.digest import DigestQueue
+from bot.notify.leaderboard_digest import LeaderboardDigests
 from bot.notify.relay import Relay
 from bot.ops.server import OpsServer
 from bot.poll.pipeline import Poller
@@ -194,6 +195,11 @@ class App:
         # Due digests are queued in the outbox; the relay sends them with the alerts.
         self.digests = DigestQueue(db=self.db, settings=self.settings, backends=self.backends)
         self.add_periodic("digests", self.digests.run_due, DIGEST_EVERY_S)
+        # The weekly leaderboard digest (/digest top) goes the same way.
+        self.leaderboards = LeaderboardDigests(
+            db=self.db, settings=self.settings, backends=self.backends
+        )
+        self.add_periodic("leaderboards", self.leaderboards.run_due, DIGEST_EVERY_S)
 
     async def _sample_metrics(self) -> None:
         # Only this process knows its hosts' 429 cooldowns; the others are counted as they

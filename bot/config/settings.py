@@ -157,6 +157,21 @@ class DetectSettings(Section):
         default_factory=lambda: [1000, 5000, 10000, 25000, 50000, 100000, 500000, 1000000]
     )
     confirm_polls: int = Field(default=2, ge=1)
+    # Unusual follower changes (bot/detect/unusual.py): daily growth kept per account,
+    # the fewest daily figures to judge by, the ratio that marks a jump, and the floor
+    # of the usual daily change (followers, and percent of the count).
+    unusual_window: Duration = timedelta(days=60)
+    unusual_min_days: int = Field(default=14, ge=1, le=365)
+    unusual_ratio: float = Field(default=5.0, gt=1.0)
+    unusual_floor: int = Field(default=10, ge=1)
+    unusual_floor_percent: float = Field(default=0.05, ge=0)
+
+    @field_validator("unusual_window")
+    @classmethod
+    def _window_days(cls, value: timedelta) -> timedelta:
+        if not timedelta(days=7) <= value <= timedelta(days=365):
+            raise ValueError("must be between 7d and 365d (30d to 90d is the usual choice)")
+        return value
 
 
 class RelaySettings(Section):
