@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from sqlalchemy.exc import DBAPIError
 
 from bot.cli.ask import ask
-from bot.cli.db import EXIT_USAGE, config_check, db_upgrade
+from bot.cli.db import EXIT_USAGE, config_check, db_command
 from bot.cli.demo import demo
 from bot.cli.evidence import evidence
 from bot.cli.export import export
@@ -86,6 +86,14 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     up = db_sub.add_parser("upgrade", help="apply migrations")
     _add_config(up, top=False)
+    prune = db_sub.add_parser(
+        "prune", help="remove what [retention] no longer keeps (old snapshots, outbox rows...)"
+    )
+    _add_config(prune, top=False)
+    prune.add_argument("--dry-run", action="store_true", help="count what would go, delete nothing")
+    prune.add_argument(
+        "--full", action="store_true", help="also remove posts older than retention.posts_after"
+    )
 
     imp = add("import", "import a roster file (TOML or CSV), or a roster from Wikidata; idempotent")
     imp.add_argument("file", nargs="?", default=None, help="roster file (.toml or .csv)")
@@ -151,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
 HANDLERS: dict[str, Handler] = {
     "run": run,
     "demo": demo,
-    "db": db_upgrade,
+    "db": db_command,
     "import": import_roster,
     "export": export,
     "probe": probe,

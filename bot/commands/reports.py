@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from bot.commands.context import CommandContext, CommandSpec
 from bot.commands.report_common import (
+    chat_zone,
     count_text,
     moment_text,
     names_line,
@@ -32,6 +33,8 @@ from bot.reply import Attachment, Reply, ReplyBuilder, Span, Table
 from bot.reports import charts
 from bot.reports.cabinet import CabinetReport, cabinet_report, report_csv, share_key
 from bot.reports.leaderboard import MISSING_KINDS, NO_VALUE, Entry, Leaderboard, top
+from bot.reports.movement import Move, rank_moves
+from bot.reports.movement_text import move_note, move_text
 from bot.reports.scope import UnknownWatchlist, parse_words, period_label
 from bot.reports.silence import SilenceReport, silent_officials
 from bot.reports.states import ABSENT
@@ -64,9 +67,10 @@ async def cmd_top(ctx: CommandContext) -> Reply:
             limit=limit,
             now=now,
         )
+        moves = await rank_moves(session, board)
     if board.members == 0:
         return Reply.text(t(ctx.locale, "reports.no_data"))
-    reply = _top_reply(ctx, board)
+    reply = _top_reply(ctx, board, moves)
     if "chart" in words.flags and not board.empty:
         png = await charts.in_thread(
             charts.render_bars_png,
@@ -94,10 +98,14 @@ def _top_title(locale: str, board: Leaderboard) -> str:
     )
 
 
-def _top_row(locale: str, board: Leaderboard, entry: Entry) -> tuple[str, ...]:
+def _top_row(
+    locale: str, board: Leaderboard, entry: Entry, moves: dict[int, Move]
+) -> tuple[str, ...]:
     mark = ("*" if entry.partial else "") + ("~" if entry.stale else "")
     name = entry.official.display(locale) + (f" {mark}" if mark else "")
+    move = moves.get(entry.official.id)
     rank = str(entry.rank)
+    moved = move_text(locale, move) if move else "?"
     if board.metric in ("growth", "percent"):
         return (
             rank,
@@ -105,15 +113,17 @@ def _top_row(locale: str, board: Leaderboard, entry: Entry) -> tuple[str, ...]:
             signed_text(locale, entry.growth),
             percent_text(locale, entry.growth_percent),
             count_text(locale, entry.followers),
+            moved,
         )
     if board.metric == "posts":
-        return (rank, name, count_text(locale, entry.posts))
-    return (rank, name, count_text(locale, entry.followers))
+        return (rank, name, count_text(locale, entry.posts), moved)
+    return (rank, name, count_text(locale, entry.followers), moved)
 
 
-def _top_reply(ctx: CommandContext, board: Leaderboard) -> Reply:
+def _top_reply(ctx: CommandContext, board: Leaderboard, moves: dict[int, Move]) -> Reply:
     loc = ctx.locale
     header: tuple[str, ...]
+    move = t(loc, "ranks.col.move")
     if board.metric in ("growth", "percent"):
         header = (
             "#",
@@ -121,17 +131,19 @@ def _top_reply(ctx: CommandContext, board: Leaderboard) -> Reply:
             t(loc, "reports.col.growth"),
             t(loc, "reports.col.percent"),
             t(loc, "reports.col.followers"),
+            move,
         )
     elif board.metric == "posts":
-        header = ("#", t(loc, "reports.col.official"), t(loc, "reports.col.posts"))
+        header = ("#", t(loc, "reports.col.official"), t(loc, "reports.col.posts"), move)
     else:
-        header = ("#", t(loc, "reports.col.official"), t(loc, "reports.col.followers"))
+        header = ("#", t(loc, "reports.col.official"), t(loc, "reports.col.followers"), move)
     builder = ReplyBuilder().line(Span(_top_title(loc, board), bold=True))
     if board.entries:
-        rows = tuple(_top_row(loc, board, e) for e in board.entries)
+        rows = tuple(_top_row(loc, board, e, moves) for e in board.entries)
         align = ("r", "l", *("r" * (len(header) - 2)))
         builder.table(Table(header=header, rows=rows, align=align))
         builder.paragraph()
+        builder.line(move_note(loc, board, moves, zone=chat_zone(ctx)))
     if board.ranked > len(board.entries):
         builder.line(t(loc, "reports.top.shown", shown=len(board.entries), total=board.ranked))
     if any(e.partial for e in board.entries):

@@ -387,6 +387,13 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("event_id", "chat_id", name="uq_deliveries_event_chat"),
         Index("ix_deliveries_due", "status", "next_attempt_at"),
+        # Removing a digest sets digest_id NULL in the rows it summarised (retention).
+        Index(
+            "ix_deliveries_digest",
+            "digest_id",
+            postgresql_where=text("digest_id IS NOT NULL"),
+            sqlite_where=text("digest_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
@@ -488,6 +495,29 @@ class WatchlistWords(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class LeaderboardDigest(Base):
+    """A chat's weekly leaderboard digest: ``/top`` with rank moves, every Monday.
+
+    One per chat. ``last_sent_at`` is the slot last taken (as ``chats.digest_last_sent_at``
+    for the event digest): the conditional update of it makes one worker queue each week.
+    """
+
+    __tablename__ = "leaderboard_digests"
+
+    chat_id: Mapped[int] = mapped_column(
+        ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True
+    )
+    watchlist_id: Mapped[int | None] = mapped_column(
+        ForeignKey("watchlists.id", ondelete="CASCADE")
+    )
+    platform: Mapped[str | None] = mapped_column(String(20))
+    #: "followers", "growth", "percent" or "posts", as ``/top``.
+    metric: Mapped[str] = mapped_column(String(10), default="followers")
+    digest_time: Mapped[str] = mapped_column(String(5), default="09:00")
+    last_sent_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 __all__ = [
     "Account",
     "AccountState",
@@ -498,6 +528,7 @@ __all__ = [
     "Editor",
     "EventRow",
     "KeywordSubscription",
+    "LeaderboardDigest",
     "Mute",
     "Official",
     "Post",
