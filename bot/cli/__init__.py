@@ -19,6 +19,8 @@ from bot.cli.db import EXIT_USAGE, config_check, db_upgrade
 from bot.cli.demo import demo
 from bot.cli.evidence import evidence
 from bot.cli.export import export
+from bot.cli.languages import add_arguments as add_languages
+from bot.cli.languages import db_languages
 from bot.cli.poll import poll_once
 from bot.cli.probe import probe
 from bot.cli.roster import import_roster
@@ -86,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     up = db_sub.add_parser("upgrade", help="apply migrations")
     _add_config(up, top=False)
+    langs = db_sub.add_parser(
+        "languages", help="identify the language of stored post versions that have none yet"
+    )
+    add_languages(langs)
+    _add_config(langs, top=False)
 
     imp = add("import", "import a roster file (TOML or CSV); idempotent")
     imp.add_argument("file", help="roster file (.toml or .csv)")
@@ -146,11 +153,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _db(settings: Settings, args: argparse.Namespace) -> int:
+    """``db upgrade`` or ``db languages``."""
+    if args.db_command == "languages":
+        return db_languages(settings, args)
+    return db_upgrade(settings, args)
+
+
 #: The handler of every subcommand that runs with loaded settings (``config`` needs none).
 HANDLERS: dict[str, Handler] = {
     "run": run,
     "demo": demo,
-    "db": db_upgrade,
+    "db": _db,
     "import": import_roster,
     "export": export,
     "probe": probe,

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands.context import CommandContext, CommandSpec, usage
+from bot.commands.languages import mix_line
 from bot.commands.report_common import (
     chat_zone,
     count_text,
@@ -67,6 +68,9 @@ def _card_reply(ctx: CommandContext, card: OfficialCard) -> Reply:
         builder.line(role)
     if card.watchlists:
         builder.line(t(loc, "reports.card.watchlists", names=", ".join(card.watchlists)))
+    languages = mix_line(loc, "lang.card", card.languages)
+    if languages:
+        builder.line(languages)
     if not card.accounts:
         builder.line(t(loc, "reports.card.no_accounts"))
     for account in card.accounts:

@@ -13,6 +13,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 from bot.commands.context import CommandContext, CommandSpec
+from bot.commands.languages import mix_line
 from bot.commands.report_common import (
     count_text,
     moment_text,
@@ -247,6 +248,12 @@ def _report_reply(ctx: CommandContext, report: CabinetReport) -> Reply:
     )
     if report.n:
         builder.line(_activity(loc, report))
+    mix = report.language_mix
+    languages = mix_line(loc, "lang.report", mix)
+    if languages:
+        builder.line(languages)
+        if mix.count("mixed") or mix.count("unknown"):
+            builder.line(Span(t(loc, "lang.note"), italic=True))
     leaders = report.leaders()
     if leaders:
         builder.paragraph().line(Span(t(loc, "reports.report.leaders"), bold=True))

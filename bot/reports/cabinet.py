@@ -19,6 +19,7 @@ from fractions import Fraction
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.reports.history import Baseline, followers_at, post_counts
+from bot.reports.languages import GROUPS, LanguageMix, account_mixes, mix_of
 from bot.reports.scope import AccountRow, OfficialRow, load_scope
 from bot.reports.states import (
     ABSENT,
@@ -71,6 +72,13 @@ class CabinetReport:
     #: Accounts whose latest fetch failed, by reason group.
     failing_reasons: Counter[str] = field(default_factory=Counter)
     last_read_at: datetime | None = None
+    #: Each member's language mix of the period's posts (members without posts: absent).
+    languages: dict[int, LanguageMix] = field(default_factory=dict)
+
+    @property
+    def language_mix(self) -> LanguageMix:
+        """The language mix of all the members' posts in the period."""
+        return mix_of(m.counts for m in self.languages.values())
 
     def _with(self, state: str) -> list[OfficialRow]:
         return [line.official for line in self.lines if line.state == state]
@@ -169,6 +177,11 @@ async def cabinet_report(
     by_official: dict[int, list[AccountRow]] = {}
     for account in live:
         by_official.setdefault(account.official_id, []).append(account)
+    mixes = await account_mixes(session, [a.id for a in live], since, now)
+    for official_id, accounts in by_official.items():
+        found = [mixes[a.id].counts for a in accounts if a.id in mixes]
+        if found and official_id in scope.officials:
+            report.languages[official_id] = mix_of(found)
     for official in scope.officials.values():
         accounts = by_official.get(official.id, [])
         line = _line(official, accounts, counts, baselines, since)
@@ -235,6 +248,7 @@ CSV_COLUMNS = (
     "posts_in_period",
     "last_post_at",
     "partial",
+    *(f"posts_lang_{g}" for g in GROUPS),
 )
 
 
@@ -244,6 +258,7 @@ def report_csv(report: CabinetReport, *, locale: str) -> bytes:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for line in report.lines:
+        mix = report.languages.get(line.official.id, LanguageMix())
         writer.writerow(
             (
                 _safe_cell(line.official.display(locale)),
@@ -256,6 +271,7 @@ def report_csv(report: CabinetReport, *, locale: str) -> bytes:
                 line.posts,
                 line.last_post_at.isoformat() if line.last_post_at else "",
                 "yes" if line.partial else "no",
+                *(mix.count(g) for g in GROUPS),
             )
         )
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
