@@ -216,7 +216,7 @@ def parse_plain_page(body: bytes, *, channel: str, fetched_at: datetime) -> Obse
     if _SUBSCRIBERS.search(extra):
         count = parse_count(_SUBSCRIBERS.split(extra)[0])
         image = _og(tree, "image")
-        shown = _previewable(tree, channel)
+        shown = _previewable(tree)
         return Observation(
             platform=Platform.TELEGRAM,
             handle=channel,
@@ -239,12 +239,10 @@ def parse_plain_page(body: bytes, *, channel: str, fetched_at: datetime) -> Obse
     raise ParseError(f"unrecognised plain page extra {extra!r}", reason="layout_changed")
 
 
-def _previewable(tree: LexborHTMLParser, channel: str) -> bool:
-    for link in tree.css("a.tgme_page_context_link"):
-        path = urlsplit(link.attributes.get("href") or "").path.rstrip("/")
-        if path.lower() == f"/s/{channel}".lower():
-            return True
-    return False
+def _previewable(tree: LexborHTMLParser) -> bool:
+    """True when the plain page links to the channel's ``/s/`` preview ("Preview channel")."""
+    links = tree.css("a.tgme_page_context_link")
+    return any(urlsplit(a.attributes.get("href") or "").path.startswith("/s/") for a in links)
 
 
 def merge_plain(channel_page: Observation, plain: Observation) -> Observation:
