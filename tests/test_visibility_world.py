@@ -11,10 +11,15 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
+from bot.commands.service import CommandService
+from bot.config import Settings
+from bot.reply import Caller, Table, render_plain
 from bot.store.engine import Database
 from bot.store.models import AccountState, Delivery, EventRow, Post
 from tests.fakes.world import World, hours_ago, seed
 from tests.test_poll_scenario import START, Rounds, make_settings
+
+CALLER = Caller(backend="console", user_id="1", chat_id="100")
 
 
 @pytest.fixture
@@ -51,6 +56,13 @@ async def test_a_channel_hides_its_preview_and_comes_back(
         # out of sight, not deleted, and the account is not silent.
         for _ in range(3):
             assert await rounds.poll(hours=20) == Counter()
+        # /silent puts it apart, by name, instead of listing it as silent.
+        commands = CommandService(db=database, settings=Settings())
+        silent = render_plain(await commands.handle(CALLER, "/silent 2", locale="en"))
+        assert "not counted as silent (1): Official minister_ch." in silent
+        assert not any(
+            isinstance(b, Table) for b in (await commands.handle(CALLER, "/silent 2")).blocks
+        )
         channel.post("written while the preview was off")
 
         channel.preview = True
@@ -81,7 +93,7 @@ async def test_a_channel_hides_its_preview_and_comes_back(
     assert "went_silent" not in kinds
     assert state is not None
     assert state.followers == 6_905  # read from the plain page meanwhile
-    assert state.extra["visibility"] == "public"
+    assert state.visibility == "public"
     assert len(sent) == len(kinds)  # the subscriber to everything got each event once
 
 

@@ -398,6 +398,7 @@ def _silent_apart(loc: str, report: SilenceReport, span: str) -> list[str]:
         ("reports.silent.unknown", report.unknown),
         ("states.silent.never", report.never_polled),
         ("states.silent.no_accounts", report.no_accounts),
+        ("visibility.silent.hidden", report.hidden),
     ):
         if officials:
             lines.append(

@@ -7,8 +7,9 @@ been seen ``confirm_polls`` times in a row (one odd answer is not news), and aga
 it changes back. The first value ever seen is a baseline, never an event. While the posts
 are hidden, post and silence detection judge nothing (``bot.detect.posts``, ``silence``).
 
-State: ``extra["visibility"]`` (the announced value), ``extra["visibility_since"]`` (ISO
-time it was announced or first seen), ``extra["visibility_pending"]`` ([value, polls]).
+State: ``State.visibility`` (the announced value, a column: reports read it),
+``extra["visibility_since"]`` (ISO time it was announced or first seen) and
+``extra["visibility_pending"]`` ([value, polls] of a change not confirmed yet).
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ def detect_visibility(
     """Add a ``visibility_changed`` event when a confirmed visibility differs from the last."""
     if obs.visibility is None or obs.not_modified:
         return  # the source said nothing this time: keep what we knew
-    extra = out.state.extra
+    new, extra = out.state, out.state.extra
     now = obs.visibility.value
-    known = prev.extra.get("visibility") if prev is not None else None
+    known = prev.visibility if prev is not None else None
     if prev is None or known is None:
-        extra["visibility"] = now
+        new.visibility = now
         extra["visibility_since"] = iso(obs.fetched_at)
         extra.pop("visibility_pending", None)
         return
@@ -42,7 +43,7 @@ def detect_visibility(
         return
     extra.pop("visibility_pending", None)
     since = prev.extra.get("visibility_since")
-    extra["visibility"] = now
+    new.visibility = now
     extra["visibility_since"] = iso(obs.fetched_at)
     out.events.append(
         make_event(
@@ -57,9 +58,3 @@ def detect_visibility(
             polls=polls,
         )
     )
-
-
-def posts_hidden(state: State | None) -> bool:
-    """True when the account's announced visibility hides its posts."""
-    value = state.extra.get("visibility") if state is not None else None
-    return value in {v.value for v in Visibility if v.hides_posts}

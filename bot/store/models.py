@@ -215,6 +215,8 @@ class AccountState(Base):
     last_snapshot_at: Mapped[datetime | None] = mapped_column()
     #: Detector scratch space (e.g. posts missing from the window, with their miss counts).
     extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: Who may see the account (bot.domain.Visibility), as last announced; NULL: not said.
+    visibility: Mapped[str | None] = mapped_column(String(20))
 
 
 class Post(Base):

@@ -1,4 +1,4 @@
-"""post languages: post_versions.language, filled in the background by bot.poll.languages
+"""post languages (post_versions.language) and account visibility (account_state.visibility)
 
 ``language`` is NULL until the version's text has been identified (``bot.langs``): a
 language code (``kk``, ``ru``, ``en``, ``uk``), ``mixed`` (Kazakh and Russian in one
@@ -24,6 +24,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # Who may see the account (visibility_changed, bot.detect.visibility): /silent puts a
+    # hidden account apart instead of calling it silent.
+    op.add_column("account_state", sa.Column("visibility", sa.String(length=20), nullable=True))
     # A plain ADD COLUMN on both databases: a batch copy would drop SQLite's FTS triggers.
     op.add_column("post_versions", sa.Column("language", sa.String(length=12), nullable=True))
     op.create_index(
@@ -39,3 +42,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_post_versions_language_todo", table_name="post_versions")
     op.drop_column("post_versions", "language")
+    op.drop_column("account_state", "visibility")
