@@ -3,13 +3,16 @@ job that fills ``post_versions.language`` once, and the mix in /official, /repor
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 
 import pytest
 from sqlalchemy import insert, select
 
+from bot.app import App
 from bot.cli import main as cli_main
+from bot.config import load_settings
 from bot.langs import MIXED, UNKNOWN, LanguageIdentifier
 from bot.poll.languages import LanguageJob
 from bot.reply import render_plain
@@ -196,3 +199,23 @@ def test_db_languages_backfills(cli_db: str, capsys: pytest.CaptureFixture[str])
     out = capsys.readouterr().out
     assert "0 post versions without a language" in out
     assert "identified 0" in out
+
+
+async def test_govwatch_run_fills_languages_in_the_background(database: Database) -> None:
+    await _world(database)
+    settings = load_settings(None, languages={"every": "200ms"})
+    app = App(settings, db=database, sources={}, chat=False)
+    assert app.scheduler.get_job("languages") is not None
+    await app.start()
+    try:
+        for _ in range(600):  # loading lingua's models takes seconds on a busy machine
+            if None not in await _languages(database):
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await app.stop()
+    assert (await _languages(database))[:5] == ["kk", "kk", "kk", MIXED, "ru"]
+    off = App(
+        load_settings(None, languages={"enabled": False}), db=database, sources={}, chat=False
+    )
+    assert off.scheduler.get_job("languages") is None

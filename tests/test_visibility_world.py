@@ -9,13 +9,14 @@ from collections.abc import AsyncIterator
 
 import pytest
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.commands.service import CommandService
 from bot.config import Settings
+from bot.names import search_key
 from bot.reply import Caller, Table, render_plain
 from bot.store.engine import Database
-from bot.store.models import AccountState, Delivery, EventRow, Post
+from bot.store.models import AccountState, Delivery, EventRow, Official, Post
 from tests.fakes.world import World, hours_ago, seed
 from tests.test_poll_scenario import START, Rounds, make_settings
 
@@ -120,3 +121,24 @@ async def test_a_bluesky_account_hidden_from_logged_out_readers(
     first, second = await _payloads(database, "visibility_changed")
     assert (first["after"], first["posts_hidden"]) == ("logged_in_only", False)
     assert (second["before"], second["after"]) == ("logged_in_only", "public")
+
+
+async def test_the_card_says_the_channel_is_hidden(
+    database: Database, db_url: str, world: World
+) -> None:
+    with time_machine.travel(START, tick=True) as traveller:
+        channel = world.add_telegram("hidden_ch", name="Hidden", followers=300)
+        channel.post("a post", at=hours_ago(1))
+        await seed(database, [("telegram", "hidden_ch")], chats=0)
+        async with database.sessions() as session, session.begin():
+            await session.execute(
+                update(Official).values(search_key=search_key(["Hidden Channel"]))
+            )
+        rounds = Rounds(database, make_settings(db_url, world), traveller)
+        await rounds.poll(hours=0)
+        channel.preview = False
+        await rounds.poll()
+        await rounds.poll()
+        commands = CommandService(db=database, settings=Settings())
+        card = render_plain(await commands.handle(CALLER, "/official Hidden Channel", locale="en"))
+    assert "turned off its web preview" in card

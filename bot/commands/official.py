@@ -92,6 +92,9 @@ def _account_lines(ctx: CommandContext, builder: ReplyBuilder, card: AccountCard
         # Never read, or gone: nothing to say about it but the source's state.
         builder.line(_health(ctx, card))
         return
+    if acc.visibility and acc.visibility != "public":
+        # Hidden posts explain a stale "last post": it is out of sight, not silence.
+        builder.line(t(loc, f"alert.visibility.to.{acc.visibility}"))
     followers = acc.known_followers
     if followers is None:
         builder.line(t(loc, "reports.card.followers_unknown"))
