@@ -34,6 +34,7 @@ from bot.notify.digest import DigestQueue
 from bot.notify.leaderboard_digest import LeaderboardDigests
 from bot.notify.relay import Relay
 from bot.ops.server import OpsServer
+from bot.poll.languages import LanguageJob
 from bot.poll.pipeline import Poller
 from bot.poll.scheduler import PollScheduler
 from bot.reply import ChatAddress, ChatBackend, Reply, SendResult
@@ -180,6 +181,10 @@ class App:
         self.add_periodic("metrics", self._sample_metrics, settings.scheduler.tick)
         if settings.retention.enabled:
             self.add_periodic("retention", self.prune_if_due, RETENTION_CHECK_S)
+        if settings.languages.enabled:
+            # Off the polling path: versions are stored without a language and filled here.
+            self.languages = LanguageJob.from_settings(self.db, settings)
+            self.add_periodic("languages", self.languages.run, settings.languages.every)
         if settings.scheduler.heartbeat_file:
             self._heartbeat = Path(settings.scheduler.heartbeat_file)
             self.add_periodic("heartbeat", self._beat, settings.scheduler.tick)

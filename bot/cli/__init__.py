@@ -19,6 +19,8 @@ from bot.cli.db import EXIT_USAGE, config_check, db_command
 from bot.cli.demo import demo
 from bot.cli.evidence import evidence
 from bot.cli.export import export
+from bot.cli.languages import add_arguments as add_languages
+from bot.cli.languages import db_languages
 from bot.cli.poll import poll_once
 from bot.cli.probe import probe
 from bot.cli.roster import add_wikidata_args, import_roster
@@ -94,6 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
     prune.add_argument(
         "--full", action="store_true", help="also remove posts older than retention.posts_after"
     )
+    langs = db_sub.add_parser(
+        "languages", help="identify the language of stored post versions that have none yet"
+    )
+    add_languages(langs)
+    _add_config(langs, top=False)
 
     imp = add("import", "import a roster file (TOML or CSV), or a roster from Wikidata; idempotent")
     imp.add_argument("file", nargs="?", default=None, help="roster file (.toml or .csv)")
@@ -155,11 +162,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _db(settings: Settings, args: argparse.Namespace) -> int:
+    """``db upgrade``, ``db prune`` or ``db languages``."""
+    if args.db_command == "languages":
+        return db_languages(settings, args)
+    return db_command(settings, args)
+
+
 #: The handler of every subcommand that runs with loaded settings (``config`` needs none).
 HANDLERS: dict[str, Handler] = {
     "run": run,
     "demo": demo,
-    "db": db_command,
+    "db": _db,
     "import": import_roster,
     "export": export,
     "probe": probe,

@@ -13,6 +13,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 from bot.commands.context import CommandContext, CommandSpec
+from bot.commands.languages import mix_line
 from bot.commands.report_common import (
     chat_zone,
     count_text,
@@ -269,6 +270,12 @@ def _report_reply(ctx: CommandContext, report: CabinetReport) -> Reply:
     )
     if report.n:
         builder.line(_activity(loc, report))
+    mix = report.language_mix
+    languages = mix_line(loc, "lang.report", mix)
+    if languages:
+        builder.line(languages)
+        if mix.count("mixed") or mix.count("unknown"):
+            builder.line(Span(t(loc, "lang.note"), italic=True))
     leaders = report.leaders()
     if leaders:
         builder.paragraph().line(Span(t(loc, "reports.report.leaders"), bold=True))
@@ -415,6 +422,7 @@ def _silent_apart(loc: str, report: SilenceReport, span: str) -> list[str]:
         ("reports.silent.unknown", report.unknown),
         ("states.silent.never", report.never_polled),
         ("states.silent.no_accounts", report.no_accounts),
+        ("visibility.silent.hidden", report.hidden),
     ):
         if officials:
             lines.append(

@@ -511,6 +511,31 @@ class _EnvSource(EnvSettingsSource):
             return value
 
 
+class LanguagesSettings(Section):
+    """Post languages (``bot.langs``): identified once per stored version, in the background."""
+
+    enabled: bool = True
+    #: ISO 639-1 codes lingua chooses among; few keep it fast and accurate (kk, ru, en, uk).
+    detect: list[str] = Field(default_factory=lambda: ["kk", "ru", "en", "uk"], min_length=1)
+    #: Versions identified per batch (one read, one executemany write).
+    batch: int = Field(default=500, ge=1, le=10000)
+    #: How often ``govwatch run`` looks for versions still without a language.
+    every: Duration = timedelta(seconds=30)
+
+    @field_validator("detect")
+    @classmethod
+    def _codes(cls, value: list[str]) -> list[str]:
+        from lingua import IsoCode639_1
+
+        codes = [c.strip().lower() for c in value]
+        for code in codes:
+            try:
+                IsoCode639_1.from_str(code)
+            except ValueError:
+                raise ValueError(f"{code!r} is not a language lingua knows (ISO 639-1)") from None
+        return codes
+
+
 class Settings(BaseSettings):
     """All of govwatch's configuration."""
 
@@ -532,6 +557,7 @@ class Settings(BaseSettings):
     logging: LoggingSettings = LoggingSettings()
     ops: OpsSettings = OpsSettings()
     retention: RetentionSettings = RetentionSettings()
+    languages: LanguagesSettings = LanguagesSettings()
     sources: SourcesSettings = SourcesSettings()
     wikidata: WikidataSettings = WikidataSettings()
 

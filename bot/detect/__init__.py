@@ -39,6 +39,10 @@ account_missing        reason, last_ok_at, absent_polls
 account_restored       missing_since (last ok before it went missing)
 source_degraded        reason, failures (unknown results in a row), last_ok_at
 source_recovered       degraded_since, status (``ok`` or ``absent``)
+visibility_changed     before, after (``public``, ``preview_off``, ``private``, ``locked``,
+                       ``logged_in_only``: bot.domain.Visibility), posts_hidden (govwatch
+                       cannot read the posts now), before_since (when ``before`` was
+                       first seen), polls (answers in a row that showed ``after``)
 =====================  ===================================================================
 
 Dedup keys are ``"<account_id>:<kind>:<detail>"`` where the detail comes from the change

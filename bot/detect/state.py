@@ -100,6 +100,8 @@ class State:
     unknown_streak: int = 0
     last_snapshot_at: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The announced ``bot.domain.Visibility`` value (None until a source has said one).
+    visibility: str | None = None
 
     def copy(self) -> State:
         """A deep copy, so detection never changes its input."""

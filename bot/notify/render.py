@@ -31,6 +31,7 @@ from bot.i18n import (
 from bot.names import localized_name
 from bot.notify.marks import highlight_quotes, marker_lines
 from bot.notify.unusual import unusual_line
+from bot.notify.visibility import visibility_details, visibility_what
 from bot.notify.worddiff import Piece, word_diff
 from bot.reply import Button, Line, Paragraph, Reply, Span
 from bot.reports.states import reason_group
@@ -54,6 +55,7 @@ _ICONS: Mapping[str, str] = {
     "account_restored": "✅",
     "source_degraded": "⚠️",
     "source_recovered": "🔧",
+    "visibility_changed": "👁",
 }
 
 
@@ -181,6 +183,8 @@ def _what(event: EventRow, payload: Mapping[str, Any], locale: str) -> str:
         )
     if kind in ("went_silent", "back_from_silence"):
         return t(locale, f"alert.text.{kind}", days=_silence_span(event, payload, locale))
+    if kind == "visibility_changed":
+        return visibility_what(payload, locale)
     if kind == "profile_changed":
         fields = payload.get("fields") or list((payload.get("changes") or {}).keys())
         names = ", ".join(t(locale, f"alert.field.{f}") for f in fields if f in _FIELDS)
@@ -254,6 +258,8 @@ def _details(
         return _deleted_lines(payload, locale, tz, evidence=evidence, profile=profile)
     if kind in ("new_post", "post_edited"):
         return _post_lines(kind, payload, locale, tz, evidence=evidence)
+    if kind == "visibility_changed":
+        return visibility_details(payload, locale)
     lines: list[Line] = []
     if kind == "profile_changed":
         changes = payload.get("changes") or {}

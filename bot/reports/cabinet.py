@@ -19,6 +19,7 @@ from fractions import Fraction
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.reports.history import Baseline, followers_at, post_counts
+from bot.reports.languages import GROUPS, LanguageMix, account_mixes, mix_of
 from bot.reports.scope import AccountRow, OfficialRow, load_scope
 from bot.reports.states import (
     ABSENT,
@@ -74,6 +75,13 @@ class CabinetReport:
     last_read_at: datetime | None = None
     #: Watchlist members not in office during the period (not counted in M, N or K).
     not_in_office: int = 0
+    #: Each member's language mix of the period's posts (members without posts: absent).
+    languages: dict[int, LanguageMix] = field(default_factory=dict)
+
+    @property
+    def language_mix(self) -> LanguageMix:
+        """The language mix of all the members' posts in the period."""
+        return mix_of(m.counts for m in self.languages.values())
 
     def _with(self, state: str) -> list[OfficialRow]:
         return [line.official for line in self.lines if line.state == state]
@@ -175,6 +183,11 @@ async def cabinet_report(
     by_official: dict[int, list[AccountRow]] = {}
     for account in live:
         by_official.setdefault(account.official_id, []).append(account)
+    mixes = await account_mixes(session, [a.id for a in live], since, now)
+    for official_id, accounts in by_official.items():
+        found = [mixes[a.id].counts for a in accounts if a.id in mixes]
+        if found and official_id in scope.officials:
+            report.languages[official_id] = mix_of(found)
     for official in scope.officials.values():
         accounts = by_official.get(official.id, [])
         line = _line(official, accounts, counts, baselines, since)
@@ -241,6 +254,7 @@ CSV_COLUMNS = (
     "posts_in_period",
     "last_post_at",
     "partial",
+    *(f"posts_lang_{g}" for g in GROUPS),
 )
 
 
@@ -250,6 +264,7 @@ def report_csv(report: CabinetReport, *, locale: str) -> bytes:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for line in report.lines:
+        mix = report.languages.get(line.official.id, LanguageMix())
         writer.writerow(
             (
                 _safe_cell(line.official.display(locale)),
@@ -262,6 +277,7 @@ def report_csv(report: CabinetReport, *, locale: str) -> bytes:
                 line.posts,
                 line.last_post_at.isoformat() if line.last_post_at else "",
                 "yes" if line.partial else "no",
+                *(mix.count(g) for g in GROUPS),
             )
         )
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")

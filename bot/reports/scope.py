@@ -17,11 +17,14 @@ from typing import Any
 from sqlalchemy import Executable, Select, and_, func, not_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import Platform
+from bot.domain import Platform, Visibility
 from bot.errors import UserInputError
 from bot.names import localized_name
 from bot.store.models import Account, AccountState, Official, Watchlist, WatchlistMember
 from bot.store.positions import in_office_clause
+
+#: The stored visibilities under which an account's posts cannot be read.
+HIDING = frozenset(v.value for v in Visibility if v.hides_posts)
 
 METRICS = ("followers", "growth", "posts")
 #: Words that ask for growth in percent rather than in followers.
@@ -148,6 +151,13 @@ class AccountRow:
     missing: bool
     reason: str | None
     consecutive_failures: int
+    #: Who may see the account (bot.domain.Visibility's value); None: no source said.
+    visibility: str | None = None
+
+    @property
+    def posts_hidden(self) -> bool:
+        """The account hides its posts from readers like govwatch (preview off, private)."""
+        return self.visibility in HIDING
 
     @property
     def healthy(self) -> bool:
@@ -208,6 +218,7 @@ _ACCOUNT_COLUMNS = (
     AccountState.missing,
     AccountState.reason,
     Account.consecutive_failures,
+    AccountState.visibility,
 )
 
 
@@ -263,7 +274,7 @@ def _account_row(row: Any) -> AccountRow:
     # The state columns are NULL for accounts never fetched (outer join).
     (account_id, official_id, platform, handle, url, enabled, status, followers, exact,
      last_post_at, last_ok_at, first_seen_at, observed_at, degraded, missing, reason,
-     failures) = row  # fmt: skip
+     failures, visibility) = row  # fmt: skip
     return AccountRow(
         id=account_id,
         official_id=official_id,
@@ -282,4 +293,5 @@ def _account_row(row: Any) -> AccountRow:
         missing=bool(missing),
         reason=reason,
         consecutive_failures=failures or 0,
+        visibility=visibility,
     )

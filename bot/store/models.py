@@ -232,6 +232,8 @@ class AccountState(Base):
     last_snapshot_at: Mapped[datetime | None] = mapped_column()
     #: Detector scratch space (e.g. posts missing from the window, with their miss counts).
     extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: Who may see the account (bot.domain.Visibility), as last announced; NULL: not said.
+    visibility: Mapped[str | None] = mapped_column(String(20))
 
 
 class Post(Base):
@@ -274,7 +276,16 @@ class PostVersion(Base):
     """
 
     __tablename__ = "post_versions"
-    __table_args__ = (UniqueConstraint("post_id", "version", name="uq_post_versions_post_version"),)
+    __table_args__ = (
+        UniqueConstraint("post_id", "version", name="uq_post_versions_post_version"),
+        # Only the versions whose language is still to be identified (bot.poll.languages).
+        Index(
+            "ix_post_versions_language_todo",
+            "id",
+            postgresql_where=text("language IS NULL"),
+            sqlite_where=text("language IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
     post_id: Mapped[int] = mapped_column(BigID, ForeignKey("posts.id", ondelete="CASCADE"))
@@ -291,6 +302,9 @@ class PostVersion(Base):
     #: ``bot.words.index_text(text)``: the terms the full-text index holds (bot.store.search).
     #: Filled from ``text`` on insert when the row does not give it.
     search_terms: Mapped[str | None] = mapped_column(Text, default=_search_terms)
+    #: ``bot.langs`` code of ``text`` (kk, ru, en, uk, mixed, unknown); NULL until the
+    #: background job (bot.poll.languages) has identified it.
+    language: Mapped[str | None] = mapped_column(String(12))
 
 
 class SavedSearch(Base):
