@@ -48,6 +48,8 @@ class EventKind(StrEnum):
     ACCOUNT_RESTORED = "account_restored"
     SOURCE_DEGRADED = "source_degraded"
     SOURCE_RECOVERED = "source_recovered"
+    #: Several officials published near-identical text within a window (bot.store.sameness).
+    COORDINATED_POSTS = "coordinated_posts"
 
 
 #: Events meant for operators rather than journalists; not sent to "all" subscribers by default.

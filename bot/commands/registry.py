@@ -12,6 +12,7 @@ from bot.commands import (
     evidence,
     official,
     reports,
+    same,
     search,
     subscriptions,
 )
@@ -27,6 +28,7 @@ FAMILIES: tuple[tuple[CommandSpec, ...], ...] = (
     chat_tz.COMMANDS,
     evidence.COMMANDS,
     search.COMMANDS,
+    same.COMMANDS,
 )
 
 

@@ -157,6 +157,12 @@ class DetectSettings(Section):
         default_factory=lambda: [1000, 5000, 10000, 25000, 50000, 100000, 500000, 1000000]
     )
     confirm_polls: int = Field(default=2, ge=1)
+    #: Same text from several officials (coordinated_posts): how many officials, within
+    #: which window, posts of at least how many words, at which estimated Jaccard similarity.
+    same_text_officials: int = Field(default=3, ge=2)
+    same_text_window: Duration = timedelta(hours=2)
+    same_text_min_words: int = Field(default=8, ge=1)
+    same_text_similarity: float = Field(default=0.8, ge=0.5, le=1.0)
 
 
 class RelaySettings(Section):

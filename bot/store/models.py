@@ -12,11 +12,13 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -471,6 +473,40 @@ class WatchlistWords(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class PostSketch(Base):
+    """A recent new post's MinHash sketch (``bot.detect.sameness``): same-text detection.
+
+    Kept only while a group could still form around it (pruned after the window); the
+    group it joined is the ``coordinated_posts`` event in ``group_event_id``.
+    """
+
+    __tablename__ = "post_sketches"
+
+    post_id: Mapped[int] = mapped_column(
+        BigID, ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True
+    )
+    account_id: Mapped[int] = mapped_column(Integer)
+    official_id: Mapped[int] = mapped_column(Integer)
+    published_at: Mapped[datetime] = mapped_column(index=True)
+    #: ``PERMUTATIONS`` little-endian uint32 MinHash values.
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    group_event_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class PostBand(Base):
+    """One LSH band key of a sketch: candidates are found by (band key, published_at)."""
+
+    __tablename__ = "post_bands"
+    __table_args__ = (Index("ix_post_bands_key_published", "band_key", "published_at"),)
+
+    post_id: Mapped[int] = mapped_column(
+        BigID, ForeignKey("post_sketches.post_id", ondelete="CASCADE"), primary_key=True
+    )
+    band: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    band_key: Mapped[int] = mapped_column(BigInteger)
+    published_at: Mapped[datetime] = mapped_column()
+
+
 __all__ = [
     "Account",
     "AccountState",
@@ -484,6 +520,8 @@ __all__ = [
     "Mute",
     "Official",
     "Post",
+    "PostBand",
+    "PostSketch",
     "PostVersion",
     "SavedSearch",
     "Setting",
