@@ -18,8 +18,8 @@ post (``bot/store/sameness.py``) and checks those few candidates' sketches.
 
 from __future__ import annotations
 
-import hashlib
 import re
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -53,6 +53,7 @@ _B = _RNG.randint(0, (1 << 61) - 1, size=PERMUTATIONS, dtype=np.uint64)
 # random salt per band so equal values in different bands give different keys.
 _MULT = _RNG.randint(1, 1 << 62, size=(BANDS, ROWS), dtype=np.uint64) | np.uint64(1)
 _SALT = _RNG.randint(1, 1 << 62, size=BANDS, dtype=np.uint64)
+_SHINGLE_MULT = _RNG.randint(1, 1 << 62, size=SHINGLE, dtype=np.uint64) | np.uint64(1)
 #: Word characters, read from text that ``bot.words.normalise`` has folded.
 _WORDS = re.compile(r"[^\W_]+")
 
@@ -98,17 +99,28 @@ def sketch(text: str, *, min_words: int = MIN_WORDS) -> Sketch | None:
     words = clean_words(text)
     if len(words) < max(min_words, 1):
         return None
-    hashes = np.fromiter((_hash32(s) for s in shingles(words)), dtype=np.uint64, count=-1).reshape(
-        -1, 1
-    )
+    hashes = shingle_hashes(words).reshape(-1, 1)
     # (a*h + b) mod p, truncated to 32 bits, as MinHash libraries do (datasketch)
     values = ((_A * hashes + _B) % _MERSENNE) & _MASK32
     signature = values.min(axis=0).astype("<u4")
     return Sketch(signature.tobytes(), band_keys(signature), len(words))
 
 
-def _hash32(shingle: str) -> int:
-    return int.from_bytes(hashlib.blake2b(shingle.encode(), digest_size=4).digest(), "little")
+def shingle_hashes(words: Sequence[str]) -> npt.NDArray[np.uint64]:
+    """The distinct 32-bit hashes of the ``SHINGLE``-word shingles of ``words``.
+
+    Each word is hashed once (CRC-32, the same in every process); a shingle's hash mixes
+    its words' hashes with fixed random multipliers, so no string is built per shingle.
+    """
+    codes = np.fromiter((zlib.crc32(w.encode()) for w in words), dtype=np.uint64)
+    if codes.size < SHINGLE:
+        codes = np.concatenate([codes, np.zeros(SHINGLE - codes.size, dtype=np.uint64)])
+    count = codes.size - SHINGLE + 1
+    with np.errstate(over="ignore"):  # the products wrap around 2**64 on purpose
+        mixed = np.zeros(count, dtype=np.uint64)
+        for i in range(SHINGLE):
+            mixed += codes[i : i + count] * _SHINGLE_MULT[i]
+    return np.unique(mixed >> np.uint64(32))
 
 
 def band_keys(signature: npt.NDArray[np.uint32]) -> tuple[int, ...]:

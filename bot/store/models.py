@@ -494,17 +494,21 @@ class PostSketch(Base):
 
 
 class PostBand(Base):
-    """One LSH band key of a sketch: candidates are found by (band key, published_at)."""
+    """One LSH band key of a sketch: candidates are found by (band key, publication time).
+
+    The time is whole seconds since the epoch (UTC), a plain integer: twenty rows are
+    written per new post, so they skip the timestamp conversion.
+    """
 
     __tablename__ = "post_bands"
-    __table_args__ = (Index("ix_post_bands_key_published", "band_key", "published_at"),)
+    __table_args__ = (Index("ix_post_bands_key_published", "band_key", "published_s"),)
 
     post_id: Mapped[int] = mapped_column(
         BigID, ForeignKey("post_sketches.post_id", ondelete="CASCADE"), primary_key=True
     )
     band: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     band_key: Mapped[int] = mapped_column(BigInteger)
-    published_at: Mapped[datetime] = mapped_column()
+    published_s: Mapped[int] = mapped_column(BigInteger)
 
 
 __all__ = [

@@ -98,6 +98,11 @@ def new_posts(
     return found
 
 
+def seconds(moment: datetime) -> int:
+    """Whole seconds since the epoch: how ``post_bands`` stores a publication time."""
+    return int(moment.timestamp())
+
+
 def _insert(dialect: str, table: Any) -> Any:
     return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
@@ -132,8 +137,8 @@ def _candidates() -> Select[int, int, int, datetime, bytes, int | None]:
         .join(PostSketch, PostSketch.post_id == PostBand.post_id)
         .where(
             PostBand.band_key.in_(bindparam("keys", expanding=True)),
-            PostBand.published_at >= bindparam("lo"),
-            PostBand.published_at <= bindparam("hi"),
+            PostBand.published_s >= bindparam("lo"),
+            PostBand.published_s <= bindparam("hi"),
         )
     )
 
@@ -178,7 +183,12 @@ async def coordinate(
     await conn.execute(
         _band_insert(dialect),
         [
-            {"post_id": p.post_id, "band": n, "band_key": key, "published_at": p.published_at}
+            {
+                "post_id": p.post_id,
+                "band": n,
+                "band_key": key,
+                "published_s": seconds(p.published_at),
+            }
             for p in fresh
             for n, key in enumerate(p.sketch.bands)
         ],
@@ -188,8 +198,8 @@ async def coordinate(
         _candidates(),
         {
             "keys": sorted({key for p in fresh for key in p.sketch.bands}),
-            "lo": min(p.published_at for p in fresh) - window,
-            "hi": max(p.published_at for p in fresh) + window,
+            "lo": seconds(min(p.published_at for p in fresh) - window),
+            "hi": seconds(max(p.published_at for p in fresh) + window) + 1,
         },
     )
     known: dict[int, Sketched] = {}

@@ -45,7 +45,7 @@ def upgrade() -> None:
         sa.Column("post_id", _BIG_ID, nullable=False),
         sa.Column("band", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("band_key", sa.BigInteger(), nullable=False),
-        sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("published_s", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(
             ["post_id"],
             ["post_sketches.post_id"],
@@ -55,7 +55,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("post_id", "band", name=op.f("pk_post_bands")),
     )
     op.create_index(
-        "ix_post_bands_key_published", "post_bands", ["band_key", "published_at"], unique=False
+        "ix_post_bands_key_published", "post_bands", ["band_key", "published_s"], unique=False
     )
 
 
