@@ -52,6 +52,8 @@ Observed = tuple[int, int, Detection, datetime]
 KIND = EventKind.COORDINATED_POSTS.value
 #: The text quoted in the event (the alert shows less).
 TEXT_LIMIT = 1000
+#: Band keys per candidate query (bound parameters stay far below the drivers' limits).
+KEYS_PER_QUERY = 5000
 #: How often a write also deletes the sketches older than the window.
 PRUNE_EVERY = timedelta(minutes=10)
 
@@ -194,20 +196,20 @@ async def coordinate(
         ],
     )
     window = same.rules.window
-    rows = await conn.execute(
-        _candidates(),
-        {
-            "keys": sorted({key for p in fresh for key in p.sketch.bands}),
-            "lo": seconds(min(p.published_at for p in fresh) - window),
-            "hi": seconds(max(p.published_at for p in fresh) + window) + 1,
-        },
-    )
+    keys = sorted({key for p in fresh for key in p.sketch.bands})
+    lo = seconds(min(p.published_at for p in fresh) - window)
+    hi = seconds(max(p.published_at for p in fresh) + window) + 1
     known: dict[int, Sketched] = {}
     by_key: dict[int, set[int]] = defaultdict(set)
-    for key, post_id, official_id, published_at, signature, group in rows:
-        by_key[key].add(post_id)
-        if post_id not in known:
-            known[post_id] = Sketched(post_id, official_id, published_at, bytes(signature), group)
+    for start in range(0, len(keys), KEYS_PER_QUERY):  # one query but for huge batches
+        chunk = keys[start : start + KEYS_PER_QUERY]
+        rows = await conn.execute(_candidates(), {"keys": chunk, "lo": lo, "hi": hi})
+        for key, post_id, official_id, published_at, signature, group in rows:
+            by_key[key].add(post_id)
+            if post_id not in known:
+                known[post_id] = Sketched(
+                    post_id, official_id, published_at, bytes(signature), group
+                )
     return await _decide_all(conn, dialect, fresh, known, by_key, detected_at, same.rules)
 
 
