@@ -13,6 +13,7 @@ from bot.commands import (
     evidence,
     official,
     reports,
+    same,
     search,
     subscriptions,
 )
@@ -29,6 +30,7 @@ FAMILIES: tuple[tuple[CommandSpec, ...], ...] = (
     evidence.COMMANDS,
     search.COMMANDS,
     anomalies.COMMANDS,
+    same.COMMANDS,
 )
 
 

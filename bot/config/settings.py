@@ -173,6 +173,13 @@ class DetectSettings(Section):
             raise ValueError("must be between 7d and 365d (30d to 90d is the usual choice)")
         return value
 
+    #: Same text from several officials (coordinated_posts): how many officials, within
+    #: which window, posts of at least how many words, at which estimated Jaccard similarity.
+    same_text_officials: int = Field(default=3, ge=2)
+    same_text_window: Duration = timedelta(hours=2)
+    same_text_min_words: int = Field(default=8, ge=1)
+    same_text_similarity: float = Field(default=0.8, ge=0.5, le=1.0)
+
 
 class RelaySettings(Section):
     tick: Duration = timedelta(seconds=1)

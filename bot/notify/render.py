@@ -30,6 +30,7 @@ from bot.i18n import (
 )
 from bot.names import localized_name
 from bot.notify.marks import highlight_quotes, marker_lines
+from bot.notify.same import render_coordinated
 from bot.notify.unusual import unusual_line
 from bot.notify.visibility import visibility_details, visibility_what
 from bot.notify.worddiff import Piece, word_diff
@@ -56,6 +57,7 @@ _ICONS: Mapping[str, str] = {
     "source_degraded": "⚠️",
     "source_recovered": "🔧",
     "visibility_changed": "👁",
+    "coordinated_posts": "🧩",
 }
 
 
@@ -69,6 +71,8 @@ def render_event(
     words: AlertWords | None = None,
 ) -> Reply:
     """The alert for ``event`` in ``locale`` (times shown in ``tz``; ``words`` marked)."""
+    if event.kind == "coordinated_posts":  # several officials: its own layout
+        return render_coordinated(event, locale=locale, tz=tz)
     payload: Mapping[str, Any] = event.payload or {}
     who = localized_name(official, locale) if official else _account_label(account, payload)
     lines: list[Line] = [(Span(f"{_ICONS.get(event.kind, '•')} "), Span(who, bold=True))]

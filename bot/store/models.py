@@ -12,11 +12,13 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -532,6 +534,44 @@ class LeaderboardDigest(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class PostSketch(Base):
+    """A recent new post's MinHash sketch (``bot.detect.sameness``): same-text detection.
+
+    Kept only while a group could still form around it (pruned after the window); the
+    group it joined is the ``coordinated_posts`` event in ``group_event_id``.
+    """
+
+    __tablename__ = "post_sketches"
+
+    post_id: Mapped[int] = mapped_column(
+        BigID, ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True
+    )
+    account_id: Mapped[int] = mapped_column(Integer)
+    official_id: Mapped[int] = mapped_column(Integer)
+    published_at: Mapped[datetime] = mapped_column(index=True)
+    #: ``PERMUTATIONS`` little-endian uint32 MinHash values.
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    group_event_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class PostBand(Base):
+    """One LSH band key of a sketch: candidates are found by (band key, publication time).
+
+    The time is whole seconds since the epoch (UTC), a plain integer: twenty rows are
+    written per new post, so they skip the timestamp conversion.
+    """
+
+    __tablename__ = "post_bands"
+    __table_args__ = (Index("ix_post_bands_key_published", "band_key", "published_s"),)
+
+    post_id: Mapped[int] = mapped_column(
+        BigID, ForeignKey("post_sketches.post_id", ondelete="CASCADE"), primary_key=True
+    )
+    band: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    band_key: Mapped[int] = mapped_column(BigInteger)
+    published_s: Mapped[int] = mapped_column(BigInteger)
+
+
 __all__ = [
     "Account",
     "AccountState",
@@ -546,6 +586,8 @@ __all__ = [
     "Mute",
     "Official",
     "Post",
+    "PostBand",
+    "PostSketch",
     "PostVersion",
     "SavedSearch",
     "Setting",
