@@ -1,0 +1,106 @@
+"""Rendered pages kept in memory, keyed by what they show and by the data's version.
+
+A widely shared link costs one cheap version read every few seconds and one rendering
+each time the data (or the clock's window, after ``max_age``) moves on; everyone else
+gets the same bytes. Only one request renders a missing page; the others wait for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One rendered answer: its bytes, type and validators."""
+
+    body: bytes
+    content_type: str
+    made_at: datetime
+    status: int = 200
+
+    @property
+    def etag(self) -> str:
+        """A strong validator: the body's hash."""
+        return '"' + hashlib.sha256(self.body).hexdigest()[:32] + '"'
+
+
+@dataclass(slots=True)
+class _Entry:
+    version: Hashable
+    page: Page
+    born: float
+
+
+class PageCache:
+    """An LRU of pages; an entry serves while the version holds and it is younger than
+    ``max_age`` seconds."""
+
+    def __init__(self, *, size: int = 512, max_age: float = 60.0) -> None:
+        self._size = size
+        self._max_age = max_age
+        self._items: OrderedDict[Hashable, _Entry] = OrderedDict()
+        self._locks: dict[Hashable, asyncio.Lock] = {}
+        self.hits = 0
+        self.renders = 0
+
+    def _fresh(self, key: Hashable, version: Hashable) -> Page | None:
+        entry = self._items.get(key)
+        if entry is None or entry.version != version:
+            return None
+        if time.monotonic() - entry.born > self._max_age:
+            return None
+        self._items.move_to_end(key)
+        return entry.page
+
+    async def get(
+        self, key: Hashable, version: Hashable, make: Callable[[], Awaitable[Page]]
+    ) -> Page:
+        """The cached page for ``key`` at ``version``, rendering it once when missing."""
+        page = self._fresh(key, version)
+        if page is not None:
+            self.hits += 1
+            return page
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            page = self._fresh(key, version)
+            if page is not None:
+                self.hits += 1
+                return page
+            page = await make()
+            self.renders += 1
+            self._items[key] = _Entry(version, page, time.monotonic())
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                old, _ = self._items.popitem(last=False)
+                self._locks.pop(old, None)
+        return page
+
+
+class VersionClock:
+    """The data's version, read again at most every ``every`` seconds."""
+
+    def __init__(self, read: Callable[[], Awaitable[Hashable]], *, every: float = 2.0) -> None:
+        self._read = read
+        self._every = every
+        self._value: Hashable = None
+        self._at = float("-inf")
+        self._lock = asyncio.Lock()
+        self.reads = 0
+
+    async def current(self) -> Hashable:
+        """The version as last read (reading it when older than ``every``)."""
+        if time.monotonic() - self._at < self._every:
+            return self._value
+        async with self._lock:
+            if time.monotonic() - self._at >= self._every:
+                self._value = await self._read()
+                self._at = time.monotonic()
+                self.reads += 1
+        return self._value
