@@ -75,8 +75,10 @@ def make_demo_database(folder: Path, pg_url: str | None) -> str:
     url = pg_url or f"sqlite+aiosqlite:///{folder / 'web-demo.db'}"
     if pg_url:
         asyncio.run(_truncate(pg_url))
-    command = [sys.executable, "-m", "bot", "demo", "--lang", "en", "--database", url,
-               "--duration", "20", "--speed", "240", "--no-input", "--output", str(folder)]  # fmt: skip
+    command = [
+        *(sys.executable, "-m", "bot", "demo", "--lang", "en", "--database", url),
+        *("--duration", "20", "--speed", "240", "--no-input", "--output", str(folder)),
+    ]
     done = subprocess.run(
         command, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=120, check=False
     )

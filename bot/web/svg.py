@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from html import escape
 from zoneinfo import ZoneInfo
 
-from bot.i18n import format_date, format_number
+from bot.i18n import format_date, format_datetime, format_number
 
 WIDTH, HEIGHT = 720, 260
 _LEFT, _RIGHT, _TOP, _BOTTOM = 70, 10, 10, 40
@@ -90,7 +90,10 @@ def line_chart(
     zone = ZoneInfo(tz)
     for moment, anchor in ((start, "start"), (end, "end")):
         x = _LEFT if anchor == "start" else WIDTH - _RIGHT
-        label = format_date(moment.astimezone(zone), locale)
+        # A history of a day or two is labelled with times of day, a longer one with dates.
+        short = end - start <= timedelta(days=2)
+        local = moment.astimezone(zone)
+        label = format_datetime(local, locale, tz=tz) if short else format_date(local, locale)
         out.append(
             f'<text x="{x}" y="{HEIGHT - _BOTTOM + 16}" text-anchor="{anchor}" font-size="11" '
             f'fill="#555">{escape(label)}</text>'
