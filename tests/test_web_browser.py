@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,7 +35,7 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory, pg_url: str | None) -> st
 
 
 @pytest.fixture
-async def page() -> AsyncIterator[object]:
+async def page() -> AsyncIterator[Any]:
     async with playwright_api.async_playwright() as pw:
         browser = await pw.chromium.launch(
             executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
@@ -48,19 +49,19 @@ async def page() -> AsyncIterator[object]:
             await browser.close()
 
 
-async def _shot(page: object, name: str) -> Path:
+async def _shot(page: Any, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    await page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+    await page.screenshot(path=str(path), full_page=True)
     assert path.stat().st_size > 10_000
     return path
 
 
-async def test_report_shows_the_numbers_and_the_leaders(demo_url: str, page: object) -> None:
+async def test_report_shows_the_numbers_and_the_leaders(demo_url: str, page: Any) -> None:
     async with serving(demo_url) as (_, base):
-        await page.goto(base + REPORT + "&lang=en")  # type: ignore[attr-defined]
-        activity = await page.inner_text("#activity")  # type: ignore[attr-defined]
-        names = await page.locator("#leaders td.name").all_inner_texts()  # type: ignore[attr-defined]
+        await page.goto(base + REPORT + "&lang=en")
+        activity = await page.inner_text("#activity")
+        names = await page.locator("#leaders td.name").all_inner_texts()
         await _shot(page, "report-en")
     assert activity.replace("\xa0", " ").startswith(
         "7 of the 24 members posted in the last 30 days"
@@ -68,16 +69,16 @@ async def test_report_shows_the_numbers_and_the_leaders(demo_url: str, page: obj
     assert [n.split()[1] for n in names[:3]] == list(LEADERS)
 
 
-async def test_language_switch_follows_links(demo_url: str, page: object) -> None:
+async def test_language_switch_follows_links(demo_url: str, page: Any) -> None:
     async with serving(demo_url) as (_, base):
-        await page.goto(base + REPORT + "&lang=en")  # type: ignore[attr-defined]
-        await page.click("nav.lang a[lang=ru]")  # type: ignore[attr-defined]
-        ru = await page.inner_text("h1")  # type: ignore[attr-defined]
-        ru_lang = await page.get_attribute("html", "lang")  # type: ignore[attr-defined]
-        await page.click("nav.lang a[lang=kk]")  # type: ignore[attr-defined]
-        kk = await page.inner_text("h1")  # type: ignore[attr-defined]
-        activity = await page.inner_text("#activity")  # type: ignore[attr-defined]
-        url = page.url  # type: ignore[attr-defined]
+        await page.goto(base + REPORT + "&lang=en")
+        await page.click("nav.lang a[lang=ru]")
+        ru = await page.inner_text("h1")
+        ru_lang = await page.get_attribute("html", "lang")
+        await page.click("nav.lang a[lang=kk]")
+        kk = await page.inner_text("h1")
+        activity = await page.inner_text("#activity")
+        url = page.url
         await _shot(page, "report-kk")
     assert ru_lang == "ru"
     assert ru.startswith("Отчёт: kz-government, Facebook")
@@ -87,13 +88,13 @@ async def test_language_switch_follows_links(demo_url: str, page: object) -> Non
     assert ": 7 (" in activity
 
 
-async def test_follower_chart_renders(demo_url: str, page: object) -> None:
+async def test_follower_chart_renders(demo_url: str, page: Any) -> None:
     async with serving(demo_url) as (_, base):
-        await page.goto(base + "/o/bagdat-musin?lang=en")  # type: ignore[attr-defined]
-        chart = page.locator("#chart svg")  # type: ignore[attr-defined]
+        await page.goto(base + "/o/bagdat-musin?lang=en")
+        chart = page.locator("#chart svg")
         box = await chart.bounding_box()
-        lines = await page.locator("#chart svg path").count()  # type: ignore[attr-defined]
-        first = await page.locator("#chart svg path").first.bounding_box()  # type: ignore[attr-defined]
+        lines = await page.locator("#chart svg path").count()
+        first = await page.locator("#chart svg path").first.bounding_box()
         await _shot(page, "official-en")
     assert box is not None
     assert box["width"] > 300
@@ -104,20 +105,20 @@ async def test_follower_chart_renders(demo_url: str, page: object) -> None:
     assert first["width"] > 100
 
 
-async def test_html_in_a_name_shows_literally(demo_url: str, page: object) -> None:
+async def test_html_in_a_name_shows_literally(demo_url: str, page: Any) -> None:
     async with serving(demo_url) as (_, base):
-        await page.goto(f"{base}/o/{EVIL_SLUG}?lang=en")  # type: ignore[attr-defined]
-        shown = await page.inner_text("#name")  # type: ignore[attr-defined]
-        bold = await page.locator("#name b").count()  # type: ignore[attr-defined]
-        scripts = await page.locator("script").count()  # type: ignore[attr-defined]
-        handle = await page.locator("#accounts a").count()  # type: ignore[attr-defined]
+        await page.goto(f"{base}/o/{EVIL_SLUG}?lang=en")
+        shown = await page.inner_text("#name")
+        bold = await page.locator("#name b").count()
+        scripts = await page.locator("script").count()
+        handle = await page.locator("#accounts a").count()
     assert shown == EVIL_NAME
     assert bold == 0
     assert scripts == 0
     assert handle == 0  # its javascript: link was not made a link
 
 
-async def test_screenshots_of_the_main_pages(demo_url: str, page: object) -> None:
+async def test_screenshots_of_the_main_pages(demo_url: str, page: Any) -> None:
     pages = {
         "index-ru": "/?lang=ru",
         "events-en": "/events?lang=en",
@@ -126,7 +127,7 @@ async def test_screenshots_of_the_main_pages(demo_url: str, page: object) -> Non
     }
     async with serving(demo_url) as (_, base):
         for name, path in pages.items():
-            response = await page.goto(base + path)  # type: ignore[attr-defined]
+            response = await page.goto(base + path)
             assert response.status == 200, path
             await _shot(page, name)
     assert len(list(ARTIFACTS.glob("*.png"))) >= len(pages)

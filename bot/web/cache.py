@@ -3,17 +3,23 @@
 A widely shared link costs one cheap version read every few seconds and one rendering
 each time the data (or the clock's window, after ``max_age``) moves on; everyone else
 gets the same bytes. Only one request renders a missing page; the others wait for it.
+When the data has moved on but the page in hand is younger than ``max_age``, it is
+served while one background task renders the new one (stale-while-revalidate), so a
+busy poller that changes the data every second never makes readers wait for a render.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +53,9 @@ class PageCache:
         self._max_age = max_age
         self._items: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._locks: dict[Hashable, asyncio.Lock] = {}
+        self._refreshing: dict[Hashable, asyncio.Task[Page]] = {}
         self.hits = 0
+        self.stale = 0
         self.renders = 0
 
     def _fresh(self, key: Hashable, version: Hashable) -> Page | None:
@@ -67,6 +75,30 @@ class PageCache:
         if page is not None:
             self.hits += 1
             return page
+        entry = self._items.get(key)
+        if entry is not None and time.monotonic() - entry.born <= self._max_age:
+            # Older data, but recent: serve it and let one task render the new version.
+            if key not in self._refreshing:
+                task = asyncio.create_task(self._render(key, version, make))
+                self._refreshing[key] = task
+                task.add_done_callback(lambda done: self._refreshed(key, done))
+            self.stale += 1
+            return entry.page
+        return await self._render(key, version, make)
+
+    def _refreshed(self, key: Hashable, task: asyncio.Task[Page]) -> None:
+        self._refreshing.pop(key, None)
+        if not task.cancelled() and task.exception() is not None:
+            # The stale page stays; the next request after max_age renders in the open.
+            log.error("web: rendering %r failed", key, exc_info=task.exception())
+
+    async def wait_refreshed(self) -> None:
+        """Wait for the background renderings under way (tests and shutdown)."""
+        await asyncio.gather(*self._refreshing.values(), return_exceptions=True)
+
+    async def _render(
+        self, key: Hashable, version: Hashable, make: Callable[[], Awaitable[Page]]
+    ) -> Page:
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
             page = self._fresh(key, version)
