@@ -10,14 +10,20 @@ import defusedxml.ElementTree as SafeXML
 import pytest
 from pydantic import ValidationError
 
-from bot.config import WebSettings
+from bot.config import Settings, WebSettings
 from bot.reply import Paragraph, Reply, Span
+from bot.reports.cabinet import CabinetReport, MemberLine
+from bot.reports.scope import OfficialRow
+from bot.reports.silence import SilenceReport
+from bot.store.engine import Database
 from bot.web.cache import Page, PageCache, VersionClock
 from bot.web.feeds import ATOM, Entry, atom
 from bot.web.lang import choose_locale, from_accept_language
 from bot.web.limits import RateLimiter
 from bot.web.markup import reply_html
+from bot.web.pages import Site
 from bot.web.svg import Line, line_chart
+from bot.web.views import report_view
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 
@@ -203,3 +209,40 @@ def test_web_settings_defaults() -> None:
     assert (web.enabled, web.listen, web.port) == (False, "127.0.0.1", 8080)
     assert web.base_url == "https://watch.example/news"
     assert web.period == timedelta(days=30)
+
+
+@pytest.mark.parametrize(
+    ("period", "platform", "expected"),
+    [
+        ("7d", "facebook", (timedelta(days=7), "facebook")),
+        ("1y", None, (timedelta(days=365), None)),
+        ("5d", "telegram", (timedelta(days=30), "telegram")),
+        ("3660d", "nope", (timedelta(days=30), None)),
+        (None, "<script>", (timedelta(days=30), None)),
+    ],
+)
+async def test_links_choose_only_offered_periods_and_known_platforms(
+    period: str | None, platform: str | None, expected: tuple[timedelta, str | None]
+) -> None:
+    db = Database("sqlite+aiosqlite:///:memory:")
+    try:
+        assert Site(Settings(), db).choose(period, platform) == expected
+    finally:
+        await db.close()
+
+
+def test_report_view_lists_at_most_a_hundred_names_then_says_how_many_more() -> None:
+    lines = [
+        MemberLine(OfficialRow(i, f"Official {i:03}", None, None, None), "inactive",
+                   ("telegram",), (f"telegram:o{i}",), 10, 0, 0.0, 0, None, False)
+        for i in range(150)
+    ]  # fmt: skip
+    report = CabinetReport("big", None, "telegram", timedelta(days=30), NOW, lines=lines)
+    silence = SilenceReport(days=7, watchlist="big", measured_at=NOW, members=150)
+    view = report_view(report, silence, {}, loc="en", tz="UTC")
+    heading, people, more = view.lists[0]
+    assert heading == "Did not post (150)"
+    assert len(people) == 100
+    assert more == "and 50 more"
+    assert view.activity is not None
+    assert view.activity.startswith("0 of the 150 members posted")

@@ -16,7 +16,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 log = logging.getLogger(__name__)
@@ -30,11 +30,11 @@ class Page:
     content_type: str
     made_at: datetime
     status: int = 200
+    #: A strong validator: the body's hash (computed once, when the page is made).
+    etag: str = field(init=False, default="")
 
-    @property
-    def etag(self) -> str:
-        """A strong validator: the body's hash."""
-        return '"' + hashlib.sha256(self.body).hexdigest()[:32] + '"'
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "etag", '"' + hashlib.sha256(self.body).hexdigest()[:32] + '"')
 
 
 @dataclass(slots=True)

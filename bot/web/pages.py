@@ -154,7 +154,9 @@ class Site:
 
     def choose(self, period: str | None, platform: str | None) -> tuple[timedelta, str | None]:
         """The period and platform a link asks for (the defaults for anything else)."""
-        chosen = parse_period(period) if period else None
+        # Only the offered periods: each one is a page to render and cache, so a link
+        # cannot make the server render thousands of variants.
+        chosen = parse_period(period) if period in views.PERIODS else None
         names = {p.value for p in Platform}
         return chosen or self.web.period, platform if platform in names else None
 

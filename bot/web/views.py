@@ -30,6 +30,9 @@ from bot.reports.states import reason_group
 
 PERIODS = ("7d", "30d", "90d", "1y")
 LEADERS_SHOWN = 10
+#: Names listed under each heading (and silent rows) before "and N more": a page about
+#: thousands of members stays small.
+LISTED = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +65,9 @@ class ReportView:
     growth_leaders: list[Leader]
     silent: list[tuple[Person, str, str, str]]
     silent_title: str
-    lists: list[tuple[str, list[Person]]] = field(default_factory=list)
+    silent_more: str | None = None
+    #: (heading, the first people, "and N more" or None)
+    lists: list[tuple[str, list[Person], str | None]] = field(default_factory=list)
     methods: str = ""
     note_partial: bool = False
 
@@ -146,6 +151,7 @@ def report_view(
             loc, "web.silent", period=format_duration(timedelta(days=silence.days), loc)
         ),
         note_partial=any(line.partial for line in leaders),
+        silent_more=_more(loc, len(silence.silent)),
     )
     absent = "web.list.absent" if report.platform else "web.list.no_accounts"
     for list_key, members in (
@@ -162,7 +168,7 @@ def report_view(
                 platform=platform,
                 reasons=reasons_text(loc, report.reasons),
             )
-            view.lists.append((heading, _people(members, slugs, loc)))
+            view.lists.append((heading, _people(members, slugs, loc), _more(loc, len(members))))
     sources = ", ".join(platform_name(loc, p) for p in report.sources) or "—"
     view.methods = t(
         loc, "reports.report.methods", when=when(report.measured_at, loc, tz), sources=sources
@@ -178,14 +184,19 @@ def report_view(
 
 
 def _people(members: Sequence[OfficialRow], slugs: Mapping[int, str], loc: str) -> list[Person]:
-    return [person(o, slugs, loc) for o in sorted_by_name(members, loc)]
+    return [person(o, slugs, loc) for o in sorted_by_name(members, loc)[:LISTED]]
+
+
+def _more(loc: str, count: int) -> str | None:
+    rest = count - LISTED
+    return t(loc, "reports.and_more", count=count_text(loc, rest)) if rest > 0 else None
 
 
 def _silent_rows(
     silence: SilenceReport, slugs: Mapping[int, str], loc: str, tz: str
 ) -> list[tuple[Person, str, str, str]]:
     rows = []
-    for item in silence.silent:
+    for item in silence.silent[:LISTED]:
         last = (
             when(item.last_post_at, loc, tz)
             if item.last_post_at
