@@ -38,3 +38,20 @@ async def test_off_by_default_and_never_in_a_worker(database: Database) -> None:
     assert App(load_settings(None), db=database, sources={}, chat=False).web is None
     on = load_settings(None, web={"enabled": True, "port": _port()})
     assert App(on, db=database, sources={}, chat=False, serve_ops=False).web is None
+
+
+async def test_an_unreachable_database_is_a_503_with_the_same_headers(
+    unavailable_database: Database,
+) -> None:
+    settings = load_settings(None, web={"port": _port()})
+    server = WebServer(settings, db=unavailable_database)
+    await server.start()
+    try:
+        base = f"http://127.0.0.1:{settings.web.port}"
+        async with aiohttp.ClientSession() as http, http.get(base + "/w/x") as r:
+            status, headers, body = r.status, r.headers, await r.text()
+    finally:
+        await server.stop()
+    assert status == 503
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert "Traceback" not in body

@@ -136,6 +136,12 @@ class WebServer:
                 if exc.status != 404:
                     raise
                 response = self._page(request, self.site.not_found(self._locale(request)))
+            except Exception:
+                # The database down, say: one logged line, a plain answer, the same headers.
+                log.exception("web: %s failed", request.path)
+                response = web.Response(
+                    status=503, text="Temporarily unavailable.", headers={"Retry-After": "30"}
+                )
         frames = "*" if embed else "'none'"
         response.headers["Content-Security-Policy"] = _CSP.format(frames=frames)
         response.headers.update(_HEADERS)
