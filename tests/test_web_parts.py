@@ -115,6 +115,21 @@ async def test_page_cache_expires_by_age() -> None:
     assert count == 2
 
 
+async def test_page_cache_serves_an_aged_page_while_rendering_it_again() -> None:
+    cache = PageCache(max_age=0.05)
+    made: list[int] = []
+
+    async def make() -> Page:
+        made.append(1)
+        return Page(f"v{len(made)}".encode(), "text/plain", NOW)
+
+    await cache.get("k", 1, make)
+    await asyncio.sleep(0.06)  # older than max_age, younger than twice that
+    assert (await cache.get("k", 1, make)).body == b"v1"
+    await cache.wait_refreshed()
+    assert (await cache.get("k", 1, make)).body == b"v2"
+
+
 async def test_version_clock_reads_at_most_every_interval() -> None:
     reads = 0
 

@@ -3,9 +3,10 @@
 A widely shared link costs one cheap version read every few seconds and one rendering
 each time the data (or the clock's window, after ``max_age``) moves on; everyone else
 gets the same bytes. Only one request renders a missing page; the others wait for it.
-When the data has moved on but the page in hand is younger than ``max_age``, it is
-served while one background task renders the new one (stale-while-revalidate), so a
-busy poller that changes the data every second never makes readers wait for a render.
+When the data has moved on (or the page is older than ``max_age``) but the page in hand
+is younger than twice ``max_age``, it is served while one background task renders the
+new one (stale-while-revalidate), so neither a poller that changes the data every second
+nor a slow report makes readers wait for a rendering.
 """
 
 from __future__ import annotations
@@ -76,8 +77,9 @@ class PageCache:
             self.hits += 1
             return page
         entry = self._items.get(key)
-        if entry is not None and time.monotonic() - entry.born <= self._max_age:
-            # Older data, but recent: serve it and let one task render the new version.
+        if entry is not None and time.monotonic() - entry.born <= 2 * self._max_age:
+            # Older data (or older than max_age), but recent: serve it and let one task
+            # render the new version, so no reader waits for a slow rendering.
             if key not in self._refreshing:
                 task = asyncio.create_task(self._render(key, version, make))
                 self._refreshing[key] = task
