@@ -46,6 +46,7 @@ from bot.store.migrate import open_database, upgrade_database
 from bot.store.overview import Overview, overview
 from bot.store.retention import Policy
 from bot.store.retention_job import run_retention
+from bot.web.server import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +169,11 @@ class App:
         self.backends: dict[str, ChatBackend] = dict(backends or {})
         if chat:
             self._add_chat()
+        self.web: WebServer | None = None
+        if settings.web.enabled and serve_ops:
+            # The public site reads the same database; a worker (serve_ops=False) never serves it.
+            self.web = WebServer(settings, db=self.db)
+            self.add_service(self.web)
         self.ops: OpsServer | None = None
         if settings.ops.enabled and serve_ops:
             # Last: it starts once everything it reports on runs, and stops first.

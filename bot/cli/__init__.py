@@ -27,6 +27,8 @@ from bot.cli.roster import add_wikidata_args, import_roster
 from bot.cli.run import run
 from bot.cli.search import add_parser as add_search
 from bot.cli.search import search
+from bot.cli.web import add_parser as add_web
+from bot.cli.web import web
 from bot.config import Settings, load_settings, resolve_config_path
 from bot.errors import ConfigError, GovwatchError, UserInputError
 
@@ -154,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--lang", choices=("ru", "kk", "en"), default=None, help="the page's language")
     add_search(sub, add)
+    add_web(sub, add)
 
     cfg = add("config", "configuration tools")
     cfg_sub = cfg.add_subparsers(dest="config_command", metavar="ACTION", required=True)
@@ -181,6 +184,7 @@ HANDLERS: dict[str, Handler] = {
     "ask": ask,
     "evidence": evidence,
     "search": search,
+    "web": web,
 }
 
 

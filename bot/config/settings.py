@@ -392,6 +392,46 @@ class RetentionSettings(Section):
         return self
 
 
+class WebSettings(Section):
+    """The public read-only web site (``govwatch web``; ``govwatch run`` serves it when enabled)."""
+
+    enabled: bool = False
+    listen: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    #: The site's public address (``https://watch.example.org``): absolute links in feeds.
+    base_url: str | None = None
+    title: str = "govwatch"
+    #: The report's period when a link names none (30 days: the newspaper's count).
+    period: Duration = timedelta(days=30)
+    #: A page is rendered again at most this often while the data stays the same.
+    cache_for: Duration = timedelta(seconds=60)
+    #: Requests per minute one address may make (429 beyond it).
+    rate_limit: int = Field(default=120, ge=1, le=100_000)
+    #: Take the client's address from X-Forwarded-For (only behind your own reverse proxy).
+    forwarded_for: bool = False
+
+    @field_validator("listen")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        return OpsSettings._address(value)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+            raise ValueError(f"{value!r} is not an http(s) address such as https://watch.example")
+        return value.rstrip("/")
+
+    @field_validator("period", "cache_for")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be longer than 0s")
+        return value
+
+
 #: A host name (no scheme, port or path).
 _HOST_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9-]+)*")
 
@@ -565,6 +605,7 @@ class Settings(BaseSettings):
     ops: OpsSettings = OpsSettings()
     retention: RetentionSettings = RetentionSettings()
     languages: LanguagesSettings = LanguagesSettings()
+    web: WebSettings = WebSettings()
     sources: SourcesSettings = SourcesSettings()
     wikidata: WikidataSettings = WikidataSettings()
 
