@@ -117,3 +117,25 @@ async def test_run_skips_while_another_process_holds_the_job(
 async def _ids(database: Database) -> set[int]:
     async with database.sessions() as session:
         return set(await session.scalars(select(Delivery.id)))
+
+
+async def _hold(url: str, owner: str) -> None:
+    db = Database(url)
+    try:
+        now = datetime.now(UTC)
+        held = await leases.take(db, JOB_KEY, owner, now=now, hold=timedelta(hours=1), every=None)
+        assert isinstance(held, leases.Lease)
+    finally:
+        await db.close()
+
+
+def test_db_prune_stops_while_the_job_runs_elsewhere(
+    cli_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["db", "upgrade"]) == 0
+    asyncio.run(_hold(cli_db, "web-2:4242:beef"))
+    capsys.readouterr()
+    assert main(["db", "prune"]) == 1
+    err = capsys.readouterr().err
+    assert "job:retention is being run by web-2:4242:beef until" in err
+    assert main(["db", "prune", "--dry-run"]) == 0  # counting needs no lease
