@@ -49,6 +49,8 @@ class EventKind(StrEnum):
     SOURCE_DEGRADED = "source_degraded"
     SOURCE_RECOVERED = "source_recovered"
     VISIBILITY_CHANGED = "visibility_changed"
+    #: Several officials published near-identical text within a window (bot.store.sameness).
+    COORDINATED_POSTS = "coordinated_posts"
 
 
 #: Events meant for operators rather than journalists; not sent to "all" subscribers by default.

@@ -63,7 +63,11 @@ def _card_reply(ctx: CommandContext, card: OfficialCard) -> Reply:
     loc = ctx.locale
     name = card.official.display(loc)
     builder = ReplyBuilder().line(Span(name, bold=True))
-    role = ", ".join(x for x in (card.position, card.organisation) if x)
+    position = card.position
+    if card.former is not None and card.former.end is not None:
+        # A member who left keeps the page and the history, marked as former.
+        position = t(loc, "tenure.former", title=card.former.title, end=card.former.end.isoformat())
+    role = ", ".join(x for x in (position, card.organisation) if x)
     if role:
         builder.line(role)
     if card.watchlists:

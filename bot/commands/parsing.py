@@ -26,6 +26,7 @@ KIND_ALIASES: Mapping[str, tuple[str, ...]] = {
         EventKind.VISIBILITY_CHANGED,
     ),
     "sources": tuple(k for k in EventKind if k in OPERATOR_EVENTS),
+    "same": (EventKind.COORDINATED_POSTS,),
 }
 _MODES = ("immediate", "digest")
 _KINDS = frozenset(k.value for k in EventKind)

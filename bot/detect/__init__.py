@@ -22,7 +22,13 @@ post_deleted           post_id, published_at, misses (polls the post was missing
 followers_up/_down     before (value at the last alert or first sight), after, delta
                        (signed), percent (signed, 2 decimals; None when before is 0),
                        exact (both counts exact), margin (rounding error of the two
-                       counts together), since (ISO time of ``before``)
+                       counts together), since (ISO time of ``before``); judged
+                       against the account's own daily growth (``unusual.py``):
+                       unusual (bool), ratio (the recent change over the usual daily
+                       change, 1 decimal; None while the baseline is too young),
+                       usual_daily (followers/day used, None when young),
+                       baseline_days (daily figures behind it), recent_delta (signed
+                       change since recent_since, the day's anchor read)
 followers_milestone    milestone, followers, exact
 went_silent            last_post_at (None if the account never posted), silent_days
                        (so far), silent_after_days (the threshold used)

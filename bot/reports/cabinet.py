@@ -30,6 +30,7 @@ from bot.reports.states import (
     failure_counts,
     official_state,
 )
+from bot.store.positions import period_days
 
 DEFAULT_PERIOD = timedelta(days=7)
 LEADERS = 5
@@ -72,6 +73,8 @@ class CabinetReport:
     #: Accounts whose latest fetch failed, by reason group.
     failing_reasons: Counter[str] = field(default_factory=Counter)
     last_read_at: datetime | None = None
+    #: Watchlist members not in office during the period (not counted in M, N or K).
+    not_in_office: int = 0
     #: Each member's language mix of the period's posts (members without posts: absent).
     languages: dict[int, LanguageMix] = field(default_factory=dict)
 
@@ -158,7 +161,9 @@ async def cabinet_report(
     """Measure the watchlist's presence, activity and reach on ``platform`` (or all)."""
     now = now or datetime.now(UTC)
     since = now - period
-    scope = await load_scope(session, watchlist=watchlist, platform=platform)
+    # A watchlist's members are those in office during the period (positions held).
+    days = period_days(since, now)
+    scope = await load_scope(session, watchlist=watchlist, platform=platform, in_office=days)
     live = [a for a in scope.accounts if a.exists]
     counts = await post_counts(session, [a.id for a in live], since)
     with_followers = [a.id for a in live if a.known_followers is not None]
@@ -173,6 +178,7 @@ async def cabinet_report(
         unknown_accounts=sum(1 for a in live if account_state(a) == UNREADABLE),
         failing_reasons=failure_counts(live),
         last_read_at=max((a.last_ok_at for a in live if a.last_ok_at), default=None),
+        not_in_office=scope.not_in_office,
     )
     by_official: dict[int, list[AccountRow]] = {}
     for account in live:

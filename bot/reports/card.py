@@ -12,6 +12,7 @@ from bot.reports.history import Baseline, followers_at, median_gap, post_counts,
 from bot.reports.languages import LanguageMix, account_mixes, mix_of
 from bot.reports.scope import AccountRow, OfficialRow, load_scope
 from bot.store.models import Official, Post, Watchlist, WatchlistMember
+from bot.store.positions import Tenure, is_former, last_held, tenures_of
 
 #: The rhythm is the median gap between an account's latest ``history.RHYTHM_POSTS``
 #: posts within this window.
@@ -57,6 +58,8 @@ class OfficialCard:
     measured_at: datetime
     watchlists: list[str] = field(default_factory=list)
     accounts: list[AccountCard] = field(default_factory=list)
+    #: The last position held, when every position has ended (a former member).
+    former: Tenure | None = None
     #: The languages of the official's posts over ``LANGUAGE_WINDOW``, all accounts together.
     languages: LanguageMix = field(default_factory=LanguageMix)
 
@@ -87,6 +90,9 @@ async def official_card(
         watchlists=await _watchlists(session, official_id),
         languages=mix_of(m.counts for m in mixes.values()),
     )
+    tenures = (await tenures_of(session, [official_id])).get(official_id, [])
+    if is_former(tenures, now.date()):
+        card.former = last_held(tenures)
     for account in accounts:
         card.accounts.append(
             AccountCard(
