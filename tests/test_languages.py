@@ -219,3 +219,14 @@ async def test_govwatch_run_fills_languages_in_the_background(database: Database
         load_settings(None, languages={"enabled": False}), db=database, sources={}, chat=False
     )
     assert off.scheduler.get_job("languages") is None
+
+
+async def test_two_workers_never_identify_the_same_batch(database: Database) -> None:
+    await _world(database)
+    jobs = [LanguageJob(db=database, identifier=IDENTIFIER, batch=3) for _ in range(2)]
+    done = await asyncio.gather(*(job.run(max_batches=None) for job in jobs))
+    assert None not in await _languages(database)
+    if database.dialect == "postgresql":  # batches are claimed with SKIP LOCKED
+        assert sum(done) == 14
+    else:  # one process writes SQLite: a second job can only repeat work, never lose it
+        assert sum(done) >= 14

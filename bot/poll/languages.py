@@ -39,6 +39,9 @@ class LanguageJob:
 
     async def run_batch(self) -> int:
         """Identify one batch; return how many versions it stored (0: nothing left)."""
+        if self.db.dialect == "postgresql":
+            return await self._claimed_batch()
+        # SQLite has one writer: read, identify outside any transaction, then write.
         async with self.db.sessions() as session:
             rows = await pending_versions(session, self.batch)
         if not rows:
@@ -46,6 +49,18 @@ class LanguageJob:
         codes = await asyncio.to_thread(self.identifier.identify_many, [t for _, t in rows])
         found = [(vid, code) for (vid, _), code in zip(rows, codes, strict=True)]
         async with self.db.sessions() as session, session.begin():
+            await set_languages(session, found)
+        return len(rows)
+
+    async def _claimed_batch(self) -> int:
+        # Several workers run this job: each locks its batch (SKIP LOCKED) until written.
+        async with self.db.sessions() as session, session.begin():
+            rows = await pending_versions(session, self.batch, claim=True)
+            if not rows:
+                return 0
+            texts = [t for _, t in rows]
+            codes = await asyncio.to_thread(self.identifier.identify_many, texts)
+            found = [(vid, code) for (vid, _), code in zip(rows, codes, strict=True)]
             await set_languages(session, found)
         return len(rows)
 

@@ -23,8 +23,14 @@ PENDING = "pending"
 _CHUNK = 500
 
 
-async def pending_versions(session: AsyncSession, limit: int) -> list[tuple[int, str]]:
-    """Up to ``limit`` (version id, text) pairs with no language yet, oldest first."""
+async def pending_versions(
+    session: AsyncSession, limit: int, *, claim: bool = False
+) -> list[tuple[int, str]]:
+    """Up to ``limit`` (version id, text) pairs with no language yet, oldest first.
+
+    ``claim`` (PostgreSQL) locks them for this transaction and skips rows another
+    process holds, so several workers never identify the same batch.
+    """
     # ix_post_versions_language_todo holds exactly these rows: no table scan.
     stmt = (
         select(PostVersion.id, PostVersion.text)
@@ -32,6 +38,8 @@ async def pending_versions(session: AsyncSession, limit: int) -> list[tuple[int,
         .order_by(PostVersion.id)
         .limit(limit)
     )
+    if claim:
+        stmt = stmt.with_for_update(skip_locked=True)
     connection = await session.connection()
     return [(row[0], row[1] or "") for row in (await connection.execute(stmt)).all()]
 
