@@ -33,6 +33,11 @@ account_missing        reason, last_ok_at, absent_polls
 account_restored       missing_since (last ok before it went missing)
 source_degraded        reason, failures (unknown results in a row), last_ok_at
 source_recovered       degraded_since, status (``ok`` or ``absent``)
+coordinated_posts      several officials at once, so no account or official of its own
+                       (``bot/store/sameness.py``): text, officials, posts (official_id,
+                       name, names, account_id, platform, handle, post_id, url,
+                       profile_url, published_at), first_at, last_at, window_s,
+                       threshold, joined (posts added after the alert)
 =====================  ===================================================================
 
 Dedup keys are ``"<account_id>:<kind>:<detail>"`` where the detail comes from the change
