@@ -43,6 +43,11 @@ visibility_changed     before, after (``public``, ``preview_off``, ``private``, 
                        ``logged_in_only``: bot.domain.Visibility), posts_hidden (govwatch
                        cannot read the posts now), before_since (when ``before`` was
                        first seen), polls (answers in a row that showed ``after``)
+coordinated_posts      several officials at once, so no account or official of its own
+                       (``bot/store/sameness.py``): text, officials, posts (official_id,
+                       name, names, account_id, platform, handle, post_id, url,
+                       profile_url, published_at), first_at, last_at, window_s,
+                       threshold, joined (posts added after the alert)
 =====================  ===================================================================
 
 Dedup keys are ``"<account_id>:<kind>:<detail>"`` where the detail comes from the change

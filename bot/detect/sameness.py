@@ -43,12 +43,10 @@ MIN_WORDS = 8
 #: Only the first this many words are sketched (bounds the cost of a very long post).
 MAX_WORDS = 2000
 
-_MERSENNE = np.uint64((1 << 61) - 1)
-_MASK32 = np.uint64(0xFFFFFFFF)
 # Fixed parameters: sketches stored by one process are compared by every other.
 _RNG = np.random.RandomState(1)
-_A = _RNG.randint(1, (1 << 61) - 1, size=PERMUTATIONS, dtype=np.uint64)
-_B = _RNG.randint(0, (1 << 61) - 1, size=PERMUTATIONS, dtype=np.uint64)
+_A = _RNG.randint(1, 1 << 63, size=PERMUTATIONS, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+_B = _RNG.randint(0, 1 << 63, size=PERMUTATIONS, dtype=np.uint64) * np.uint64(2)
 # Band keys: each band's values times random odd multipliers, summed (mod 2**64), plus a
 # random salt per band so equal values in different bands give different keys.
 _MULT = _RNG.randint(1, 1 << 62, size=(BANDS, ROWS), dtype=np.uint64) | np.uint64(1)
@@ -100,8 +98,9 @@ def sketch(text: str, *, min_words: int = MIN_WORDS) -> Sketch | None:
     if len(words) < max(min_words, 1):
         return None
     hashes = shingle_hashes(words).reshape(-1, 1)
-    # (a*h + b) mod p, truncated to 32 bits, as MinHash libraries do (datasketch)
-    values = ((_A * hashes + _B) % _MERSENNE) & _MASK32
+    # multiply-shift hashing: the high 32 bits of (a*h + b) mod 2**64, a odd; no division
+    with np.errstate(over="ignore"):
+        values = (_A * hashes + _B) >> np.uint64(32)
     signature = values.min(axis=0).astype("<u4")
     return Sketch(signature.tobytes(), band_keys(signature), len(words))
 
