@@ -77,7 +77,32 @@ PAYLOADS: dict[str, dict[str, Any]] = {
     "account_restored": {"missing_since": "2026-05-01T00:00:00Z"},
     "source_degraded": {"reason": "login_wall", "failures": 5, "last_ok_at": None},
     "source_recovered": {"degraded_since": "2026-05-01T00:00:00Z", "status": "ok"},
-}
+    "visibility_changed": {
+        "before": "public",
+        "after": "preview_off",
+        "posts_hidden": True,
+        "before_since": "2026-05-01T00:00:00Z",
+        "polls": 2,
+    },
+    # several officials, named in the payload (the alert has no one official's buttons)
+    "coordinated_posts": {
+        "text": "Same <b>text</b> & more",
+        "officials": 3,
+        "posts": [
+            {"official_id": 2, "name": HOSTILE, "platform": "telegram", "handle": "chan_one",
+             "url": "https://t.me/chan_one/7", "published_at": "2026-05-05T11:00:00Z"},
+            {"official_id": 4, "name": "B", "platform": "bluesky", "handle": "b.bsky.social",
+             "url": None, "profile_url": "https://bsky.app/profile/b.bsky.social",
+             "published_at": "2026-05-05T11:20:00Z"},
+            {"official_id": 5, "name": "C", "names": {"ru": "Ц"}, "platform": "x",
+             "handle": "c", "url": "javascript:alert(1)", "published_at": "2026-05-05T11:40:00Z"},
+        ],
+        "first_at": "2026-05-05T11:00:00Z",
+        "last_at": "2026-05-05T11:40:00Z",
+        "window_s": 7200,
+        "threshold": 0.8,
+    },
+}  # fmt: skip
 
 
 def _event(kind: str, payload: dict[str, Any]) -> EventRow:
@@ -121,7 +146,10 @@ def test_every_kind_renders(kind: str, locale: str) -> None:
     rows = [[b.action for b in row] for row in reply.buttons]
     official_row = ["mute:2", "chart:2", "unsub:o:2"]
     # a post alert's evidence button comes first, on its own row
-    assert rows == ([["ev:1"], official_row] if kind in POST_KINDS else [official_row])
+    if kind == "coordinated_posts":  # several officials: no one official's buttons
+        assert rows == []
+    else:
+        assert rows == ([["ev:1"], official_row] if kind in POST_KINDS else [official_row])
     [html] = render_html(reply)
     assert '<a href="x">' not in html
 

@@ -6,12 +6,14 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
 from bot.commands import (
+    anomalies,
     chat_tz,
     digest,
     editors,
     evidence,
     official,
     reports,
+    same,
     search,
     subscriptions,
 )
@@ -27,6 +29,8 @@ FAMILIES: tuple[tuple[CommandSpec, ...], ...] = (
     chat_tz.COMMANDS,
     evidence.COMMANDS,
     search.COMMANDS,
+    anomalies.COMMANDS,
+    same.COMMANDS,
 )
 
 

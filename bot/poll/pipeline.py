@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from bot import metrics
 from bot.config import Settings
 from bot.detect import Rules, State, detect
+from bot.detect.sameness import SameRules
 from bot.detect.state import Detection
 from bot.domain import Observation, Platform, Status
 from bot.failpoints import failpoint
@@ -35,6 +36,7 @@ from bot.store.failures import note_database_error
 from bot.store.fanout import Fanout, load_fanout
 from bot.store.models import utcnow
 from bot.store.observations import Bookkeeping, PendingWrite, load_states
+from bot.store.sameness import SameText
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +112,24 @@ def rules_from_settings(settings: Settings) -> Rules:
         confirm_polls=d.confirm_polls,
         degraded_after=settings.scheduler.degraded_after,
         snapshot_every=settings.scheduler.snapshot_every,
+        unusual_window_days=max(1, d.unusual_window.days),
+        unusual_min_days=d.unusual_min_days,
+        unusual_ratio=d.unusual_ratio,
+        unusual_floor=d.unusual_floor,
+        unusual_floor_percent=d.unusual_floor_percent,
+    )
+
+
+def same_text_from_settings(settings: Settings) -> SameText:
+    """Same-text detection (``coordinated_posts``) with the configured ``[detect]`` rules."""
+    d = settings.detect
+    return SameText(
+        SameRules(
+            officials=d.same_text_officials,
+            window=d.same_text_window,
+            min_words=d.same_text_min_words,
+            threshold=d.same_text_similarity,
+        )
     )
 
 
@@ -176,7 +196,9 @@ class Poller:
         self.inflight: set[int] = set()
         self._fetch_slots = asyncio.Semaphore(sched.max_concurrency)
         self._changed = asyncio.Condition()
-        self.writer = BatchWriter(db, batch=sched.write_batch, clock=clock)
+        self.writer = BatchWriter(
+            db, batch=sched.write_batch, clock=clock, same=same_text_from_settings(settings)
+        )
 
     async def claim(
         self,

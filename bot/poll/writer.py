@@ -16,6 +16,7 @@ from datetime import datetime
 from bot.failpoints import failpoint
 from bot.store.engine import Database
 from bot.store.observations import PendingWrite, WriteResult, write_observations
+from bot.store.sameness import SameText
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +27,16 @@ GATHER_S = 0.01
 class BatchWriter:
     """Writes ``PendingWrite`` items through one flusher task, ``batch`` at a time."""
 
-    def __init__(self, db: Database, *, batch: int, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        batch: int,
+        clock: Callable[[], datetime],
+        same: SameText | None = None,
+    ) -> None:
         self.db = db
+        self.same = same or SameText()
         self.batch = max(1, batch)
         self.clock = clock
         self._queue: list[tuple[PendingWrite, asyncio.Future[WriteResult | None]]] = []
@@ -65,7 +74,7 @@ class BatchWriter:
     ) -> None:
         async with self.db.engine.begin() as conn:
             results = await write_observations(
-                conn, [item for item, _ in group], detected_at=self.clock()
+                conn, [item for item, _ in group], detected_at=self.clock(), same=self.same
             )
             failpoint("poll.before_commit")
         failpoint("poll.after_commit")

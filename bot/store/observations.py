@@ -37,6 +37,7 @@ from bot.store.models import (
     PostVersion,
     Snapshot,
 )
+from bot.store.sameness import SameText, coordinate
 
 STATE_COLUMNS = tuple(f.name for f in fields(State))
 ERROR_LIMIT = 500
@@ -236,9 +237,16 @@ def _delivery_insert(dialect: str) -> Insert:
 
 
 async def write_observations(
-    conn: AsyncConnection, items: Sequence[PendingWrite], *, detected_at: datetime
+    conn: AsyncConnection,
+    items: Sequence[PendingWrite],
+    *,
+    detected_at: datetime,
+    same: SameText | None = None,
 ) -> dict[int, WriteResult | None]:
-    """Store observations in the caller's transaction; per account, None if the lease was lost."""
+    """Store observations in the caller's transaction; per account, None if the lease was lost.
+
+    ``same`` decides same-text groups (``bot.store.sameness``); None: the default rules.
+    """
     owners = {item.book.owner for item in items}
     if not items:
         return {}
@@ -258,8 +266,14 @@ async def write_observations(
         await conn.execute(Snapshot.__table__.insert(), snapshots)  # type: ignore[attr-defined]
     failpoint("store.mid_transaction")  # crash suite: state and snapshots written, posts not yet
     quotes = await _quote_posts(conn, kept)
-    posts = await _save_posts(conn, dialect, kept, quotes)
+    posts, post_ids = await _save_posts(conn, dialect, kept, quotes)
     events, deliveries = await _save_events(conn, dialect, kept, detected_at, quotes)
+    observed = [
+        (i.book.account_id, i.book.official_id, i.detection, i.obs.fetched_at) for i in kept
+    ]
+    await coordinate(
+        conn, dialect, observed, post_ids, detected_at=detected_at, same=same or _DEFAULT_SAME
+    )
     for item in kept:
         account_id = item.book.account_id
         results[account_id] = WriteResult(
@@ -268,6 +282,10 @@ async def write_observations(
             posts=posts.get(account_id, 0),
         )
     return results
+
+
+#: Same-text detection with the default rules, for callers that do not configure it.
+_DEFAULT_SAME = SameText()
 
 
 def _account_params(book: Bookkeeping, obs: Observation) -> dict[str, Any]:
@@ -349,7 +367,9 @@ def _version_row(post_id: int, version: int, post: PostSeen, seen_at: datetime) 
 
 async def _save_posts(
     conn: AsyncConnection, dialect: str, items: Sequence[PendingWrite], quotes: Quotes
-) -> dict[int, int]:
+) -> tuple[dict[int, int], dict[tuple[int, str], int]]:
+    """Upsert the posts and their new versions: (posts per account, post ids by platform id)."""
+    ids: dict[tuple[int, str], int] = {}
     rows: list[dict[str, Any]] = []
     gone: list[dict[str, Any]] = []
     counts: dict[int, int] = {}
@@ -368,7 +388,8 @@ async def _save_posts(
         ]
         counts[account_id] = len(d.posts)
     if rows:
-        stored = await conn.execute(_post_upsert(dialect), rows)
+        stored = (await conn.execute(_post_upsert(dialect), rows)).all()
+        ids = {(account_id, platform_id): post_id for post_id, account_id, platform_id, _ in stored}
         versions = [
             _version_row(post_id, version, post, at)
             for post_id, account_id, platform_id, version in stored
@@ -379,7 +400,7 @@ async def _save_posts(
             await conn.execute(_version_insert(dialect), versions)
     if gone:
         await conn.execute(_post_deleted(), gone)
-    return counts
+    return counts, ids
 
 
 async def _quote_posts(conn: AsyncConnection, items: Sequence[PendingWrite]) -> Quotes:
