@@ -8,7 +8,7 @@ from sqlalchemy import update
 from bot.reply import Table, render_plain
 from bot.reports.movement import DOWN, NEW, SAME, UNKNOWN, UP, Move, move_of
 from bot.store.engine import Database
-from bot.store.models import AccountState
+from bot.store.models import AccountState, Position
 from tests.test_reports_commands import ask, service
 from tests.test_reports_world import Acc, Off, ago, build_world
 
@@ -90,3 +90,18 @@ async def test_top_moves_in_every_locale(database: Database, locale: str, new: s
     await build(database)
     reply = await ask(service(database), "/top telegram 7d", locale)
     assert [m for _, m in moves(reply)] == ["▲2", "=", "▼2", new, "?"]
+
+
+async def test_moves_compare_with_the_members_in_office_back_then(database: Database) -> None:
+    ids = await build(database)
+    # Bekov took office three days ago: a week ago the watchlist's board had no Bekov,
+    # so he is new to it and the others moved against each other only.
+    async with database.sessions() as session, session.begin():
+        session.add(Position(official_id=ids["Bolat Bekov"], title="Minister",
+                             start=ago(3).date()))  # fmt: skip
+    reply = await ask(service(database), "/top telegram 7d gov", "en")
+    assert moves(reply)[:3] == [
+        ("Aliya Akhmetova", "▲1"),
+        ("Chingiz Chokin", "▼1"),
+        ("Bolat Bekov", "new"),
+    ]

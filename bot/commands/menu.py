@@ -9,7 +9,7 @@ from bot.i18n import t
 
 #: How /help and the platform menus list commands; unlisted names follow alphabetically.
 MENU_ORDER = (
-    "start", "help", "top", "silent", "official", "report", "chart", "evidence", "search", "same",
+    "start", "help", "top", "silent", "official", "report", "chart", "anomalies", "evidence", "search", "same",
     "digest", "subscribe", "unsubscribe", "subscriptions", "mute", "unmute", "lang", "tz",
     "watch", "watchlist", "settings", "editor",
 )  # fmt: skip

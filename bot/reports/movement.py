@@ -2,7 +2,8 @@
 
 The previous period is the one of the same length just before (for ``/top 7d`` measured
 at T: the 7 days ending at T − 7d). The previous ranking is computed from stored history
-with the same metric and scope: followers at that moment (the last snapshot at or before
+with the same metric and scope (a watchlist's members in office during that period):
+followers at that moment (the last snapshot at or before
 it), growth over that period (snapshots at both ends, or the first count inside it for
 an account first seen during it) or posts published in it (counted for accounts read
 during it, that is with a snapshot in it). Ties share a rank, as on the board.
@@ -33,6 +34,7 @@ from bot.reports.history import (
 from bot.reports.leaderboard import Leaderboard
 from bot.reports.scope import core_rows, resolve_watchlist
 from bot.store.models import Account, AccountState, Post, Snapshot, WatchlistMember
+from bot.store.positions import in_office_clause, period_days
 
 UP, DOWN, SAME, NEW, UNKNOWN = "up", "down", "same", "new", "unknown"
 
@@ -98,8 +100,10 @@ def _accounts(
     if platform is not None:
         scope.append(Account.platform == platform)
     if watchlist_id is not None:
+        # The previous period's members are those in office then, as /top counts now.
         members = select(WatchlistMember.official_id).where(
-            WatchlistMember.watchlist_id == watchlist_id
+            WatchlistMember.watchlist_id == watchlist_id,
+            in_office_clause(WatchlistMember.official_id, *period_days(p.start, p.end)),
         )
         scope.append(Account.official_id.in_(members))
     conditions = [
