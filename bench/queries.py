@@ -143,8 +143,12 @@ async def _bulk(
             await conn.exec_driver_sql(sql, [tuple(_sqlite_value(v) for v in r) for r in rows])
 
 
-async def generate(db: Database, accounts: int, days: int, *, mode: str) -> dict[str, Any]:
-    """Fill ``db`` with ``accounts`` accounts and ``days`` of history; return row counts."""
+async def generate(
+    db: Database, accounts: int, days: int, *, mode: str, per_hour: int = 1
+) -> dict[str, Any]:
+    """Fill ``db`` with ``accounts`` accounts and ``days`` of history; return row counts.
+
+    ``per_hour`` readings an hour (4: a 15-minute poll interval); 1 is the default."""
     timer = Timer()
     await seed_accounts(db, accounts)
     now = now_utc()
@@ -166,7 +170,9 @@ async def generate(db: Database, accounts: int, days: int, *, mode: str) -> dict
         posts: list[tuple[Any, ...]] = []
         for day in range(week, min(week + 7, days)):
             for hour in range(day * 24, day * 24 + 24):
-                snaps += _hour(series, hour, start + timedelta(hours=hour), mode, rng)
+                for k in range(per_hour):
+                    at = start + timedelta(hours=hour, minutes=60 * k // per_hour)
+                    snaps += _hour(series, hour, at, mode, rng)
             posts += _day(series, day, start, rng)
         await _bulk(db, Snapshot.__table__, SNAP_COLS, snaps)
         await _bulk(db, Post.__table__, POST_COLS, posts)

@@ -27,12 +27,14 @@ from bot import metrics
 from bot.commands.service import CommandService
 from bot.config import Settings
 from bot.domain import Platform
-from bot.errors import UserInputError
+from bot.errors import LeaseHeld, UserInputError
 from bot.logs import quiet_libraries, setup_logging
 from bot.net.client import HttpClient
 from bot.notify.digest import DigestQueue
+from bot.notify.leaderboard_digest import LeaderboardDigests
 from bot.notify.relay import Relay
 from bot.ops.server import OpsServer
+from bot.poll.languages import LanguageJob
 from bot.poll.pipeline import Poller
 from bot.poll.scheduler import PollScheduler
 from bot.reply import ChatAddress, ChatBackend, Reply, SendResult
@@ -42,6 +44,9 @@ from bot.sources.base import Source
 from bot.store.engine import Database
 from bot.store.migrate import open_database, upgrade_database
 from bot.store.overview import Overview, overview
+from bot.store.retention import Policy
+from bot.store.retention_job import run_retention
+from bot.web.server import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +54,8 @@ log = logging.getLogger(__name__)
 STOP_GRACE_S = 10.0
 #: How often chats' digest times are checked.
 DIGEST_EVERY_S = 60.0
+#: How often the retention job asks whether it is due (a one-row read when it is not).
+RETENTION_CHECK_S = 600.0
 
 
 class Service(Protocol):
@@ -162,6 +169,11 @@ class App:
         self.backends: dict[str, ChatBackend] = dict(backends or {})
         if chat:
             self._add_chat()
+        self.web: WebServer | None = None
+        if settings.web.enabled and serve_ops:
+            # The public site reads the same database; a worker (serve_ops=False) never serves it.
+            self.web = WebServer(settings, db=self.db)
+            self.add_service(self.web)
         self.ops: OpsServer | None = None
         if settings.ops.enabled and serve_ops:
             # Last: it starts once everything it reports on runs, and stops first.
@@ -173,6 +185,12 @@ class App:
             )
             self.add_service(self.ops)
         self.add_periodic("metrics", self._sample_metrics, settings.scheduler.tick)
+        if settings.retention.enabled:
+            self.add_periodic("retention", self.prune_if_due, RETENTION_CHECK_S)
+        if settings.languages.enabled:
+            # Off the polling path: versions are stored without a language and filled here.
+            self.languages = LanguageJob.from_settings(self.db, settings)
+            self.add_periodic("languages", self.languages.run, settings.languages.every)
         if settings.scheduler.heartbeat_file:
             self._heartbeat = Path(settings.scheduler.heartbeat_file)
             self.add_periodic("heartbeat", self._beat, settings.scheduler.tick)
@@ -188,11 +206,38 @@ class App:
         # Due digests are queued in the outbox; the relay sends them with the alerts.
         self.digests = DigestQueue(db=self.db, settings=self.settings, backends=self.backends)
         self.add_periodic("digests", self.digests.run_due, DIGEST_EVERY_S)
+        # The weekly leaderboard digest (/digest top) goes the same way.
+        self.leaderboards = LeaderboardDigests(
+            db=self.db, settings=self.settings, backends=self.backends
+        )
+        self.add_periodic("leaderboards", self.leaderboards.run_due, DIGEST_EVERY_S)
 
     async def _sample_metrics(self) -> None:
         # Only this process knows its hosts' 429 cooldowns; the others are counted as they
         # happen or read from the database at scrape time.
         metrics.host_cooldowns(self.http.cooling_hosts())
+
+    async def prune_if_due(self) -> None:
+        """Run the retention job when it is due and no other process holds it."""
+        retention = self.settings.retention
+        try:
+            report = await run_retention(
+                self.db,
+                Policy.of(retention),
+                owner=self.poller.owner,
+                hold=retention.lease,
+                every=retention.every,
+                full=retention.prune_posts,
+            )
+        except LeaseHeld as exc:
+            log.info("retention: %s", exc)
+            return
+        except Exception:
+            # The next check tries again; polling and delivery go on either way.
+            log.exception("retention job failed")
+            return
+        if report is not None:
+            log.info("retention: removed %s", report.line())
 
     async def _beat(self) -> None:
         # Health checks read the file's age: the loop is alive while it keeps changing.

@@ -48,12 +48,34 @@ class EventKind(StrEnum):
     ACCOUNT_RESTORED = "account_restored"
     SOURCE_DEGRADED = "source_degraded"
     SOURCE_RECOVERED = "source_recovered"
+    VISIBILITY_CHANGED = "visibility_changed"
     #: Several officials published near-identical text within a window (bot.store.sameness).
     COORDINATED_POSTS = "coordinated_posts"
 
 
 #: Events meant for operators rather than journalists; not sent to "all" subscribers by default.
 OPERATOR_EVENTS = frozenset({EventKind.SOURCE_DEGRADED, EventKind.SOURCE_RECOVERED})
+
+
+class Visibility(StrEnum):
+    """Who may see an account's posts, as its platform says (``Observation.visibility``).
+
+    ``preview_off`` (a Telegram channel without its t.me/s web preview) and ``private``
+    (protected, private or closed) hide the posts from govwatch; ``locked`` (Mastodon:
+    followers are approved) and ``logged_in_only`` (Bluesky's ``!no-unauthenticated``)
+    still let the public API read them.
+    """
+
+    PUBLIC = "public"
+    PREVIEW_OFF = "preview_off"
+    PRIVATE = "private"
+    LOCKED = "locked"
+    LOGGED_IN_ONLY = "logged_in_only"
+
+    @property
+    def hides_posts(self) -> bool:
+        """True when govwatch cannot read the posts while the account is like this."""
+        return self in (Visibility.PREVIEW_OFF, Visibility.PRIVATE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +151,13 @@ class Observation:
     retry_after: float | None = None
     validators: Mapping[str, str] = field(default_factory=dict)
     detail: str | None = None
+    #: What the platform says about who may see the account; None when it says nothing.
+    visibility: Visibility | None = None
+
+    @property
+    def posts_hidden(self) -> bool:
+        """True when the account hides its posts: their absence proves nothing."""
+        return self.visibility is not None and self.visibility.hides_posts
 
     @property
     def ok(self) -> bool:

@@ -7,6 +7,8 @@ instead of parsing messages.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class GovwatchError(Exception):
     """Base of every error govwatch raises on purpose."""
@@ -26,6 +28,16 @@ class ConfigError(GovwatchError):
 
 class UserInputError(GovwatchError):
     """A user mistake that should be reported in one line, without a traceback."""
+
+
+class SparqlError(GovwatchError):
+    """A SPARQL endpoint gave no usable result; ``status`` is its HTTP status (None when
+    there was no answer) and ``detail`` the cause in words."""
+
+    def __init__(self, detail: str, *, status: int | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.status = status
 
 
 class RosterError(UserInputError):
@@ -166,3 +178,18 @@ class PermanentDeliveryError(DeliveryError):
     """Retrying cannot help (bad request that is not a markup problem)."""
 
     retryable = False
+
+
+class LeaseHeld(GovwatchError):
+    """Another process holds a job's lease (``govwatch db prune`` beside a running job)."""
+
+    def __init__(self, key: str, owner: str | None, until: datetime | None) -> None:
+        until_text = until.isoformat(timespec="seconds") if until is not None else "?"
+        super().__init__(f"{key} is being run by {owner or 'another process'} until {until_text}")
+        self.key = key
+        self.owner = owner
+        self.until = until
+
+
+class LeaseLost(LeaseHeld):
+    """A job's lease expired mid-run and another process took it: the run stopped."""

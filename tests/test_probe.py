@@ -34,6 +34,7 @@ KEYS = [
     "posts",
     "fetched_at",
     "detail",
+    "visibility",
 ]
 POST_KEYS = ["id", "url", "published_at", "text", "views", "edited", "forwarded_from"]
 

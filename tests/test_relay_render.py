@@ -77,6 +77,13 @@ PAYLOADS: dict[str, dict[str, Any]] = {
     "account_restored": {"missing_since": "2026-05-01T00:00:00Z"},
     "source_degraded": {"reason": "login_wall", "failures": 5, "last_ok_at": None},
     "source_recovered": {"degraded_since": "2026-05-01T00:00:00Z", "status": "ok"},
+    "visibility_changed": {
+        "before": "public",
+        "after": "preview_off",
+        "posts_hidden": True,
+        "before_since": "2026-05-01T00:00:00Z",
+        "polls": 2,
+    },
     # several officials, named in the payload (the alert has no one official's buttons)
     "coordinated_posts": {
         "text": "Same <b>text</b> & more",

@@ -191,15 +191,17 @@ API_ERRORS: list[tuple[Platform, Sequence[str], Status, str]] = [
     (Platform.VK, ["vk/error_113_users_get.json"], Status.UNKNOWN, "bad_request"),
     (Platform.VK, ["vk/error_18_users_get.json"], Status.ABSENT, "deleted"),
     (Platform.VK, ["vk/users_get_deactivated.json"], Status.ABSENT, "deleted"),
+    # A closed profile (is_closed, can_access_closed false) is read as ok and private, its
+    # wall never asked: tests/test_visibility_sources.py. A wall refused anyway is unknown.
     (
         Platform.VK,
-        ["vk/users_get_hidden_followers.json", "vk/error_15_wall_get.json"],
+        ["vk/users_get_open_profile.json", "vk/error_15_wall_get.json"],
         Status.UNKNOWN,
         "not_permitted",
     ),
     (
         Platform.VK,
-        ["vk/users_get_hidden_followers.json", "vk/error_30_wall_get.json"],
+        ["vk/users_get_open_profile.json", "vk/error_30_wall_get.json"],
         Status.UNKNOWN,
         "not_permitted",
     ),

@@ -15,16 +15,20 @@ from collections.abc import Callable, Sequence
 from sqlalchemy.exc import DBAPIError
 
 from bot.cli.ask import ask
-from bot.cli.db import EXIT_USAGE, config_check, db_upgrade
+from bot.cli.db import EXIT_USAGE, config_check, db_command
 from bot.cli.demo import demo
 from bot.cli.evidence import evidence
 from bot.cli.export import export
+from bot.cli.languages import add_arguments as add_languages
+from bot.cli.languages import db_languages
 from bot.cli.poll import poll_once
 from bot.cli.probe import probe
-from bot.cli.roster import import_roster
+from bot.cli.roster import add_wikidata_args, import_roster
 from bot.cli.run import run
 from bot.cli.search import add_parser as add_search
 from bot.cli.search import search
+from bot.cli.web import add_parser as add_web
+from bot.cli.web import web
 from bot.config import Settings, load_settings, resolve_config_path
 from bot.errors import ConfigError, GovwatchError, UserInputError
 
@@ -86,10 +90,24 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     up = db_sub.add_parser("upgrade", help="apply migrations")
     _add_config(up, top=False)
+    prune = db_sub.add_parser(
+        "prune", help="remove what [retention] no longer keeps (old snapshots, outbox rows...)"
+    )
+    _add_config(prune, top=False)
+    prune.add_argument("--dry-run", action="store_true", help="count what would go, delete nothing")
+    prune.add_argument(
+        "--full", action="store_true", help="also remove posts older than retention.posts_after"
+    )
+    langs = db_sub.add_parser(
+        "languages", help="identify the language of stored post versions that have none yet"
+    )
+    add_languages(langs)
+    _add_config(langs, top=False)
 
-    imp = add("import", "import a roster file (TOML or CSV); idempotent")
-    imp.add_argument("file", help="roster file (.toml or .csv)")
+    imp = add("import", "import a roster file (TOML or CSV), or a roster from Wikidata; idempotent")
+    imp.add_argument("file", nargs="?", default=None, help="roster file (.toml or .csv)")
     imp.add_argument("--dry-run", action="store_true", help="validate only, change nothing")
+    add_wikidata_args(imp)
 
     exp = add("export", "export the roster (or, with --what, data for analysts)")
     exp.add_argument(
@@ -138,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--lang", choices=("ru", "kk", "en"), default=None, help="the page's language")
     add_search(sub, add)
+    add_web(sub, add)
 
     cfg = add("config", "configuration tools")
     cfg_sub = cfg.add_subparsers(dest="config_command", metavar="ACTION", required=True)
@@ -146,11 +165,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _db(settings: Settings, args: argparse.Namespace) -> int:
+    """``db upgrade``, ``db prune`` or ``db languages``."""
+    if args.db_command == "languages":
+        return db_languages(settings, args)
+    return db_command(settings, args)
+
+
 #: The handler of every subcommand that runs with loaded settings (``config`` needs none).
 HANDLERS: dict[str, Handler] = {
     "run": run,
     "demo": demo,
-    "db": db_upgrade,
+    "db": _db,
     "import": import_roster,
     "export": export,
     "probe": probe,
@@ -158,6 +184,7 @@ HANDLERS: dict[str, Handler] = {
     "ask": ask,
     "evidence": evidence,
     "search": search,
+    "web": web,
 }
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from bot.clock import parse_time
 from bot.commands.context import CommandContext, CommandSpec
+from bot.commands.leaderboard_digest import WORDS as LEADERBOARD_WORDS
+from bot.commands.leaderboard_digest import cmd_digest_top
 from bot.commands.report_common import (
     chat_zone,
     report_now,
@@ -16,6 +18,8 @@ from bot.store.chats import set_chat_digest
 async def cmd_digest(ctx: CommandContext) -> Reply:
     """Set this chat's digest: daily or weekly at HH:MM (chat time zone), or off."""
     loc = ctx.locale
+    if ctx.args and ctx.args[0].lower() in LEADERBOARD_WORDS:
+        return await cmd_digest_top(ctx, ctx.args[1:])
     words = [w.lower() for w in ctx.args]
     mode = next((w for w in words if w in ("daily", "weekly", "off")), None)
     times = [w for w in words if ":" in w]

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands.context import CommandContext, CommandSpec, usage
+from bot.commands.languages import mix_line
 from bot.commands.report_common import (
     chat_zone,
     count_text,
@@ -62,11 +63,18 @@ def _card_reply(ctx: CommandContext, card: OfficialCard) -> Reply:
     loc = ctx.locale
     name = card.official.display(loc)
     builder = ReplyBuilder().line(Span(name, bold=True))
-    role = ", ".join(x for x in (card.position, card.organisation) if x)
+    position = card.position
+    if card.former is not None and card.former.end is not None:
+        # A member who left keeps the page and the history, marked as former.
+        position = t(loc, "tenure.former", title=card.former.title, end=card.former.end.isoformat())
+    role = ", ".join(x for x in (position, card.organisation) if x)
     if role:
         builder.line(role)
     if card.watchlists:
         builder.line(t(loc, "reports.card.watchlists", names=", ".join(card.watchlists)))
+    languages = mix_line(loc, "lang.card", card.languages)
+    if languages:
+        builder.line(languages)
     if not card.accounts:
         builder.line(t(loc, "reports.card.no_accounts"))
     for account in card.accounts:
@@ -88,6 +96,9 @@ def _account_lines(ctx: CommandContext, builder: ReplyBuilder, card: AccountCard
         # Never read, or gone: nothing to say about it but the source's state.
         builder.line(_health(ctx, card))
         return
+    if acc.visibility and acc.visibility != "public":
+        # Hidden posts explain a stale "last post": it is out of sight, not silence.
+        builder.line(t(loc, f"alert.visibility.to.{acc.visibility}"))
     followers = acc.known_followers
     if followers is None:
         builder.line(t(loc, "reports.card.followers_unknown"))

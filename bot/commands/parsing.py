@@ -19,7 +19,12 @@ KIND_ALIASES: Mapping[str, tuple[str, ...]] = {
         EventKind.FOLLOWERS_MILESTONE,
     ),
     "silence": (EventKind.WENT_SILENT, EventKind.BACK_FROM_SILENCE),
-    "account": (EventKind.PROFILE_CHANGED, EventKind.ACCOUNT_MISSING, EventKind.ACCOUNT_RESTORED),
+    "account": (
+        EventKind.PROFILE_CHANGED,
+        EventKind.ACCOUNT_MISSING,
+        EventKind.ACCOUNT_RESTORED,
+        EventKind.VISIBILITY_CHANGED,
+    ),
     "sources": tuple(k for k in EventKind if k in OPERATOR_EVENTS),
     "same": (EventKind.COORDINATED_POSTS,),
 }

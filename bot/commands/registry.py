@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
 from bot.commands import (
+    anomalies,
     chat_tz,
     digest,
     editors,
@@ -28,6 +29,7 @@ FAMILIES: tuple[tuple[CommandSpec, ...], ...] = (
     chat_tz.COMMANDS,
     evidence.COMMANDS,
     search.COMMANDS,
+    anomalies.COMMANDS,
     same.COMMANDS,
 )
 

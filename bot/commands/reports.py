@@ -13,7 +13,9 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 from bot.commands.context import CommandContext, CommandSpec
+from bot.commands.languages import mix_line
 from bot.commands.report_common import (
+    chat_zone,
     count_text,
     moment_text,
     names_line,
@@ -32,6 +34,8 @@ from bot.reply import Attachment, Reply, ReplyBuilder, Span, Table
 from bot.reports import charts
 from bot.reports.cabinet import CabinetReport, cabinet_report, report_csv, share_key
 from bot.reports.leaderboard import MISSING_KINDS, NO_VALUE, Entry, Leaderboard, top
+from bot.reports.movement import Move, rank_moves
+from bot.reports.movement_text import move_note, move_text
 from bot.reports.scope import UnknownWatchlist, parse_words, period_label
 from bot.reports.silence import SilenceReport, silent_officials
 from bot.reports.states import ABSENT
@@ -64,9 +68,10 @@ async def cmd_top(ctx: CommandContext) -> Reply:
             limit=limit,
             now=now,
         )
+        moves = await rank_moves(session, board)
     if board.members == 0:
         return Reply.text(t(ctx.locale, "reports.no_data"))
-    reply = _top_reply(ctx, board)
+    reply = _top_reply(ctx, board, moves)
     if "chart" in words.flags and not board.empty:
         png = await charts.in_thread(
             charts.render_bars_png,
@@ -94,10 +99,14 @@ def _top_title(locale: str, board: Leaderboard) -> str:
     )
 
 
-def _top_row(locale: str, board: Leaderboard, entry: Entry) -> tuple[str, ...]:
+def _top_row(
+    locale: str, board: Leaderboard, entry: Entry, moves: dict[int, Move]
+) -> tuple[str, ...]:
     mark = ("*" if entry.partial else "") + ("~" if entry.stale else "")
     name = entry.official.display(locale) + (f" {mark}" if mark else "")
+    move = moves.get(entry.official.id)
     rank = str(entry.rank)
+    moved = move_text(locale, move) if move else "?"
     if board.metric in ("growth", "percent"):
         return (
             rank,
@@ -105,15 +114,17 @@ def _top_row(locale: str, board: Leaderboard, entry: Entry) -> tuple[str, ...]:
             signed_text(locale, entry.growth),
             percent_text(locale, entry.growth_percent),
             count_text(locale, entry.followers),
+            moved,
         )
     if board.metric == "posts":
-        return (rank, name, count_text(locale, entry.posts))
-    return (rank, name, count_text(locale, entry.followers))
+        return (rank, name, count_text(locale, entry.posts), moved)
+    return (rank, name, count_text(locale, entry.followers), moved)
 
 
-def _top_reply(ctx: CommandContext, board: Leaderboard) -> Reply:
+def _top_reply(ctx: CommandContext, board: Leaderboard, moves: dict[int, Move]) -> Reply:
     loc = ctx.locale
     header: tuple[str, ...]
+    move = t(loc, "ranks.col.move")
     if board.metric in ("growth", "percent"):
         header = (
             "#",
@@ -121,17 +132,19 @@ def _top_reply(ctx: CommandContext, board: Leaderboard) -> Reply:
             t(loc, "reports.col.growth"),
             t(loc, "reports.col.percent"),
             t(loc, "reports.col.followers"),
+            move,
         )
     elif board.metric == "posts":
-        header = ("#", t(loc, "reports.col.official"), t(loc, "reports.col.posts"))
+        header = ("#", t(loc, "reports.col.official"), t(loc, "reports.col.posts"), move)
     else:
-        header = ("#", t(loc, "reports.col.official"), t(loc, "reports.col.followers"))
+        header = ("#", t(loc, "reports.col.official"), t(loc, "reports.col.followers"), move)
     builder = ReplyBuilder().line(Span(_top_title(loc, board), bold=True))
     if board.entries:
-        rows = tuple(_top_row(loc, board, e) for e in board.entries)
+        rows = tuple(_top_row(loc, board, e, moves) for e in board.entries)
         align = ("r", "l", *("r" * (len(header) - 2)))
         builder.table(Table(header=header, rows=rows, align=align))
         builder.paragraph()
+        builder.line(move_note(loc, board, moves, zone=chat_zone(ctx)))
     if board.ranked > len(board.entries):
         builder.line(t(loc, "reports.top.shown", shown=len(board.entries), total=board.ranked))
     if any(e.partial for e in board.entries):
@@ -141,8 +154,18 @@ def _top_reply(ctx: CommandContext, board: Leaderboard) -> Reply:
     for line in _missing_lines(loc, board):
         builder.line(line)
     methods = _methods(ctx, board.measured_at, board.unknown_accounts, board.reasons)
+    if board.watchlist:
+        methods += " " + tenure_note(loc, board.not_in_office)
     builder.line(Span(methods, italic=True))
     return builder.build(summary=_top_title(loc, board))
+
+
+def tenure_note(loc: str, not_in_office: int) -> str:
+    """The methods line's words on who counts as a member (those in office)."""
+    text = t(loc, "tenure.methods")
+    if not_in_office:
+        text += " " + t(loc, "tenure.left_out", count=count_text(loc, not_in_office))
+    return text
 
 
 def _missing_lines(loc: str, board: Leaderboard) -> list[str]:
@@ -247,6 +270,12 @@ def _report_reply(ctx: CommandContext, report: CabinetReport) -> Reply:
     )
     if report.n:
         builder.line(_activity(loc, report))
+    mix = report.language_mix
+    languages = mix_line(loc, "lang.report", mix)
+    if languages:
+        builder.line(languages)
+        if mix.count("mixed") or mix.count("unknown"):
+            builder.line(Span(t(loc, "lang.note"), italic=True))
     leaders = report.leaders()
     if leaders:
         builder.paragraph().line(Span(t(loc, "reports.report.leaders"), bold=True))
@@ -293,6 +322,8 @@ def _report_reply(ctx: CommandContext, report: CabinetReport) -> Reply:
     )
     if report.unknown_accounts:
         methods += " " + _unknown_sources(loc, report.unknown_accounts, report.failing_reasons)
+    if report.watchlist:
+        methods += " " + tenure_note(loc, report.not_in_office)
     builder.line(Span(methods, italic=True))
     return builder.build(summary=report_title(loc, report))
 
@@ -391,6 +422,7 @@ def _silent_apart(loc: str, report: SilenceReport, span: str) -> list[str]:
         ("reports.silent.unknown", report.unknown),
         ("states.silent.never", report.never_polled),
         ("states.silent.no_accounts", report.no_accounts),
+        ("visibility.silent.hidden", report.hidden),
     ):
         if officials:
             lines.append(

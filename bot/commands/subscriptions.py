@@ -95,6 +95,10 @@ def command_help(ctx: CommandContext, name: str) -> Reply:
         builder.line(t(loc, "keywords.help.words"))
     if name == "watchlist":
         builder.line(t(loc, "keywords.help.watchwords"))
+    if name in ("report", "top"):
+        builder.line(t(loc, "help.tenure.members"))
+    if name == "official":
+        builder.line(t(loc, "help.tenure.former"))
     if ctx.commands[name].editor_only:
         builder.line(t(loc, "help.editors_only"))
     return builder.build()

@@ -157,6 +157,22 @@ class DetectSettings(Section):
         default_factory=lambda: [1000, 5000, 10000, 25000, 50000, 100000, 500000, 1000000]
     )
     confirm_polls: int = Field(default=2, ge=1)
+    # Unusual follower changes (bot/detect/unusual.py): daily growth kept per account,
+    # the fewest daily figures to judge by, the ratio that marks a jump, and the floor
+    # of the usual daily change (followers, and percent of the count).
+    unusual_window: Duration = timedelta(days=60)
+    unusual_min_days: int = Field(default=14, ge=1, le=365)
+    unusual_ratio: float = Field(default=5.0, gt=1.0)
+    unusual_floor: int = Field(default=10, ge=1)
+    unusual_floor_percent: float = Field(default=0.05, ge=0)
+
+    @field_validator("unusual_window")
+    @classmethod
+    def _window_days(cls, value: timedelta) -> timedelta:
+        if not timedelta(days=7) <= value <= timedelta(days=365):
+            raise ValueError("must be between 7d and 365d (30d to 90d is the usual choice)")
+        return value
+
     #: Same text from several officials (coordinated_posts): how many officials, within
     #: which window, posts of at least how many words, at which estimated Jaccard similarity.
     same_text_officials: int = Field(default=3, ge=2)
@@ -334,6 +350,88 @@ class OpsSettings(Section):
         return value
 
 
+class RetentionSettings(Section):
+    """What ``govwatch db prune`` and ``govwatch run``'s daily job remove, and when."""
+
+    #: Run the job in ``govwatch run`` (one process of all sharing a database runs it).
+    enabled: bool = True
+    #: How often it runs.
+    every: Duration = timedelta(days=1)
+    #: Every snapshot younger than this is kept (full resolution)...
+    snapshots_full: Duration = timedelta(days=30)
+    #: ...then one an hour (the hour's last) until this age, then one a day (the day's last).
+    snapshots_hourly: Duration = timedelta(days=365)
+    #: Delivered outbox rows (sent, failed, skipped, digested) older than this are removed;
+    #: a sent ``new_post`` alert stays while its post is kept (follow-ups reply to it).
+    deliveries_after: Duration = timedelta(days=30)
+    #: Events older than this are removed, except post events (evidence) and milestones.
+    events_after: Duration = timedelta(days=180)
+    #: Posts (their versions, evidence and post events) older than this are removed only
+    #: by ``db prune --full``, or by the job when ``prune_posts`` is true. Unset: never.
+    posts_after: Duration | None = None
+    #: Let the daily job remove old posts too (needs ``posts_after``); off unless set.
+    prune_posts: bool = False
+    #: Rows removed per statement and transaction.
+    batch: int = Field(default=5000, ge=100, le=50_000)
+    #: How long a run holds the job's lease without renewing it (it renews per batch).
+    lease: Duration = timedelta(minutes=15)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        needs: list[tuple[str, str, str]] = []
+        if self.snapshots_hourly < self.snapshots_full:
+            needs.append(
+                ("snapshots_hourly", "must not be shorter than snapshots_full", "snapshots_full")
+            )
+        if self.prune_posts and self.posts_after is None:
+            needs.append(("prune_posts", "needs posts_after to be set", "posts_after"))
+        for name in ("every", "snapshots_full", "deliveries_after", "events_after", "lease"):
+            if getattr(self, name) <= timedelta(0):
+                needs.append((name, "must be longer than 0s", name))
+        _require(needs)
+        return self
+
+
+class WebSettings(Section):
+    """The public read-only web site (``govwatch web``; ``govwatch run`` serves it when enabled)."""
+
+    enabled: bool = False
+    listen: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    #: The site's public address (``https://watch.example.org``): absolute links in feeds.
+    base_url: str | None = None
+    title: str = "govwatch"
+    #: The report's period when a link names none (30 days: the newspaper's count).
+    period: Duration = timedelta(days=30)
+    #: A page is rendered again at most this often while the data stays the same.
+    cache_for: Duration = timedelta(seconds=60)
+    #: Requests per minute one address may make (429 beyond it).
+    rate_limit: int = Field(default=120, ge=1, le=100_000)
+    #: Take the client's address from X-Forwarded-For (only behind your own reverse proxy).
+    forwarded_for: bool = False
+
+    @field_validator("listen")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        return OpsSettings._address(value)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+            raise ValueError(f"{value!r} is not an http(s) address such as https://watch.example")
+        return value.rstrip("/")
+
+    @field_validator("period", "cache_for")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be longer than 0s")
+        return value
+
+
 #: A host name (no scheme, port or path).
 _HOST_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9-]+)*")
 
@@ -416,6 +514,26 @@ class VkSourceSettings(SourceSettings):
     api_version: str = "5.199"
 
 
+class WikidataSettings(Section):
+    """``govwatch import --wikidata-query``: where the query runs and how we introduce
+    ourselves (Wikimedia's User-Agent policy asks for a descriptive agent with a contact)."""
+
+    endpoint: str = "https://query.wikidata.org/sparql"
+    user_agent: str = (
+        "govwatch/0.1 (https://github.com/govwatch/govwatch; roster import of government "
+        "members) httpx"
+    )
+    #: The public endpoint stops a query after 60 seconds; a little more for the answer.
+    timeout: Duration = timedelta(seconds=70)
+
+    @field_validator("endpoint")
+    @classmethod
+    def _web_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("use an http(s) URL such as https://query.wikidata.org/sparql")
+        return value
+
+
 class SourcesSettings(Section):
     telegram: TelegramSourceSettings = TelegramSourceSettings()
     bluesky: BlueskySourceSettings = BlueskySourceSettings()
@@ -440,6 +558,31 @@ class _EnvSource(EnvSettingsSource):
             return value
 
 
+class LanguagesSettings(Section):
+    """Post languages (``bot.langs``): identified once per stored version, in the background."""
+
+    enabled: bool = True
+    #: ISO 639-1 codes lingua chooses among; few keep it fast and accurate (kk, ru, en, uk).
+    detect: list[str] = Field(default_factory=lambda: ["kk", "ru", "en", "uk"], min_length=1)
+    #: Versions identified per batch (one read, one executemany write).
+    batch: int = Field(default=500, ge=1, le=10000)
+    #: How often ``govwatch run`` looks for versions still without a language.
+    every: Duration = timedelta(seconds=30)
+
+    @field_validator("detect")
+    @classmethod
+    def _codes(cls, value: list[str]) -> list[str]:
+        from lingua import IsoCode639_1
+
+        codes = [c.strip().lower() for c in value]
+        for code in codes:
+            try:
+                IsoCode639_1.from_str(code)
+            except ValueError:
+                raise ValueError(f"{code!r} is not a language lingua knows (ISO 639-1)") from None
+        return codes
+
+
 class Settings(BaseSettings):
     """All of govwatch's configuration."""
 
@@ -460,7 +603,11 @@ class Settings(BaseSettings):
     i18n: I18nSettings = I18nSettings()
     logging: LoggingSettings = LoggingSettings()
     ops: OpsSettings = OpsSettings()
+    retention: RetentionSettings = RetentionSettings()
+    languages: LanguagesSettings = LanguagesSettings()
+    web: WebSettings = WebSettings()
     sources: SourcesSettings = SourcesSettings()
+    wikidata: WikidataSettings = WikidataSettings()
 
     @model_validator(mode="after")
     def _health_bounds(self) -> Self:

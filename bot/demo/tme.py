@@ -66,6 +66,8 @@ class TmeChannel:
     followers_text: str | None = None
     #: Counters after subscribers, as ``(value, kind)``: ``("1.12K", "photos")``.
     counters: tuple[tuple[str, str], ...] = ()
+    #: The web preview (``/s/``) is on; when off, the plain page has no "Preview" link.
+    preview: bool = True
 
 
 def abbreviate(value: int) -> str:
@@ -304,7 +306,9 @@ def plain_page(channel: TmeChannel) -> bytes:
   <span dir="auto">{title}</span>{verified}
 </div>
 <div class="tgme_page_extra">{spaced(channel.followers)} subscribers</div>
-<div class="tgme_page_description" dir="auto">{description}</div>
+<div class="tgme_page_description" dir="auto">{description}</div>"""
+    if channel.preview:
+        body += f"""
 <div class="tgme_page_context_link_wrap"><a class="tgme_page_context_link" href="/s/{handle}">Preview channel</a></div>"""
     return _plain(head, body)
 

@@ -22,7 +22,13 @@ post_deleted           post_id, published_at, misses (polls the post was missing
 followers_up/_down     before (value at the last alert or first sight), after, delta
                        (signed), percent (signed, 2 decimals; None when before is 0),
                        exact (both counts exact), margin (rounding error of the two
-                       counts together), since (ISO time of ``before``)
+                       counts together), since (ISO time of ``before``); judged
+                       against the account's own daily growth (``unusual.py``):
+                       unusual (bool), ratio (the recent change over the usual daily
+                       change, 1 decimal; None while the baseline is too young),
+                       usual_daily (followers/day used, None when young),
+                       baseline_days (daily figures behind it), recent_delta (signed
+                       change since recent_since, the day's anchor read)
 followers_milestone    milestone, followers, exact
 went_silent            last_post_at (None if the account never posted), silent_days
                        (so far), silent_after_days (the threshold used)
@@ -33,6 +39,10 @@ account_missing        reason, last_ok_at, absent_polls
 account_restored       missing_since (last ok before it went missing)
 source_degraded        reason, failures (unknown results in a row), last_ok_at
 source_recovered       degraded_since, status (``ok`` or ``absent``)
+visibility_changed     before, after (``public``, ``preview_off``, ``private``, ``locked``,
+                       ``logged_in_only``: bot.domain.Visibility), posts_hidden (govwatch
+                       cannot read the posts now), before_since (when ``before`` was
+                       first seen), polls (answers in a row that showed ``after``)
 coordinated_posts      several officials at once, so no account or official of its own
                        (``bot/store/sameness.py``): text, officials, posts (official_id,
                        name, names, account_id, platform, handle, post_id, url,

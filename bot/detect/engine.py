@@ -10,6 +10,7 @@ from bot.detect.presence import detect_presence, detect_source
 from bot.detect.profile import detect_profile
 from bot.detect.silence import detect_silence
 from bot.detect.state import AccountInfo, Detection, Rules, State
+from bot.detect.visibility import detect_visibility
 from bot.domain import Observation, Status
 
 Detector = Callable[[State | None, Observation, Detection, AccountInfo, Rules], None]
@@ -17,6 +18,7 @@ Detector = Callable[[State | None, Observation, Detection, AccountInfo, Rules], 
 #: Run in this order on ``ok`` observations; silence reads the posts' result.
 OK_DETECTORS: tuple[Detector, ...] = (
     detect_presence,
+    detect_visibility,
     detect_profile,
     detect_followers,
     detect_posts,

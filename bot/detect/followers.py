@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from bot.detect.events import make_event
 from bot.detect.state import AccountInfo, Detection, Rules, State, iso
+from bot.detect.unusual import judge, payload_of, update_baseline
 from bot.domain import EventKind, Observation
 
 
@@ -37,9 +38,11 @@ def detect_followers(
     if prev is None or prev.followers_alerted is None:
         _set_alerted(new, obs, value, margin)
         new.milestone_reached = max((m for m in rules.milestones if m <= value - margin), default=0)
-        return
-    _move(prev, obs, out, info, rules)
-    _milestone(obs, out, info, rules)
+    else:
+        _move(prev, obs, out, info, rules)
+        _milestone(obs, out, info, rules)
+    # After the move is judged: the judgement compares with the baseline as it was.
+    update_baseline(new, obs.fetched_at, value, rules)
 
 
 def _move(prev: State, obs: Observation, out: Detection, info: AccountInfo, rules: Rules) -> None:
@@ -54,6 +57,7 @@ def _move(prev: State, obs: Observation, out: Detection, info: AccountInfo, rule
         return
     kind = EventKind.FOLLOWERS_UP if after > before else EventKind.FOLLOWERS_DOWN
     since = prev.extra.get("alerted_at")
+    judgement = judge(prev.extra.get("growth"), obs.fetched_at, after, after > before, rules)
     out.events.append(
         make_event(
             info,
@@ -67,6 +71,7 @@ def _move(prev: State, obs: Observation, out: Detection, info: AccountInfo, rule
             exact=bool(obs.followers_exact) and bool(prev.extra.get("alerted_exact", True)),
             margin=margin + before_margin,
             since=since,
+            **payload_of(judgement),
         )
     )
     _set_alerted(out.state, obs, after, margin)

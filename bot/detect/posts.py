@@ -190,6 +190,8 @@ def detect_posts(
 ) -> None:
     """Add post events and post writes for an ``ok`` observation to ``out``."""
     new = out.state
+    if obs.posts_hidden:
+        return  # a hidden account's posts are out of sight, not deleted: judge nothing
     if obs.not_modified:
         if prev is not None:
             _not_modified(prev, obs, out, info, rules)

@@ -23,6 +23,8 @@ def detect_silence(
 ) -> None:
     """Add silence events for an ``ok`` observation (posts already applied to the state)."""
     new = out.state
+    if obs.posts_hidden:
+        return  # hidden posts say nothing about silence: neither silent nor back
     before = _reference(prev) if prev is not None else None
     if (
         prev is not None

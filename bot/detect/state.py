@@ -35,6 +35,13 @@ class Rules:
     confirm_polls: int = 2
     degraded_after: int = 5
     snapshot_every: timedelta = timedelta(hours=6)
+    #: Unusual follower changes (``bot.detect.unusual``): daily figures kept, fewest to
+    #: judge, the marking ratio, and the floor of the usual daily change.
+    unusual_window_days: int = 60
+    unusual_min_days: int = 14
+    unusual_ratio: float = 5.0
+    unusual_floor: int = 10
+    unusual_floor_percent: float = 0.05
 
     def narrowed(
         self,
@@ -47,16 +54,13 @@ class Rules:
         silent = self.silent_after
         if silent_after_s is not None:
             silent = min(silent, timedelta(seconds=silent_after_s))
-        return Rules(
+        return replace(
+            self,
             silent_after=silent,
             change_percent=self.change_percent
             if change_percent is None
             else min(self.change_percent, change_percent),
             change_min=self.change_min if change_min is None else min(self.change_min, change_min),
-            milestones=self.milestones,
-            confirm_polls=self.confirm_polls,
-            degraded_after=self.degraded_after,
-            snapshot_every=self.snapshot_every,
         )
 
 
@@ -69,7 +73,9 @@ class State:
     was last seen), ``missing_posts`` (id -> [published ISO, text hash, pinned, misses,
     last seen ISO, first missed ISO, views]), ``reposts`` (ids of the reposts on the
     page), ``alerted_at``/``alerted_margin`` (the last follower alert), ``posts_visible``
-    (the source shows posts at all). Entries written before a field existed are shorter.
+    (the source shows posts at all), ``growth`` (the daily-growth baseline of
+    ``bot.detect.unusual``: anchor ``at``/``f`` and daily rates ``d``). Entries written
+    before a field existed are shorter.
     """
 
     status: str
@@ -94,6 +100,8 @@ class State:
     unknown_streak: int = 0
     last_snapshot_at: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The announced ``bot.domain.Visibility`` value (None until a source has said one).
+    visibility: str | None = None
 
     def copy(self) -> State:
         """A deep copy, so detection never changes its input."""

@@ -31,6 +31,8 @@ from bot.i18n import (
 from bot.names import localized_name
 from bot.notify.marks import highlight_quotes, marker_lines
 from bot.notify.same import render_coordinated
+from bot.notify.unusual import unusual_line
+from bot.notify.visibility import visibility_details, visibility_what
 from bot.notify.worddiff import Piece, word_diff
 from bot.reply import Button, Line, Paragraph, Reply, Span
 from bot.reports.states import reason_group
@@ -54,6 +56,7 @@ _ICONS: Mapping[str, str] = {
     "account_restored": "✅",
     "source_degraded": "⚠️",
     "source_recovered": "🔧",
+    "visibility_changed": "👁",
     "coordinated_posts": "🧩",
 }
 
@@ -74,6 +77,9 @@ def render_event(
     who = localized_name(official, locale) if official else _account_label(account, payload)
     lines: list[Line] = [(Span(f"{_ICONS.get(event.kind, '•')} "), Span(who, bold=True))]
     lines.append((Span(_what(event, payload, locale)),))
+    unusual = unusual_line(event.kind, payload, event.occurred_at, locale)
+    if unusual is not None:
+        lines.append(unusual)
     # The evidence button is the event's own, so it needs no official (only a stored id).
     evidence = event.kind in _POST_KINDS and bool(event.id)
     profile = payload.get("profile_url") or (account.url if account else None)
@@ -93,6 +99,8 @@ def render_event(
             ),
         )
     summary = f"{who}: {_what(event, payload, locale)}"
+    if unusual is not None:
+        summary += " " + "".join(span.text for span in unusual)
     return Reply(blocks=(Paragraph(tuple(lines)),), buttons=buttons, summary=summary)
 
 
@@ -179,6 +187,8 @@ def _what(event: EventRow, payload: Mapping[str, Any], locale: str) -> str:
         )
     if kind in ("went_silent", "back_from_silence"):
         return t(locale, f"alert.text.{kind}", days=_silence_span(event, payload, locale))
+    if kind == "visibility_changed":
+        return visibility_what(payload, locale)
     if kind == "profile_changed":
         fields = payload.get("fields") or list((payload.get("changes") or {}).keys())
         names = ", ".join(t(locale, f"alert.field.{f}") for f in fields if f in _FIELDS)
@@ -252,6 +262,8 @@ def _details(
         return _deleted_lines(payload, locale, tz, evidence=evidence, profile=profile)
     if kind in ("new_post", "post_edited"):
         return _post_lines(kind, payload, locale, tz, evidence=evidence)
+    if kind == "visibility_changed":
+        return visibility_details(payload, locale)
     lines: list[Line] = []
     if kind == "profile_changed":
         changes = payload.get("changes") or {}

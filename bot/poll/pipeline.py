@@ -112,6 +112,11 @@ def rules_from_settings(settings: Settings) -> Rules:
         confirm_polls=d.confirm_polls,
         degraded_after=settings.scheduler.degraded_after,
         snapshot_every=settings.scheduler.snapshot_every,
+        unusual_window_days=max(1, d.unusual_window.days),
+        unusual_min_days=d.unusual_min_days,
+        unusual_ratio=d.unusual_ratio,
+        unusual_floor=d.unusual_floor,
+        unusual_floor_percent=d.unusual_floor_percent,
     )
 
 

@@ -19,6 +19,7 @@ from fractions import Fraction
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.reports.history import Baseline, followers_at, post_counts
+from bot.reports.languages import GROUPS, LanguageMix, account_mixes, mix_of
 from bot.reports.scope import AccountRow, OfficialRow, load_scope
 from bot.reports.states import (
     ABSENT,
@@ -29,6 +30,7 @@ from bot.reports.states import (
     failure_counts,
     official_state,
 )
+from bot.store.positions import period_days
 
 DEFAULT_PERIOD = timedelta(days=7)
 LEADERS = 5
@@ -71,6 +73,15 @@ class CabinetReport:
     #: Accounts whose latest fetch failed, by reason group.
     failing_reasons: Counter[str] = field(default_factory=Counter)
     last_read_at: datetime | None = None
+    #: Watchlist members not in office during the period (not counted in M, N or K).
+    not_in_office: int = 0
+    #: Each member's language mix of the period's posts (members without posts: absent).
+    languages: dict[int, LanguageMix] = field(default_factory=dict)
+
+    @property
+    def language_mix(self) -> LanguageMix:
+        """The language mix of all the members' posts in the period."""
+        return mix_of(m.counts for m in self.languages.values())
 
     def _with(self, state: str) -> list[OfficialRow]:
         return [line.official for line in self.lines if line.state == state]
@@ -150,7 +161,9 @@ async def cabinet_report(
     """Measure the watchlist's presence, activity and reach on ``platform`` (or all)."""
     now = now or datetime.now(UTC)
     since = now - period
-    scope = await load_scope(session, watchlist=watchlist, platform=platform)
+    # A watchlist's members are those in office during the period (positions held).
+    days = period_days(since, now)
+    scope = await load_scope(session, watchlist=watchlist, platform=platform, in_office=days)
     live = [a for a in scope.accounts if a.exists]
     counts = await post_counts(session, [a.id for a in live], since)
     with_followers = [a.id for a in live if a.known_followers is not None]
@@ -165,10 +178,16 @@ async def cabinet_report(
         unknown_accounts=sum(1 for a in live if account_state(a) == UNREADABLE),
         failing_reasons=failure_counts(live),
         last_read_at=max((a.last_ok_at for a in live if a.last_ok_at), default=None),
+        not_in_office=scope.not_in_office,
     )
     by_official: dict[int, list[AccountRow]] = {}
     for account in live:
         by_official.setdefault(account.official_id, []).append(account)
+    mixes = await account_mixes(session, [a.id for a in live], since, now)
+    for official_id, accounts in by_official.items():
+        found = [mixes[a.id].counts for a in accounts if a.id in mixes]
+        if found and official_id in scope.officials:
+            report.languages[official_id] = mix_of(found)
     for official in scope.officials.values():
         accounts = by_official.get(official.id, [])
         line = _line(official, accounts, counts, baselines, since)
@@ -235,6 +254,7 @@ CSV_COLUMNS = (
     "posts_in_period",
     "last_post_at",
     "partial",
+    *(f"posts_lang_{g}" for g in GROUPS),
 )
 
 
@@ -244,6 +264,7 @@ def report_csv(report: CabinetReport, *, locale: str) -> bytes:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for line in report.lines:
+        mix = report.languages.get(line.official.id, LanguageMix())
         writer.writerow(
             (
                 _safe_cell(line.official.display(locale)),
@@ -256,6 +277,7 @@ def report_csv(report: CabinetReport, *, locale: str) -> bytes:
                 line.posts,
                 line.last_post_at.isoformat() if line.last_post_at else "",
                 "yes" if line.partial else "no",
+                *(mix.count(g) for g in GROUPS),
             )
         )
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")

@@ -9,12 +9,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.reports.history import Baseline, followers_at, median_gap, post_counts, post_times
+from bot.reports.languages import LanguageMix, account_mixes, mix_of
 from bot.reports.scope import AccountRow, OfficialRow, load_scope
 from bot.store.models import Official, Post, Watchlist, WatchlistMember
+from bot.store.positions import Tenure, is_former, last_held, tenures_of
 
 #: The rhythm is the median gap between an account's latest ``history.RHYTHM_POSTS``
 #: posts within this window.
 RHYTHM_WINDOW = timedelta(days=90)
+#: The card's language mix counts the posts of this window.
+LANGUAGE_WINDOW = timedelta(days=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +58,10 @@ class OfficialCard:
     measured_at: datetime
     watchlists: list[str] = field(default_factory=list)
     accounts: list[AccountCard] = field(default_factory=list)
+    #: The last position held, when every position has ended (a former member).
+    former: Tenure | None = None
+    #: The languages of the official's posts over ``LANGUAGE_WINDOW``, all accounts together.
+    languages: LanguageMix = field(default_factory=LanguageMix)
 
 
 async def official_card(
@@ -72,6 +80,7 @@ async def official_card(
     times = await post_times(session, ids, since=now - RHYTHM_WINDOW)
     counts = await post_counts(session, ids, now - timedelta(days=30))
     last = await _last_posts(session, ids)
+    mixes = await account_mixes(session, ids, now - LANGUAGE_WINDOW, now)
     card = OfficialCard(
         official=scope.officials.get(official_id)
         or OfficialRow(row.id, row.name, row.name_ru, row.name_kk, row.name_en),
@@ -79,7 +88,11 @@ async def official_card(
         organisation=row.organisation,
         measured_at=now,
         watchlists=await _watchlists(session, official_id),
+        languages=mix_of(m.counts for m in mixes.values()),
     )
+    tenures = (await tenures_of(session, [official_id])).get(official_id, [])
+    if is_former(tenures, now.date()):
+        card.former = last_held(tenures)
     for account in accounts:
         card.accounts.append(
             AccountCard(

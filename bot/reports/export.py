@@ -12,12 +12,12 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import UserInputError
 from bot.store.engine import Database
-from bot.store.models import Account, EventRow, Official, Post, Snapshot
+from bot.store.models import Account, EventRow, Official, Post, PostVersion, Snapshot
 
 BATCH = 2000
 
@@ -29,7 +29,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "posts": (
         "post_id", "official_id", "official", "platform", "handle", "platform_post_id", "url",
         "published_at", "first_seen_at", "views", "edited", "deleted", "deleted_at",
-        "is_reply", "is_repost", "forwarded_from", "text",
+        "is_reply", "is_repost", "forwarded_from", "text", "language",
     ),
     "events": (
         "event_id", "official_id", "official", "platform", "handle", "kind", "occurred_at",
@@ -54,8 +54,11 @@ def _query(what: str, since: datetime | None) -> Select[*tuple[Any, ...]]:
         stmt = (
             select(Post.id, *ident, Post.platform_post_id, Post.url, Post.published_at,
                    Post.first_seen_at, Post.views, Post.edited, Post.deleted, Post.deleted_at,
-                   Post.is_reply, Post.is_repost, Post.forwarded_from, Post.text)
+                   Post.is_reply, Post.is_repost, Post.forwarded_from, Post.text,
+                   PostVersion.language)
             .join(Account, Account.id == Post.account_id)
+            .outerjoin(PostVersion, and_(PostVersion.post_id == Post.id,
+                                         PostVersion.version == Post.versions))
             .join(Official, Official.id == Account.official_id)
             .order_by(Post.id)
         )  # fmt: skip

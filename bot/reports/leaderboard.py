@@ -17,13 +17,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     BindParameter,
     CompoundSelect,
+    Date,
     Float,
     Integer,
     Select,
@@ -57,6 +58,7 @@ from bot.store.models import (
     Post,
     WatchlistMember,
 )
+from bot.store.positions import in_office_clause, office_bounds
 
 DEFAULT_PERIOD = timedelta(days=7)
 MAX_LIMIT = 50
@@ -116,6 +118,8 @@ class Leaderboard:
     reasons: Counter[str] = field(default_factory=Counter)
     #: Entries before the ``limit`` cut.
     ranked: int = 0
+    #: Watchlist members not in office during the period (left out of the ranking).
+    not_in_office: int = 0
 
     @property
     def empty(self) -> bool:
@@ -180,6 +184,7 @@ async def top(
         "platform": platform,
         "watchlist_id": wl.id if wl else None,
         "cut_offset": limit - 1,
+        **office_bounds(now - period, now),
     }
     connection = await session.connection()
     if metric in ("growth", "percent") and not shape.everything:
@@ -202,7 +207,24 @@ async def top(
         reasons=reasons,
     )
     _fill(board, rows, limit=limit)
+    if wl is not None:
+        board.not_in_office = (await connection.execute(_not_in_office(), params)).scalar_one()
     return board
+
+
+@cache
+def _not_in_office() -> Select[int]:
+    # How many of the watchlist's members the period leaves out: one count.
+    held = in_office_clause(WatchlistMember.official_id, *_office_params())
+    return (
+        select(func.count())
+        .select_from(WatchlistMember)
+        .where(WatchlistMember.watchlist_id == bindparam("watchlist_id"), not_(held))
+    )
+
+
+def _office_params() -> tuple[BindParameter[date], BindParameter[date]]:
+    return bindparam("office_first", type_=Date), bindparam("office_last", type_=Date)
 
 
 def _fill(board: Leaderboard, rows: Sequence[Any], *, limit: int) -> None:
@@ -246,9 +268,11 @@ class _Scope:
         return not self.platform and not self.members
 
     def member_ids(self) -> Select[Any]:
-        """The watchlist's members (``:watchlist_id``)."""
+        """The watchlist's members (``:watchlist_id``) in office during the period
+        (``:office_first`` to ``:office_last``)."""
         return select(WatchlistMember.official_id).where(
-            WatchlistMember.watchlist_id == bindparam("watchlist_id")
+            WatchlistMember.watchlist_id == bindparam("watchlist_id"),
+            in_office_clause(WatchlistMember.official_id, *_office_params()),
         )
 
     def accounts(self) -> Select[Any]:

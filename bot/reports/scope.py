@@ -11,16 +11,20 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Executable, Select, and_, select
+from sqlalchemy import Executable, Select, and_, func, not_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import Platform
+from bot.domain import Platform, Visibility
 from bot.errors import UserInputError
 from bot.names import localized_name
 from bot.store.models import Account, AccountState, Official, Watchlist, WatchlistMember
+from bot.store.positions import in_office_clause
+
+#: The stored visibilities under which an account's posts cannot be read.
+HIDING = frozenset(v.value for v in Visibility if v.hides_posts)
 
 METRICS = ("followers", "growth", "posts")
 #: Words that ask for growth in percent rather than in followers.
@@ -147,6 +151,13 @@ class AccountRow:
     missing: bool
     reason: str | None
     consecutive_failures: int
+    #: Who may see the account (bot.domain.Visibility's value); None: no source said.
+    visibility: str | None = None
+
+    @property
+    def posts_hidden(self) -> bool:
+        """The account hides its posts from readers like govwatch (preview off, private)."""
+        return self.visibility in HIDING
 
     @property
     def healthy(self) -> bool:
@@ -172,6 +183,8 @@ class Scope:
     watchlist_title: str | None
     officials: dict[int, OfficialRow]
     accounts: list[AccountRow]
+    #: Watchlist members left out because they were not in office during the period.
+    not_in_office: int = 0
 
 
 async def resolve_watchlist(session: AsyncSession, name: str) -> Watchlist:
@@ -205,6 +218,7 @@ _ACCOUNT_COLUMNS = (
     AccountState.missing,
     AccountState.reason,
     Account.consecutive_failures,
+    AccountState.visibility,
 )
 
 
@@ -214,10 +228,13 @@ async def load_scope(
     watchlist: str | None = None,
     platform: str | None = None,
     official_ids: Sequence[int] | Select[Any] | None = None,
+    in_office: tuple[date, date] | None = None,
 ) -> Scope:
     """Officials (watchlist members, or all; ``official_ids`` narrows them, as a list or a
-    select of ids) and their accounts with latest state."""
+    select of ids) and their accounts with latest state. With ``in_office`` (first and
+    last day), a watchlist's members are those in office on one of those days."""
     wl = await resolve_watchlist(session, watchlist) if watchlist else None
+    not_in_office = 0
     off_stmt = select(
         Official.id, Official.name, Official.name_ru, Official.name_kk, Official.name_en
     ).order_by(Official.name, Official.id)
@@ -228,6 +245,12 @@ async def load_scope(
     )
     if wl is not None:
         members = select(WatchlistMember.official_id).where(WatchlistMember.watchlist_id == wl.id)
+        if in_office is not None:
+            held = in_office_clause(WatchlistMember.official_id, *in_office)
+            left_out = select(func.count()).select_from(WatchlistMember)
+            left_out = left_out.where(WatchlistMember.watchlist_id == wl.id, not_(held))
+            not_in_office = int((await core_rows(session, left_out))[0][0])
+            members = members.where(held)
         off_stmt = off_stmt.where(Official.id.in_(members))
         acc_stmt = acc_stmt.where(Account.official_id.in_(members))
     if official_ids is not None:
@@ -243,6 +266,7 @@ async def load_scope(
         watchlist_title=wl.title if wl else None,
         officials=officials,
         accounts=accounts,
+        not_in_office=not_in_office,
     )
 
 
@@ -250,7 +274,7 @@ def _account_row(row: Any) -> AccountRow:
     # The state columns are NULL for accounts never fetched (outer join).
     (account_id, official_id, platform, handle, url, enabled, status, followers, exact,
      last_post_at, last_ok_at, first_seen_at, observed_at, degraded, missing, reason,
-     failures) = row  # fmt: skip
+     failures, visibility) = row  # fmt: skip
     return AccountRow(
         id=account_id,
         official_id=official_id,
@@ -269,4 +293,5 @@ def _account_row(row: Any) -> AccountRow:
         missing=bool(missing),
         reason=reason,
         consecutive_failures=failures or 0,
+        visibility=visibility,
     )

@@ -4,7 +4,8 @@ Silence is measured from successful fetches only: an official counts as silent w
 of their accounts shows a post within the period and every account was read
 successfully after the period began. Everyone else who shows no post is put apart, never
 called silent nor active: accounts that could not be read (with the reasons), accounts
-not polled yet, and officials with no account to check.
+not polled yet, accounts that hide their posts (a Telegram channel with its web preview
+off, a private account: ``visibility_changed``), and officials with no account to check.
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ class SilenceReport:
     never_polled: list[OfficialRow] = field(default_factory=list)
     #: Members with no live account to check.
     no_accounts: list[OfficialRow] = field(default_factory=list)
+    #: Officials with no post seen whose account hides its posts (preview off, private).
+    hidden: list[OfficialRow] = field(default_factory=list)
     #: The unreadable accounts of ``unknown``, by reason group.
     reasons: Counter[str] = field(default_factory=Counter)
     #: Officials with at least one account on the roster.
@@ -71,7 +74,7 @@ class SilenceReport:
     @property
     def posted(self) -> int:
         """Officials with a post seen within the period (the rest are listed)."""
-        apart = len(self.silent) + len(self.unknown) + len(self.never_polled)
+        apart = len(self.silent) + len(self.unknown) + len(self.never_polled) + len(self.hidden)
         return max(0, self.with_accounts - apart)
 
 
@@ -109,6 +112,9 @@ async def silent_officials(
         accounts = by_official.get(official.id, [])
         last_post = max((a.last_post_at for a in accounts if a.last_post_at), default=None)
         if last_post is not None and last_post >= since:
+            continue
+        if any(a.posts_hidden for a in accounts):
+            report.hidden.append(official)  # out of sight is not silent
             continue
         state = official_state(accounts, since)
         if state not in apart:

@@ -21,11 +21,21 @@ from bot.domain import Platform
 from bot.errors import InvalidHandle, RosterError
 from bot.handles import account_url, normalize_handle, parse_platform, validate_url
 from bot.names import transliterate
+from bot.store.positions import Tenure
 
 OFFICIAL_KEYS = (
     "slug", "name", "name_ru", "name_kk", "name_en", "position", "organisation",
     "tenure_start", "tenure_end", "notes", "watchlists", "accounts",
+    "start", "end", "wikidata_id", "positions",
 )  # fmt: skip
+#: The keys written as plain values (export), in this order.
+SCALAR_KEYS = (
+    "slug", "name", "name_ru", "name_kk", "name_en", "wikidata_id", "position", "start", "end",
+    "organisation", "tenure_start", "tenure_end", "notes",
+)  # fmt: skip
+#: Keys of one more position (``[[official.positions]]``; a CSV row of only these).
+POSITION_KEYS = ("position", "start", "end")
+_WIKIDATA_ID = re.compile(r"^Q[1-9][0-9]{0,14}$")
 HTML_KEYS = ("url", "followers", "post", "post_date", "post_text", "post_link", "name")
 CSV_HTML_PREFIX = "html_"
 _WATCHLIST_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
@@ -60,6 +70,9 @@ class OfficialEntry:
     notes: str | None = None
     watchlists: tuple[str, ...] = ()
     accounts: tuple[AccountEntry, ...] = ()
+    #: Positions held, with their first and last day (empty: always in office).
+    positions: tuple[Tenure, ...] = ()
+    wikidata_id: str | None = None
 
 
 def make_slug(name: str) -> str:
@@ -116,6 +129,14 @@ def _watchlists(value: object, problems: list[str]) -> tuple[str, ...]:
             continue
         names.append(item.strip().lower())
     return tuple(dict.fromkeys(names))
+
+
+def watchlist_name(value: str) -> str:
+    """A watchlist name as stored (lower case); ValueError when it is not one."""
+    name = value.strip().lower()
+    if not _WATCHLIST_NAME.match(name):
+        raise ValueError(f"bad watchlist name {value!r} (lower-case letters, digits, - and _)")
+    return name
 
 
 def _html_account(value: object) -> AccountEntry:
@@ -200,6 +221,8 @@ def _entry(raw: Mapping[str, Any], problems: list[str]) -> OfficialEntry | None:
     end = _checked(problems, _date, raw, "tenure_end")
     watchlists = _watchlists(raw.get("watchlists"), problems)
     accounts = _accounts(raw.get("accounts"), problems)
+    positions = _positions(raw, text["position"], problems)
+    wikidata_id = _checked(problems, _wikidata_id, raw, "wikidata_id")
     if not name or slug is None:
         return None
     return OfficialEntry(
@@ -215,7 +238,64 @@ def _entry(raw: Mapping[str, Any], problems: list[str]) -> OfficialEntry | None:
         notes=text["notes"],
         watchlists=watchlists,
         accounts=accounts,
+        positions=positions,
+        wikidata_id=wikidata_id,
     )
+
+
+def _wikidata_id(value: object, key: str) -> str | None:
+    text = _text(value, key)
+    if text is not None and not _WIKIDATA_ID.match(text.upper()):
+        raise ValueError(f"{key} must be a Wikidata item id like Q123456")
+    return text.upper() if text else None
+
+
+def tenure(title: str | None, start: date | None, end: date | None) -> Tenure:
+    """A position checked: a title, and an end not before its start (ValueError)."""
+    if not title:
+        raise ValueError("start and end need a position")
+    if start is not None and end is not None and end < start:
+        raise ValueError(f"position {title!r} ends ({end}) before it starts ({start})")
+    return Tenure(title, start, end)
+
+
+def _one_position(raw: Mapping[str, Any], title: str | None, problems: list[str]) -> Tenure | None:
+    noted = len(problems)
+    start = _checked(problems, _date, raw, "start")
+    end = _checked(problems, _date, raw, "end")
+    if len(problems) > noted or (title is None and start is None and end is None):
+        return None
+    try:
+        return tenure(title, start, end)
+    except ValueError as exc:
+        problems.append(str(exc))
+        return None
+
+
+def _positions(
+    raw: Mapping[str, Any], title: str | None, problems: list[str]
+) -> tuple[Tenure, ...]:
+    """The top-level position (with its start and end) and every ``positions`` entry."""
+    found = [p for p in [_one_position(raw, title, problems)] if p is not None]
+    more = raw.get("positions")
+    if more is None:
+        return tuple(found)
+    if not isinstance(more, list):
+        problems.append("positions must be [[official.positions]] tables")
+        return tuple(found)
+    for number, item in enumerate(more, start=1):
+        if not isinstance(item, Mapping) or set(item) - set(POSITION_KEYS):
+            problems.append(f"positions #{number}: use only position, start and end")
+            continue
+        noted = len(problems)
+        title_more = _checked(problems, _text, item, "position")
+        if len(problems) == noted and title_more is None:
+            problems.append(f"positions #{number}: position is missing")
+            continue
+        one = _one_position(item, title_more, problems)
+        if one is not None:
+            found.append(one)
+    return tuple(dict.fromkeys(found))
 
 
 def _validate(
@@ -225,6 +305,7 @@ def _validate(
     entries: list[OfficialEntry] = []
     slugs: dict[str, str] = {}
     handles: dict[tuple[Platform, str], str] = {}
+    qids: dict[str, str] = {}
     for position, raw in raws:
         label = f"{position} ({raw.get('name') or 'no name'})"
         found: list[str] = []
@@ -236,6 +317,12 @@ def _validate(
         if entry.slug in slugs:
             problems.add(label, f"same official as {slugs[entry.slug]} (slug {entry.slug!r})")
         slugs.setdefault(entry.slug, label)
+        if entry.wikidata_id and entry.wikidata_id in qids:
+            problems.add(
+                label, f"wikidata_id {entry.wikidata_id} is also {qids[entry.wikidata_id]}"
+            )
+        if entry.wikidata_id:
+            qids.setdefault(entry.wikidata_id, label)
         for acc in entry.accounts:
             key = (acc.platform, acc.handle)
             if key in handles:
@@ -311,7 +398,7 @@ def parse_roster_text(text: str, *, fmt: str, source: str = "<roster>") -> list[
                 raws.append((f"line {index}", _csv_row_to_raw(row)))
             except ValueError as exc:
                 problems.append((f"line {index}", str(exc)))
-        entries, more = _validate(raws)
+        entries, more = _validate(_merge_position_rows(raws))
         if problems or more:
             # in file order: a row's cell-count problem before the next rows' problems
             ordered = sorted([*problems, *more], key=lambda p: _line_number(p[0]))
@@ -320,6 +407,28 @@ def parse_roster_text(text: str, *, fmt: str, source: str = "<roster>") -> list[
     else:
         raise RosterError(source, [("-", f"unknown roster format {fmt!r} (toml or csv)")])
     return validate_entries(raws, source=source)
+
+
+def _merge_position_rows(
+    raws: Sequence[tuple[str, Mapping[str, Any]]],
+) -> list[tuple[str, Mapping[str, Any]]]:
+    """CSV: a row naming an earlier row's official with only position, start and end adds
+    a position to it (several positions, one row each)."""
+    merged: list[tuple[str, dict[str, Any]]] = []
+    by_slug: dict[str, dict[str, Any]] = {}
+    for label, raw in raws:
+        name, slug = raw.get("name"), raw.get("slug")
+        key = slug or (make_slug(name) if isinstance(name, str) and name.strip() else None)
+        only_position = set(raw) <= {"slug", "name", *POSITION_KEYS} and "position" in raw
+        first = by_slug.get(key) if isinstance(key, str) else None
+        if first is not None and only_position:
+            first.setdefault("positions", []).append({k: raw[k] for k in POSITION_KEYS if k in raw})
+            continue
+        row = dict(raw)
+        merged.append((label, row))
+        if isinstance(key, str):
+            by_slug.setdefault(key, row)
+    return list(merged)
 
 
 def _line_number(position: str) -> int:

@@ -12,8 +12,8 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -25,12 +25,42 @@ from bot.names import search_key
 from bot.roster.parse import (
     CSV_HTML_PREFIX,
     HTML_KEYS,
-    OFFICIAL_KEYS,
+    SCALAR_KEYS,
     AccountEntry,
     OfficialEntry,
 )
 from bot.store.engine import Database
 from bot.store.models import Account, Official, Watchlist, WatchlistMember
+from bot.store.positions import (
+    Tenure,
+    is_former,
+    last_held,
+    position_rows,
+    set_tenures,
+    tenures_of,
+)
+
+#: The kinds of :class:`Change` an import names (``--dry-run`` prints them).
+CHANGE_KINDS = ("new_member", "left_office", "new_handle", "changed_handle")
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One change an import makes that a journalist cares about."""
+
+    kind: str
+    official: str
+    detail: str
+
+    def line(self) -> str:
+        """One line for the terminal."""
+        labels = {
+            "new_member": "new member",
+            "left_office": "left office",
+            "new_handle": "new handle",
+            "changed_handle": "changed handle",
+        }
+        return f"{labels[self.kind]}: {self.official} ({self.detail})"
 
 
 @dataclass(slots=True)
@@ -42,17 +72,35 @@ class ImportStats:
     accounts_created: int = 0
     accounts_updated: int = 0
     watchlists_created: int = 0
+    positions_updated: int = 0
+    changes: list[Change] = field(default_factory=list)
 
     def summary(self) -> str:
         """One line for the terminal."""
         return (
             f"officials: {self.officials_created} new, {self.officials_updated} updated; "
             f"accounts: {self.accounts_created} new, {self.accounts_updated} updated; "
-            f"watchlists: {self.watchlists_created} new"
+            f"watchlists: {self.watchlists_created} new; "
+            f"positions: {self.positions_updated} officials changed"
         )
 
+    @property
+    def changed(self) -> bool:
+        """The import changed something."""
+        return any((self.officials_created, self.officials_updated, self.accounts_created,
+                    self.accounts_updated, self.watchlists_created, self.positions_updated,
+                    self.changes))  # fmt: skip
 
-def _official_fields(entry: OfficialEntry) -> dict[str, Any]:
+
+def _official_fields(entry: OfficialEntry, *, merge: bool) -> dict[str, Any]:
+    fields = _all_fields(entry)
+    if merge:
+        # From Wikidata: only what it says; the roster's other fields stay.
+        return {k: v for k, v in fields.items() if v is not None and v != ""}
+    return fields
+
+
+def _all_fields(entry: OfficialEntry) -> dict[str, Any]:
     return {
         "name": entry.name,
         "name_ru": entry.name_ru,
@@ -64,28 +112,41 @@ def _official_fields(entry: OfficialEntry) -> dict[str, Any]:
         "tenure_start": entry.tenure_start,
         "tenure_end": entry.tenure_end,
         "notes": entry.notes,
+        "wikidata_id": entry.wikidata_id,
     }
 
 
 async def _load_existing(
     session: AsyncSession, entries: Sequence[OfficialEntry]
 ) -> tuple[dict[str, Official], dict[tuple[str, str], Account], dict[str, Watchlist]]:
+    """Existing officials by entry slug (matched on Wikidata id first, then slug), the
+    accounts involved, and the watchlists named."""
     slugs = [e.slug for e in entries]
-    officials = {
+    by_slug = {
         o.slug: o for o in (await session.scalars(select(Official).where(Official.slug.in_(slugs))))
     }
+    qids = [e.wikidata_id for e in entries if e.wikidata_id]
+    by_qid: dict[str, Official] = {}
+    if qids:
+        rows = await session.scalars(select(Official).where(Official.wikidata_id.in_(qids)))
+        by_qid = {o.wikidata_id: o for o in rows if o.wikidata_id}
+    officials: dict[str, Official] = {}
+    for e in entries:
+        found = by_qid.get(e.wikidata_id or "") or by_slug.get(e.slug)
+        if found is not None:
+            officials[e.slug] = found
     wanted = {(a.platform.value, a.handle) for e in entries for a in e.accounts}
     official_ids = [o.id for o in officials.values()]
     accounts: dict[tuple[str, str], Account] = {}
     if wanted or official_ids:
         platforms = {p for p, _ in wanted}
-        rows = await session.scalars(
+        rows_acc = await session.scalars(
             select(Account).where(
                 Account.official_id.in_(official_ids)
                 | (Account.platform.in_(platforms) & Account.handle.in_({h for _, h in wanted}))
             )
         )
-        accounts = {(a.platform, a.handle): a for a in rows}
+        accounts = {(a.platform, a.handle): a for a in rows_acc}
     names = {w for e in entries for w in e.watchlists}
     watchlists = {
         w.name: w for w in await session.scalars(select(Watchlist).where(Watchlist.name.in_(names)))
@@ -100,38 +161,108 @@ def _conflict(acc: Account, official: Official) -> str:
     )
 
 
-async def import_entries(db: Database, entries: Sequence[OfficialEntry]) -> ImportStats:
-    """Create or update officials, accounts and watchlists in one transaction."""
-    stats = ImportStats()
-    async with db.sessions() as session, session.begin():
-        officials, accounts, watchlists = await _load_existing(session, entries)
-        problems: list[tuple[str, str]] = []
-        for entry in entries:
-            official = officials.get(entry.slug)
-            if official is None:
-                official = Official(slug=entry.slug, **_official_fields(entry))
-                session.add(official)
-                officials[entry.slug] = official
-                stats.officials_created += 1
-            else:
-                changed = False
-                for key, value in _official_fields(entry).items():
-                    if getattr(official, key) != value:
-                        setattr(official, key, value)
-                        changed = True
-                stats.officials_updated += int(changed)
-        await session.flush()
-        by_official_platform = {(a.official_id, a.platform): a for a in accounts.values()}
-        for entry in entries:
-            official = officials[entry.slug]
-            for item in entry.accounts:
-                _apply_account(
-                    session, item, official, accounts, by_official_platform, stats, problems
-                )
-        if problems:
-            raise RosterError("import", problems)
-        await _apply_watchlists(session, entries, officials, watchlists, stats)
+async def import_entries(
+    db: Database,
+    entries: Sequence[OfficialEntry],
+    *,
+    merge: bool = False,
+    dry_run: bool = False,
+    today: date | None = None,
+) -> ImportStats:
+    """Create or update officials, positions, accounts and watchlists in one transaction.
+
+    ``merge`` (Wikidata) sets only the fields an entry gives and keeps the rest;
+    ``dry_run`` does everything, reports it and rolls back."""
+    today = today or datetime.now(UTC).date()
+    async with db.sessions() as session:
+        transaction = await session.begin()
+        try:
+            stats = await _apply(session, entries, merge=merge, today=today)
+        except BaseException:
+            await transaction.rollback()
+            raise
+        if dry_run:
+            await transaction.rollback()
+        else:
+            await transaction.commit()
     return stats
+
+
+async def _apply(
+    session: AsyncSession, entries: Sequence[OfficialEntry], *, merge: bool, today: date
+) -> ImportStats:
+    stats = ImportStats()
+    officials, accounts, watchlists = await _load_existing(session, entries)
+    problems: list[tuple[str, str]] = []
+    created: set[str] = set()
+    for entry in entries:
+        official = officials.get(entry.slug)
+        fields = _official_fields(entry, merge=merge)
+        if official is None:
+            official = Official(slug=entry.slug, **_all_fields(entry))
+            session.add(official)
+            officials[entry.slug] = official
+            created.add(entry.slug)
+            stats.officials_created += 1
+            stats.changes.append(Change("new_member", entry.name, _lists(entry) or "new"))
+            continue
+        if entry.wikidata_id and official.wikidata_id not in (None, entry.wikidata_id):
+            problems.append((entry.slug, f"is Wikidata {official.wikidata_id}, "
+                                         f"not {entry.wikidata_id}"))  # fmt: skip
+            continue
+        changed = False
+        for key, value in fields.items():
+            if getattr(official, key) != value:
+                setattr(official, key, value)
+                changed = True
+        stats.officials_updated += int(changed)
+    if problems:
+        raise RosterError("import", problems)
+    await session.flush()
+    await _apply_positions(session, entries, officials, created, stats, merge=merge, today=today)
+    by_official_platform = {(a.official_id, a.platform): a for a in accounts.values()}
+    for entry in entries:
+        official = officials[entry.slug]
+        for item in entry.accounts:
+            _apply_account(session, item, official, accounts, by_official_platform, stats, problems)
+    if problems:
+        raise RosterError("import", problems)
+    await _apply_watchlists(session, entries, officials, watchlists, stats, created)
+    return stats
+
+
+def _lists(entry: OfficialEntry) -> str:
+    return ", ".join(entry.watchlists)
+
+
+async def _apply_positions(
+    session: AsyncSession,
+    entries: Sequence[OfficialEntry],
+    officials: Mapping[str, Official],
+    created: set[str],
+    stats: ImportStats,
+    *,
+    merge: bool,
+    today: date,
+) -> None:
+    ids = [officials[e.slug].id for e in entries]
+    rows = await position_rows(session, ids)
+    for entry in entries:
+        official = officials[entry.slug]
+        old = rows.get(official.id, [])
+        before = sorted((Tenure(r.title, r.start, r.end) for r in old), key=Tenure.key)
+        after = sorted(set(entry.positions), key=Tenure.key)
+        if merge and not after:
+            continue  # Wikidata gave no position: the roster's stay
+        if before == after:
+            continue
+        await set_tenures(session, official.id, old, after)
+        stats.positions_updated += 1
+        if entry.slug not in created and not is_former(before, today) and is_former(after, today):
+            last = last_held(after)
+            detail = f"{last.title}, until {last.end}" if last and last.end else "former"
+            stats.changes.append(Change("left_office", entry.name, detail))
+    await session.flush()
 
 
 def _apply_account(
@@ -163,12 +294,16 @@ def _apply_account(
         accounts[(acc.platform, acc.handle)] = acc
         by_official_platform[(official.id, acc.platform)] = acc
         stats.accounts_created += 1
+        stats.changes.append(Change("new_handle", official.name, f"{acc.platform} {acc.handle}"))
         return
     if (existing.handle, existing.url, existing.options) != (
         item.handle,
         item.url,
         dict(item.options),
     ):
+        if existing.handle != item.handle:
+            detail = f"{existing.platform} {existing.handle} -> {item.handle}"
+            stats.changes.append(Change("changed_handle", official.name, detail))
         existing.handle, existing.url, existing.options = item.handle, item.url, dict(item.options)
         stats.accounts_updated += 1
 
@@ -179,6 +314,7 @@ async def _apply_watchlists(
     officials: Mapping[str, Official],
     watchlists: dict[str, Watchlist],
     stats: ImportStats,
+    created: set[str],
 ) -> None:
     for name in sorted({w for e in entries for w in e.watchlists} - set(watchlists)):
         wl = Watchlist(name=name)
@@ -195,15 +331,20 @@ async def _apply_watchlists(
         )
     )
     existing = {(wl_id, off_id) for wl_id, off_id in rows}
+    names = {wl.id: name for name, wl in watchlists.items()}
+    by_id = {o.id: (slug, o) for slug, o in officials.items()}
     for wl_id, off_id in sorted(pairs - existing):
         session.add(WatchlistMember(watchlist_id=wl_id, official_id=off_id))
+        slug, official = by_id[off_id]
+        if slug not in created:
+            stats.changes.append(Change("new_member", official.name, names[wl_id]))
 
 
 # --- exporting ---------------------------------------------------------------------------
 
 
 async def collect_entries(db: Database) -> list[OfficialEntry]:
-    """Read every official with accounts and watchlists as roster entries."""
+    """Read every official with positions, accounts and watchlists as roster entries."""
     async with db.sessions() as session:
         officials = list(await session.scalars(select(Official).order_by(Official.slug)))
         accounts = list(await session.scalars(select(Account).order_by(Account.platform)))
@@ -214,6 +355,7 @@ async def collect_entries(db: Database) -> list[OfficialEntry]:
                 .order_by(Watchlist.name)
             )
         ).all()
+        tenures = await tenures_of(session, [o.id for o in officials])
     by_official: dict[int, list[AccountEntry]] = {}
     for a in accounts:
         entry = AccountEntry(
@@ -237,9 +379,38 @@ async def collect_entries(db: Database) -> list[OfficialEntry]:
             notes=o.notes,
             watchlists=tuple(lists.get(o.id, ())),
             accounts=tuple(by_official.get(o.id, ())),
+            positions=_main_first(o.position, tenures.get(o.id, [])),
+            wikidata_id=o.wikidata_id,
         )
         for o in officials
     ]
+
+
+def _main_first(title: str | None, tenures: Sequence[Tenure]) -> tuple[Tenure, ...]:
+    # The official's shown position goes first (the roster's top-level position, start
+    # and end); the others follow as [[official.positions]].
+    main = [t for t in tenures if t.title == title]
+    if not main:
+        return tuple(tenures)
+    first = main[-1]
+    return (first, *(t for t in tenures if t is not first))
+
+
+def _scalars(e: OfficialEntry) -> dict[str, object]:
+    """The entry's plain values in ``SCALAR_KEYS`` order (position, start, end: the first
+    position's when it has that title)."""
+    values: dict[str, object] = {k: getattr(e, k, None) for k in SCALAR_KEYS}
+    values["start"] = values["end"] = None
+    main = e.positions[0] if e.positions and e.positions[0].title == e.position else None
+    if main is not None:
+        values["start"], values["end"] = main.start, main.end
+    return values
+
+
+def _more_positions(e: OfficialEntry) -> tuple[Tenure, ...]:
+    if e.positions and e.positions[0].title == e.position:
+        return e.positions[1:]
+    return e.positions
 
 
 def _toml_value(value: object) -> str:
@@ -265,8 +436,7 @@ def to_toml(entries: Iterable[OfficialEntry]) -> str:
     out = ["# govwatch roster (see DESIGN.md for the format)", ""]
     for e in entries:
         out.append("[[official]]")
-        for key in OFFICIAL_KEYS[:-2]:
-            value = getattr(e, key)
+        for key, value in _scalars(e).items():
             if value is not None:
                 out.append(f"{key} = {_toml_value(value)}")
         if e.watchlists:
@@ -274,23 +444,30 @@ def to_toml(entries: Iterable[OfficialEntry]) -> str:
         if e.accounts:
             out.append("[official.accounts]")
             out.extend(f"{a.platform.value} = {_toml_value(_account_value(a))}" for a in e.accounts)
+        for more in _more_positions(e):
+            out.append("[[official.positions]]")
+            out.append(f"position = {_toml_value(more.title)}")
+            out.extend(f"{k} = {_toml_value(v)}" for k, v in (("start", more.start),
+                       ("end", more.end)) if v is not None)  # fmt: skip
         out.append("")
     return "\n".join(out)
 
 
+def _cell(value: object) -> str:
+    return value.isoformat() if isinstance(value, date) else str(value or "")
+
+
 def to_csv(entries: Iterable[OfficialEntry]) -> str:
-    """Render entries as a roster CSV file (one row per official)."""
+    """Render entries as a roster CSV file (one row per official, then one row per further
+    position with only slug, name, position, start and end)."""
     platforms = [p.value for p in Platform if p is not Platform.HTML]
     html_cols = ["html"] + [CSV_HTML_PREFIX + k for k in HTML_KEYS if k != "url"]
-    header = [k for k in OFFICIAL_KEYS if k != "accounts"] + platforms + html_cols
+    header = [*SCALAR_KEYS, "watchlists", *platforms, *html_cols]
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=header, lineterminator="\n")
     writer.writeheader()
     for e in entries:
-        row: dict[str, str] = {}
-        for key in OFFICIAL_KEYS[:-2]:
-            value = getattr(e, key)
-            row[key] = value.isoformat() if isinstance(value, date) else (value or "")
+        row = {key: _cell(value) for key, value in _scalars(e).items()}
         row["watchlists"] = ";".join(e.watchlists)
         for acc in e.accounts:
             if acc.platform is Platform.HTML:
@@ -299,4 +476,7 @@ def to_csv(entries: Iterable[OfficialEntry]) -> str:
             else:
                 row[acc.platform.value] = acc.handle
         writer.writerow(row)
+        for more in _more_positions(e):
+            writer.writerow({"slug": e.slug, "name": e.name, "position": more.title,
+                             "start": _cell(more.start), "end": _cell(more.end)})  # fmt: skip
     return buf.getvalue()

@@ -162,8 +162,8 @@ class Source(ABC):
         """The observation of these answers (in ``responses`` order); may raise ParseError."""
         observation = cls.parse_first(bodies[0], ctx)
         for body in bodies[1 : len(cls.responses)]:
-            if not observation.ok:
-                break
+            if not observation.ok or observation.posts_hidden:
+                break  # live fetches ask no further either: a hidden account's posts are not ours
             observation = cls.parse_next(observation, body, ctx)
         return observation
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from bot.domain import AccountRef, Observation, Platform, PostSeen, Status
+from bot.domain import AccountRef, Observation, Platform, PostSeen, Status, Visibility
 from bot.errors import ParseError
 from bot.sources.base import (
     ParseContext,
@@ -67,7 +67,27 @@ def parse_profile(body: bytes, *, handle: str, fetched_at: datetime) -> Observat
         **followers_of(followers),
         posts_count=count_of(data.get("postsCount")),
         platform_id=data["did"],
+        visibility=_visibility(data.get("labels")),
     )
+
+
+#: The self-label asking apps to show the account to logged-in readers only.
+NO_UNAUTHENTICATED = "!no-unauthenticated"
+
+
+def _visibility(labels: object) -> Visibility | None:
+    """``logged_in_only`` when the profile carries ``!no-unauthenticated`` (not negated)."""
+    if labels is None:
+        return Visibility.PUBLIC
+    if not isinstance(labels, list):
+        return None
+    hidden = (
+        isinstance(label, dict)
+        and label.get("val") == NO_UNAUTHENTICATED
+        and label.get("neg") is not True
+        for label in labels
+    )
+    return Visibility.LOGGED_IN_ONLY if any(hidden) else Visibility.PUBLIC
 
 
 def _post(item: dict[str, Any], actor: str | None) -> PostSeen | None:

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, NoReturn
 from urllib.parse import urlencode, urlsplit
 
-from bot.domain import AccountRef, Observation, Platform, PostSeen, Status
+from bot.domain import AccountRef, Observation, Platform, PostSeen, Status, Visibility
 from bot.errors import ParseError
 from bot.sources.base import (
     ParseContext,
@@ -64,7 +64,15 @@ def parse_lookup(body: bytes, *, handle: str, fetched_at: datetime) -> Observati
         **followers_of(_followers(data)),
         posts_count=count_of(data.get("statuses_count")),
         platform_id=data["id"],
+        # locked: the account approves its followers; its public posts stay readable.
+        visibility=_visibility(data.get("locked")),
     )
+
+
+def _visibility(locked: object) -> Visibility | None:
+    if not isinstance(locked, bool):
+        return None
+    return Visibility.LOCKED if locked else Visibility.PUBLIC
 
 
 def _followers(account: dict[str, Any]) -> int | None:

@@ -117,6 +117,8 @@ def to_json(observation: Observation) -> dict[str, Any]:
         "fetched_at": _iso(observation.fetched_at),
         # Not in DESIGN.md's list: added after its keys, so their order stays as documented.
         "detail": observation.detail,
+        # Who may see the account (public, preview_off, private, locked, logged_in_only).
+        "visibility": observation.visibility.value if observation.visibility else None,
     }
 
 
@@ -133,6 +135,9 @@ def render_text(observation: Observation) -> str:
         f"  posts:     {observation.posts_count if observation.posts_count is not None else '—'}"
         f" total, {len(observation.posts)} read",
     ]
+    if observation.visibility is not None:
+        hidden = " (posts hidden from govwatch)" if observation.posts_hidden else ""
+        lines.insert(2, f"  visible:   {observation.visibility.value}{hidden}")
     for post in observation.posts[:10]:
         marks = "".join(
             mark

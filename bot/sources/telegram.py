@@ -2,7 +2,11 @@
 
 ``/s/`` gives the newest posts and a rounded subscriber count; the plain ``t.me/<channel>``
 page gives the exact count. A redirect from ``/s/`` to the plain page means the name is
-not a previewable channel: the plain page then says what it is.
+not a previewable channel: the plain page then says what it is. A channel whose plain
+page has no "Preview channel" link (or that ``/s/`` redirected away from) has turned its
+web preview off: it is read as ``ok`` with visibility ``preview_off`` and no posts, so
+its posts are never judged missing. An empty ``/s/`` page is not taken as that: Telegram
+serves one under throttling too (``no_posts_found``, unknown).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from urllib.parse import quote, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from bot.domain import AccountRef, Count, Observation, Platform, PostSeen, Status
+from bot.domain import AccountRef, Count, Observation, Platform, PostSeen, Status, Visibility
 from bot.errors import FetchError, ParseError
 from bot.sources.base import (
     ParseContext,
@@ -183,6 +187,7 @@ def parse_channel_page(body: bytes, *, channel: str, fetched_at: datetime) -> Ob
         posts=tuple(kept),
         no_posts=not kept,
         platform_id=next((c for m in messages if (c := _channel_id(m))), None),
+        visibility=Visibility.PUBLIC,
     )
 
 
@@ -211,6 +216,7 @@ def parse_plain_page(body: bytes, *, channel: str, fetched_at: datetime) -> Obse
     if _SUBSCRIBERS.search(extra):
         count = parse_count(_SUBSCRIBERS.split(extra)[0])
         image = _og(tree, "image")
+        shown = _previewable(tree)
         return Observation(
             platform=Platform.TELEGRAM,
             handle=channel,
@@ -218,8 +224,11 @@ def parse_plain_page(body: bytes, *, channel: str, fetched_at: datetime) -> Obse
             fetched_at=fetched_at,
             display_name=title,
             description=_description(tree.css_first(".tgme_page_description")),
-            avatar_url=image if image and _LOGO not in image else None,
+            # Not the /s/ page's avatar address: compared with it, it would be a false change.
+            avatar_url=image if shown and image and _LOGO not in image else None,
             **followers_of(count),
+            # A channel whose preview is on links to it; without the link it is turned off.
+            visibility=Visibility.PUBLIC if shown else Visibility.PREVIEW_OFF,
         )
     if _MEMBERS.search(extra):
         return absent(Platform.TELEGRAM, channel, fetched_at, "is_group")
@@ -228,6 +237,12 @@ def parse_plain_page(body: bytes, *, channel: str, fetched_at: datetime) -> Obse
     if extra.startswith("@") or not extra:
         return absent(Platform.TELEGRAM, channel, fetched_at, "is_user")
     raise ParseError(f"unrecognised plain page extra {extra!r}", reason="layout_changed")
+
+
+def _previewable(tree: LexborHTMLParser) -> bool:
+    """True when the plain page links to the channel's ``/s/`` preview ("Preview channel")."""
+    links = tree.css("a.tgme_page_context_link")
+    return any(urlsplit(a.attributes.get("href") or "").path.startswith("/s/") for a in links)
 
 
 def merge_plain(channel_page: Observation, plain: Observation) -> Observation:
@@ -261,8 +276,12 @@ class TelegramSource(Source):
         """The /s/ page; after a redirect, the plain page says what the name is instead."""
         # A missing name, group, user, bot or a channel with web preview disabled
         # redirects; a saved plain page is recognised by its layout instead.
-        read = parse_plain_page if _redirected(ctx.url) else parse_channel_page
-        return read(body, channel=ctx.handle, fetched_at=ctx.fetched_at)
+        if not _redirected(ctx.url):
+            return parse_channel_page(body, channel=ctx.handle, fetched_at=ctx.fetched_at)
+        plain = parse_plain_page(body, channel=ctx.handle, fetched_at=ctx.fetched_at)
+        if plain.ok:  # a channel that /s/ sent away from: its preview is off, whatever links
+            return replace(plain, visibility=Visibility.PREVIEW_OFF, avatar_url=None)
+        return plain
 
     @classmethod
     def parse_next(cls, observation: Observation, body: bytes, ctx: ParseContext) -> Observation:

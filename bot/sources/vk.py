@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from bot.domain import AccountRef, Observation, Platform, PostSeen, Status
+from bot.domain import AccountRef, Observation, Platform, PostSeen, Status, Visibility
 from bot.errors import ParseError
 from bot.sources.base import (
     ParseContext,
@@ -103,7 +103,25 @@ def parse_group(body: bytes, *, handle: str, fetched_at: datetime) -> Observatio
         avatar_url=group.get("photo_200") or None,
         **followers_of(followers),
         platform_id=f"-{group['id']}" if isinstance(group.get("id"), int) else None,
+        # VK's is_closed: 0 open, 1 closed, 2 private; a closed wall is for members only.
+        visibility=_group_visibility(group.get("is_closed")),
     )
+
+
+def _group_visibility(closed: object) -> Visibility | None:
+    if isinstance(closed, bool) or not isinstance(closed, int):
+        return None
+    return Visibility.PUBLIC if closed == 0 else Visibility.PRIVATE
+
+
+def _user_visibility(user: dict[str, Any]) -> Visibility | None:
+    # A closed profile hides its wall unless VK says this token may read it anyway.
+    closed = user.get("is_closed")
+    if not isinstance(closed, bool):
+        return None
+    if closed and user.get("can_access_closed") is not True:
+        return Visibility.PRIVATE
+    return Visibility.PUBLIC
 
 
 def parse_user(body: bytes, *, handle: str, fetched_at: datetime) -> Observation:
@@ -128,6 +146,7 @@ def parse_user(body: bytes, *, handle: str, fetched_at: datetime) -> Observation
         avatar_url=user.get("photo_200") or None,
         **followers_of(followers),
         platform_id=str(user["id"]) if isinstance(user.get("id"), int) else None,
+        visibility=_user_visibility(user),
     )
 
 
@@ -217,7 +236,7 @@ class VkSource(Source):
         if no_community(body):  # a person's name: groups.getById knows no such community
             body = await self._call("users.get", user_ids=name, fields="followers_count,photo_200")
         observation = self.parse([body], ctx)
-        if not observation.ok:
-            return observation
+        if not observation.ok or observation.posts_hidden:
+            return observation  # a closed wall answers "access denied": never read it
         wall = await self._call("wall.get", domain=name, count=_WALL_LIMIT)
         return self.parse_next(observation, wall, ctx)

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from bot.domain import AccountRef, Observation, Platform, PostSeen, Status
+from bot.domain import AccountRef, Observation, Platform, PostSeen, Status, Visibility
 from bot.errors import ParseError
 from bot.sources.base import (
     ParseContext,
@@ -24,7 +24,7 @@ from bot.sources.base import (
 )
 from bot.sources.numbers import count_of
 
-_USER_FIELDS = "public_metrics,description,name,profile_image_url"
+_USER_FIELDS = "public_metrics,description,name,profile_image_url,protected"
 _TWEET_FIELDS = "created_at,public_metrics,referenced_tweets,edit_history_tweet_ids"
 _TWEETS_LIMIT = 20
 
@@ -78,7 +78,15 @@ def parse_user(body: bytes, *, handle: str, fetched_at: datetime) -> Observation
         **followers_of(followers),
         posts_count=count_of(metrics.get("tweet_count")),
         platform_id=user["id"],
+        visibility=_visibility(user.get("protected")),
     )
+
+
+def _visibility(protected: object) -> Visibility | None:
+    """A protected account's tweets are for its approved followers only."""
+    if isinstance(protected, bool):
+        return Visibility.PRIVATE if protected else Visibility.PUBLIC
+    return None
 
 
 def _tweet(item: dict[str, Any], handle: str) -> PostSeen | None:
@@ -145,8 +153,8 @@ class XSource(Source):
         )
         ctx = ParseContext(account.handle, fetched_at)
         observation = self.parse([user.body], ctx)
-        if not observation.ok:
-            return observation
+        if not observation.ok or observation.posts_hidden:
+            return observation  # a protected account's tweets answer "not authorized"
         query = urlencode({"max_results": _TWEETS_LIMIT, "tweet.fields": _TWEET_FIELDS})
         tweets = await self.http.get(
             f"{self.base_url}/users/{observation.platform_id}/tweets?{query}",

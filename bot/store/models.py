@@ -77,12 +77,29 @@ class Official(Base):
     tenure_start: Mapped[date | None] = mapped_column(Date)
     tenure_end: Mapped[date | None] = mapped_column(Date)
     notes: Mapped[str | None] = mapped_column(Text)
+    #: The Wikidata item (``Q…``) an import from Wikidata matches the official on.
+    wikidata_id: Mapped[str | None] = mapped_column(String(20), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     accounts: Mapped[list[Account]] = relationship(
         back_populates="official", cascade="all, delete-orphan", passive_deletes=True
     )
+
+
+class Position(Base):
+    """A position an official holds or held; ``start``/``end`` are inclusive days, None
+    when open. An official without positions counts as always in office."""
+
+    __tablename__ = "positions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    official_id: Mapped[int] = mapped_column(
+        ForeignKey("officials.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(500))
+    start: Mapped[date | None] = mapped_column(Date)
+    end: Mapped[date | None] = mapped_column(Date)
 
 
 class Account(Base):
@@ -217,6 +234,8 @@ class AccountState(Base):
     last_snapshot_at: Mapped[datetime | None] = mapped_column()
     #: Detector scratch space (e.g. posts missing from the window, with their miss counts).
     extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: Who may see the account (bot.domain.Visibility), as last announced; NULL: not said.
+    visibility: Mapped[str | None] = mapped_column(String(20))
 
 
 class Post(Base):
@@ -259,7 +278,16 @@ class PostVersion(Base):
     """
 
     __tablename__ = "post_versions"
-    __table_args__ = (UniqueConstraint("post_id", "version", name="uq_post_versions_post_version"),)
+    __table_args__ = (
+        UniqueConstraint("post_id", "version", name="uq_post_versions_post_version"),
+        # Only the versions whose language is still to be identified (bot.poll.languages).
+        Index(
+            "ix_post_versions_language_todo",
+            "id",
+            postgresql_where=text("language IS NULL"),
+            sqlite_where=text("language IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
     post_id: Mapped[int] = mapped_column(BigID, ForeignKey("posts.id", ondelete="CASCADE"))
@@ -276,6 +304,9 @@ class PostVersion(Base):
     #: ``bot.words.index_text(text)``: the terms the full-text index holds (bot.store.search).
     #: Filled from ``text`` on insert when the row does not give it.
     search_terms: Mapped[str | None] = mapped_column(Text, default=_search_terms)
+    #: ``bot.langs`` code of ``text`` (kk, ru, en, uk, mixed, unknown); NULL until the
+    #: background job (bot.poll.languages) has identified it.
+    language: Mapped[str | None] = mapped_column(String(12))
 
 
 class SavedSearch(Base):
@@ -372,6 +403,13 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("event_id", "chat_id", name="uq_deliveries_event_chat"),
         Index("ix_deliveries_due", "status", "next_attempt_at"),
+        # Removing a digest sets digest_id NULL in the rows it summarised (retention).
+        Index(
+            "ix_deliveries_digest",
+            "digest_id",
+            postgresql_where=text("digest_id IS NOT NULL"),
+            sqlite_where=text("digest_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
@@ -473,6 +511,29 @@ class WatchlistWords(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class LeaderboardDigest(Base):
+    """A chat's weekly leaderboard digest: ``/top`` with rank moves, every Monday.
+
+    One per chat. ``last_sent_at`` is the slot last taken (as ``chats.digest_last_sent_at``
+    for the event digest): the conditional update of it makes one worker queue each week.
+    """
+
+    __tablename__ = "leaderboard_digests"
+
+    chat_id: Mapped[int] = mapped_column(
+        ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True
+    )
+    watchlist_id: Mapped[int | None] = mapped_column(
+        ForeignKey("watchlists.id", ondelete="CASCADE")
+    )
+    platform: Mapped[str | None] = mapped_column(String(20))
+    #: "followers", "growth", "percent" or "posts", as ``/top``.
+    metric: Mapped[str] = mapped_column(String(10), default="followers")
+    digest_time: Mapped[str] = mapped_column(String(5), default="09:00")
+    last_sent_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class PostSketch(Base):
     """A recent new post's MinHash sketch (``bot.detect.sameness``): same-text detection.
 
@@ -521,6 +582,7 @@ __all__ = [
     "Editor",
     "EventRow",
     "KeywordSubscription",
+    "LeaderboardDigest",
     "Mute",
     "Official",
     "Post",

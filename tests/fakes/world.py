@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.demo.tme import TmeChannel, TmePost, channel_page
+from bot.demo.tme import TmeChannel, TmePost, channel_page, plain_page
 
 #: What an account answers: its data, proof of absence, or one of the failures.
 MODES = ("ok", "absent", "rate_limited", "login_wall", "server_error")
@@ -49,6 +49,12 @@ class FakeAccount:
     followers_text: str | None = None
     #: The Retry-After of a ``rate_limited`` answer, in seconds.
     retry_after: str = "1"
+    #: Telegram: the channel's web preview is on. When off, ``/s/<name>`` redirects to the
+    #: plain ``/<name>`` page, which then has no "Preview channel" link (as t.me does).
+    preview: bool = True
+    #: Bluesky: the profile's self-labels (``"!no-unauthenticated"`` hides it from logged-out
+    #: readers).
+    labels: list[str] = field(default_factory=list)
 
     @property
     def did(self) -> str:
@@ -108,6 +114,7 @@ class World:
         app.router.add_get("/xrpc/app.bsky.actor.getProfile", self._profile)
         app.router.add_get("/xrpc/app.bsky.feed.getAuthorFeed", self._feed)
         app.router.add_get("/s/{channel}", self._channel)
+        app.router.add_get("/{channel}", self._plain)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         for host in hosts:
@@ -159,7 +166,18 @@ class World:
     async def _channel(self, request: web.Request) -> web.Response:
         account = self.telegram.get(request.match_info["channel"])
         key = f"telegram:{request.match_info['channel']}"
+        if account is not None and account.mode == "ok" and not account.preview:
+            raise web.HTTPFound(location=f"/{account.handle}")
         return await self._guarded(key, lambda: _tg_page(account, self.page_size))
+
+    async def _plain(self, request: web.Request) -> web.Response:
+        # Only a channel whose preview is off has a plain page here: the others keep the
+        # rounded /s/ count their tests expect.
+        account = self.telegram.get(request.match_info["channel"])
+        if account is None or account.preview:
+            return web.Response(status=404)
+        key = f"telegram:{account.handle}"
+        return await self._guarded(key, lambda: _tg_plain(account))
 
 
 def _failure(mode: str, retry_after: str = "1") -> web.Response | None:
@@ -193,6 +211,12 @@ def _bsky_profile(account: FakeAccount | None) -> web.Response:
     }
     if account.avatar:
         data["avatar"] = account.avatar
+    if account.labels:
+        data["labels"] = [
+            {"src": account.did, "uri": f"at://{account.did}/app.bsky.actor.profile/self",
+             "val": value, "cts": "2026-01-01T00:00:00.000Z"}
+            for value in account.labels
+        ]  # fmt: skip
     return web.json_response(data)
 
 
@@ -242,11 +266,15 @@ def _tg_page(account: FakeAccount | None, limit: int) -> web.Response:
     failed = _failure(account.mode, account.retry_after)
     if failed is not None:
         return failed
+    return web.Response(body=channel_page(_tme(account, limit)), content_type="text/html")
+
+
+def _tme(account: FakeAccount, limit: int) -> TmeChannel:
     posts = tuple(
         TmePost(id=int(p.id), html=html.escape(p.text), published_at=p.created_at)
         for p in reversed(account.newest(limit))
     )
-    channel = TmeChannel(
+    return TmeChannel(
         handle=account.handle,
         title=account.name,
         followers=account.followers,
@@ -254,8 +282,12 @@ def _tg_page(account: FakeAccount | None, limit: int) -> web.Response:
         avatar=account.avatar,
         posts=posts,
         followers_text=account.followers_text or str(account.followers),
+        preview=account.preview,
     )
-    return web.Response(body=channel_page(channel), content_type="text/html")
+
+
+def _tg_plain(account: FakeAccount) -> web.Response:
+    return web.Response(body=plain_page(_tme(account, 0)), content_type="text/html")
 
 
 def hours_ago(hours: float, *, now: datetime | None = None) -> datetime:
