@@ -13,6 +13,7 @@ with ``executemany`` so a busy worker pays a few round trips per batch, not per 
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -37,8 +38,9 @@ from bot.store.models import (
     PostVersion,
     Snapshot,
 )
-from bot.store.sameness import SameText, coordinate
+from bot.store.sameness import Observed, SameText, coordinate
 
+log = logging.getLogger(__name__)
 STATE_COLUMNS = tuple(f.name for f in fields(State))
 ERROR_LIMIT = 500
 #: Texts of edited and deleted posts in event payloads are cut to this many characters
@@ -271,9 +273,7 @@ async def write_observations(
     observed = [
         (i.book.account_id, i.book.official_id, i.detection, i.obs.fetched_at) for i in kept
     ]
-    await coordinate(
-        conn, dialect, observed, post_ids, detected_at=detected_at, same=same or _DEFAULT_SAME
-    )
+    await _coordinate(conn, dialect, observed, post_ids, detected_at, same or _DEFAULT_SAME)
     for item in kept:
         account_id = item.book.account_id
         results[account_id] = WriteResult(
@@ -282,6 +282,24 @@ async def write_observations(
             posts=posts.get(account_id, 0),
         )
     return results
+
+
+async def _coordinate(
+    conn: AsyncConnection,
+    dialect: str,
+    observed: Sequence[Observed],
+    post_ids: dict[tuple[int, str], int],
+    detected_at: datetime,
+    same: SameText,
+) -> None:
+    # In a savepoint: a failure of same-text detection is logged and undone, and the
+    # observations themselves (posts, events, alerts) are still stored.
+    try:
+        async with conn.begin_nested():
+            await coordinate(conn, dialect, observed, post_ids, detected_at=detected_at,
+                             same=same)  # fmt: skip
+    except Exception:
+        log.exception("same-text detection failed for a write batch; stored without it")
 
 
 #: Same-text detection with the default rules, for callers that do not configure it.
