@@ -9,8 +9,8 @@ from bot.i18n import t
 
 #: How /help and the platform menus list commands; unlisted names follow alphabetically.
 MENU_ORDER = (
-    "start", "help", "top", "silent", "official", "report", "chart", "anomalies", "evidence", "search", "same",
-    "digest", "subscribe", "unsubscribe", "subscriptions", "mute", "unmute", "lang", "tz",
+    "start", "help", "top", "silent", "official", "report", "chart", "anomalies", "evidence",
+    "search", "same", "digest", "subscribe", "unsubscribe", "subscriptions", "mute", "unmute", "lang", "tz",
     "watch", "watchlist", "settings", "editor",
 )  # fmt: skip
 #: Where a command's syntax line lives: its family's usage key, else the help catalog.
