@@ -10,8 +10,8 @@ from bot.i18n import t
 #: How /help and the platform menus list commands; unlisted names follow alphabetically.
 MENU_ORDER = (
     "start", "help", "top", "silent", "official", "report", "chart", "anomalies", "evidence",
-    "search", "same", "digest", "subscribe", "unsubscribe", "subscriptions", "mute", "unmute", "lang", "tz",
-    "watch", "watchlist", "settings", "editor",
+    "search", "same", "digest", "subscribe", "unsubscribe", "subscriptions", "mute", "unmute",
+    "lang", "tz", "watch", "watchlist", "settings", "editor",
 )  # fmt: skip
 #: Where a command's syntax line lives: its family's usage key, else the help catalog.
 _SYNTAX_KEYS = ("chat.usage.{name}", "reports.usage.{name}", "help.syntax.{name}")
