@@ -234,8 +234,9 @@ async def _page(
     ctx: CommandContext, conn: AsyncConnection, request: SearchRequest, query: Query
 ) -> _Page:
     result = await search_page(
-        conn, query, request.filters(ctx), page=request.page, size=PAGE_SIZE, order=request.order
-    )
+        conn, query, request.filters(ctx), page=request.page, size=PAGE_SIZE,
+        order=request.order, cap=COUNT_CAP,
+    )  # fmt: skip
     hits = await load_hits(conn, result.version_ids)
     events = await evidence_events(conn, hits)
     top = [tally.official_id for tally in result.tallies[:TOP_OFFICIALS]]

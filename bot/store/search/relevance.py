@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.store.search.query import Clause, Query, occurrences
+from bot.store.search.query import Query
+from bot.words import starts_and_terms
 
 PER_CLAUSE = 3
 AS_TYPED = 3
@@ -26,21 +27,31 @@ LEAD_POINTS = 1
 
 def relevance(text: str, query: Query) -> int:
     """The score of ``text`` for ``query`` (see the module's docstring)."""
+    words = starts_and_terms(text)
     score = 0
     first: int | None = None
     for clause in query.include:
-        spans = occurrences(text, clause)
-        score += min(len(spans), PER_CLAUSE)
-        if spans:
-            first = spans[0][0] if first is None else min(first, spans[0][0])
-    if len(query.include) > 1:
-        together = Clause(" ".join(c.text for c in query.include),
-                          tuple(w for c in query.include for w in c.words))  # fmt: skip
-        if occurrences(text, together):
-            score += AS_TYPED
+        starts = _starts(words, clause.words)
+        score += min(len(starts), PER_CLAUSE)
+        if starts:
+            first = starts[0] if first is None else min(first, starts[0])
+    if len(query.include) > 1 and _starts(words, tuple(w for c in query.include for w in c.words)):
+        score += AS_TYPED
     if first is not None and first < LEAD:
         score += LEAD_POINTS
     return score
+
+
+def _starts(
+    words: list[tuple[int, frozenset[str]]], clause: tuple[frozenset[str], ...]
+) -> list[int]:
+    """Where ``clause``'s words occur in ``words``, adjacent and in order (as ``occurrences``)."""
+    size = len(clause)
+    return [
+        words[i][0]
+        for i in range(len(words) - size + 1)
+        if all(not words[i + j][1].isdisjoint(clause[j]) for j in range(size))
+    ]
 
 
 def relevance_key(text: str, query: Query, at: datetime, version_id: int) -> tuple[float, ...]:
