@@ -24,12 +24,11 @@ _FTS_MATCH = (
     "post_search.version_id IN"
     " (SELECT rowid FROM post_versions_fts WHERE post_versions_fts MATCH :search_q)"
 )
-#: PostgreSQL looks for the latest matches among the newest 1/64 of the versions, then
-#: in a window as wide as this one's rate of matches says is needed (8 times wider when
-#: it had none), up to all: a common word is found in a narrow window, read off its GIN
-#: bitmap and the primary key's range together, so few rows of the table are visited.
-_FIRST_WINDOW = 64
-_GROW_EMPTY = 8.0
+#: PostgreSQL looks for the latest matches among the newest 1/16 of the versions, then
+#: in a window as wide as this one's rate of matches says is needed (all of them when it
+#: had none): a common word is found in a narrow window, read off its GIN bitmap and the
+#: primary key's range together, so few rows of the table are visited.
+_FIRST_WINDOW = 16
 
 
 MATCH_COLUMNS = (
@@ -109,18 +108,20 @@ async def latest_matches(
 async def _pg_latest(
     conn: AsyncConnection, query: Query, filters: Filters, limit: int
 ) -> list[Match]:
-    top = await conn.scalar(select(func.max(post_search.c.version_id)))
+    # Each window's plan depends on how common the words are: a generic plan (asyncpg
+    # prepares statements, PostgreSQL reuses plans) would walk the primary key for rare
+    # ones. The setting rides on the first query, so it costs no round trip of its own.
+    custom = func.set_config("plan_cache_mode", "force_custom_plan", True)
+    top = (await conn.execute(select(func.max(post_search.c.version_id), custom))).one()[0]
     if top is None:
         return []
-    # Each window's plan depends on how common the words are: a generic plan (asyncpg
-    # prepares statements, PostgreSQL reuses plans) would walk the primary key for rare ones.
-    await conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
+    top = int(top)
     version_id = post_search.c.version_id
     # A period or an official bounds the rows read already: one query, planned for it.
     narrow = filters.since is not None or filters.official_ids is not None
-    span = int(top) if narrow else max(1, int(top) // _FIRST_WINDOW)
+    span = top if narrow else max(1, top // _FIRST_WINDOW)
     while True:
-        low = max(0, int(top) - span)
+        low = max(0, top - span)
         stmt = (
             matching(conn, query, filters, *MATCH_COLUMNS)
             .where(version_id > low)
@@ -130,6 +131,7 @@ async def _pg_latest(
         found = [Match(*row) for row in await conn.execute(stmt)]
         if len(found) >= limit or low == 0:
             return found
-        # Widen to where ``limit`` matches should be, at the rate this window had them.
-        grow = limit / len(found) * 1.25 if found else _GROW_EMPTY
-        span = int(span * max(2.0, min(grow, _GROW_EMPTY)))
+        # Widen to where ``limit`` matches should be at the rate this window had them;
+        # none at all means the words are rare, and the whole index answers cheaply.
+        grow = limit / len(found) * 1.25 if found else float(top)
+        span = int(span * max(2.0, grow))
