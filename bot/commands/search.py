@@ -245,10 +245,12 @@ async def _page(
     last = command_action(f"/search {paging} page:{result.pages}")
     if result.pages > 1 and len(last.encode()) > 64:
         paging = f"={await save_search(conn, paging)}"
-    other = replace(request, order="newest" if request.order == "relevance" else "relevance")
-    reorder = other.command()
-    if len(command_action(f"/search {reorder}").encode()) > 64:
-        reorder = f"={await save_search(conn, reorder)}"
+    reorder = ""  # no order button for a single match
+    if result.versions > 1:
+        other = replace(request, order="newest" if request.order == "relevance" else "relevance")
+        reorder = other.command()
+        if len(command_action(f"/search {reorder}").encode()) > 64:
+            reorder = f"={await save_search(conn, reorder)}"
     return _Page(result, hits, events, names, paging, reorder)
 
 
@@ -291,7 +293,7 @@ def _answer(ctx: CommandContext, request: SearchRequest, query: Query, page: _Pa
               officials=_counted(loc, len(result.tallies), "search.officials"),
               count=format_number(COUNT_CAP, loc))  # fmt: skip
     builder.line(Span(found, bold=True))
-    if result.versions > result.posts:
+    if result.complete and result.versions > result.posts:
         builder.line(t(loc, "search.versions", count=format_number(result.versions, loc)))
     builder.line(_top_line(loc, result.tallies, page.names))
     first = (result.page - 1) * PAGE_SIZE + 1
@@ -413,7 +415,7 @@ def _nav_buttons(loc: str, page: _Page, order: str) -> list[Button]:
         nav.append(Button(t(loc, back), _page_action(page.paging, number - 1)))
     if number < page.result.pages:
         nav.append(Button(t(loc, on), _page_action(page.paging, number + 1)))
-    if page.result.versions > 1:
+    if page.reorder:
         key = "search.by_relevance" if order == "newest" else "search.by_newest"
         nav.append(Button(t(loc, key), command_action(f"/search {page.reorder}")))
     return nav
