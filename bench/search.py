@@ -13,7 +13,12 @@ The index is built after the load, as a bulk import would: the triggers that kee
 are off during the load and ``bot.store.search.rebuild_index`` builds it from the rows
 (SQLite: ``post_search`` and the FTS5 ``rebuild``; PostgreSQL: ``post_search`` and its
 GIN index). ``--keep`` keeps the databases, ``--reuse-sqlite URL`` / ``--reuse-pg URL``
-time kept ones again.
+time kept ones again (build once, time many times).
+
+An answer counts at most ``bot.store.search.COUNT_CAP`` matches (the ones stored last) and
+says "more than" above it, so a common word costs about what a word with that many
+matches does. Each database's timings come with the load average before and after them;
+``--burn N`` runs N busy processes during the timings (the cores loaded on purpose).
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
+import os
 import random
 import time
 from collections.abc import Iterator
@@ -87,6 +94,9 @@ QUERIES = (
     '/search "бюджет республики"',
     "/search несуществующееслово",
     '/search "тарифтерді көтеру" 1y',
+    "/search тариф by:relevance",
+    "/search Казахстан by:relevance",
+    "/search цены газ by:relevance",
 )
 
 
@@ -267,11 +277,34 @@ async def _ask(service: CommandService, text: str) -> tuple[float, float, Reply]
     return (time.perf_counter() - began) * 1000, (time.process_time() - cpu) * 1000, reply
 
 
-async def time_queries(db: Database, runs: int) -> dict[str, Any]:
+def _busy() -> None:
+    while True:
+        pass
+
+
+def _load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+async def time_queries(db: Database, runs: int, burn: int = 0) -> dict[str, Any]:
     """p50/p95 of each /search (wall and this process's CPU, ms) and the p95 of them all."""
+    burners = [multiprocessing.Process(target=_busy, daemon=True) for _ in range(burn)]
+    for proc in burners:
+        proc.start()
+    try:
+        return await _time_queries(db, runs) | {"burn": burn}
+    finally:
+        for proc in burners:
+            proc.terminate()
+            proc.join()
+
+
+async def _time_queries(db: Database, runs: int) -> dict[str, Any]:
+    load_before = _load()
     settings = load_settings(None, database={"url": db.url})
     service = CommandService(db=db, settings=settings, services={"clock": lambda: NOW})
     every: list[float] = []
+    newest: list[float] = []
     out: dict[str, Any] = {}
     for text in QUERIES:
         await _ask(service, text)  # warms caches; not counted
@@ -281,10 +314,17 @@ async def time_queries(db: Database, runs: int) -> dict[str, Any]:
             walls.append(wall)
             cpus.append(cpu)
         every += walls
+        if "by:relevance" not in text:
+            newest += walls
         out[text] = {"p50_ms": rnd(percentile(walls, 50)), "p95_ms": rnd(percentile(walls, 95)),
                      "cpu_p50_ms": rnd(percentile(cpus, 50))}  # fmt: skip
     out["all_p95_ms"] = rnd(percentile(every, 95))
     out["all_p50_ms"] = rnd(percentile(every, 50))
+    # The default order alone (the relevance order also reads and scores the texts).
+    out["newest_p95_ms"] = rnd(percentile(newest, 95))
+    out["newest_p50_ms"] = rnd(percentile(newest, 50))
+    out["loadavg_before"] = load_before
+    out["loadavg_after"] = _load()
     return out
 
 
@@ -310,7 +350,7 @@ async def answers(db: Database) -> dict[str, Any]:
 
 
 async def run(size: Size, *, pg: str | None, runs: int, keep: bool, reuse_sqlite: str | None,
-              reuse_pg: str | None) -> dict[str, Any]:  # fmt: skip
+              reuse_pg: str | None, burn: int = 0) -> dict[str, Any]:  # fmt: skip
     """Load (or reuse) the databases, check they agree, time the queries."""
     urls: dict[str, str] = {}
     urls["sqlite"] = reuse_sqlite or await fresh_database("sqlite", label="search")
@@ -330,6 +370,8 @@ async def run(size: Size, *, pg: str | None, runs: int, keep: bool, reuse_sqlite
             result["same_answers_on_both"] = found["sqlite"] == found["postgresql"]
         for kind, db in dbs.items():
             result[kind] = await time_queries(db, runs)
+            if burn:
+                result[f"{kind}_burn{burn}"] = await time_queries(db, runs, burn)
         result["urls"] = urls if keep else None
     finally:
         for db in dbs.values():
@@ -366,6 +408,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep", action="store_true", help="keep the generated databases")
     parser.add_argument("--reuse-sqlite", default=None, metavar="URL")
     parser.add_argument("--reuse-pg", default=None, metavar="URL")
+    parser.add_argument("--burn", type=int, default=0, help="also time with N busy processes")
     args = parser.parse_args(argv)
     result = asyncio.run(
         run(
@@ -375,6 +418,7 @@ def main(argv: list[str] | None = None) -> None:
             keep=args.keep,
             reuse_sqlite=args.reuse_sqlite,
             reuse_pg=args.reuse_pg,
+            burn=args.burn,
         )
     )
     print(json.dumps(result, ensure_ascii=False), flush=True)

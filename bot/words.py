@@ -270,3 +270,15 @@ def terms_in(text: str) -> list[frozenset[str]]:
 @lru_cache(maxsize=1 << 17)
 def _written_terms(word: str) -> frozenset[str]:
     return word_terms(normalise(word))
+
+
+@lru_cache(maxsize=200_000)
+def written_terms(written: str) -> frozenset[str]:
+    """:func:`word_terms` of a word as written in a text (normalised here first)."""
+    return word_terms(normalise(written))
+
+
+def starts_and_terms(text: str) -> list[tuple[int, frozenset[str]]]:
+    """Each word's start and terms, within what the index covers (no Token objects: fast)."""
+    found = _WORD.finditer(text, 0, INDEX_CHARS + 2 * MAX_WORD)
+    return [(m.start(), written_terms(m.group())) for m in found if m.start() < INDEX_CHARS]

@@ -122,3 +122,18 @@ def test_database_option_names_the_database(
     monkeypatch.delenv("GOVWATCH_DATABASE__URL")
     monkeypatch.chdir(tmp_path)  # no govwatch.toml here: only --database names it
     assert _json(capsys, "газ", "--database", cli_db)[0]["post_id"] == "r1"
+
+
+def test_order_relevance_sorts_by_the_score(
+    cli_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.store.search import parse_query, relevance
+
+    _seed(cli_db)
+    newest = _json(capsys, "цены на газ")  # three words, any order
+    ranked = _json(capsys, "цены на газ", "--order", "relevance")
+    query = parse_query(["цены", "на", "газ"])
+    scores = [relevance(str(r["text"]), query) for r in ranked]
+    assert sorted(map(str, ranked), key=str) == sorted(map(str, newest), key=str)  # same rows
+    assert scores == sorted(scores, reverse=True)
+    assert scores[0] > scores[-1]  # the order is not newest first by accident

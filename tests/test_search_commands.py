@@ -226,3 +226,44 @@ async def test_the_example_in_help_runs(database: Database, world: Seeded) -> No
     await seed_more(database, world, (P("x2", "bekova_a", 1, ("Цены на газ и тариф.",)),))
     reply = await ask(service(database), t("en", "help.example.search"))
     assert "1 post by 1 official" in plain(reply)
+
+
+async def test_by_relevance_orders_by_the_score_and_a_button_switches(
+    database: Database, world: Seeded
+) -> None:
+    many = (
+        P("r1", "bekova_s", 40, ("Тариф, тарифы и снова тариф: о тарифе.",)),
+        P("r2", "bekova_s", 41, ("Сегодня " + "обсуждали разное, " * 8 + "и тариф тоже.",)),
+    )
+    await seed_more(database, world, many)
+    svc = service(database)
+    newest = await ask(svc, "/search тариф")
+    switch = next(b for b in buttons(newest) if b.text == "⇅ By relevance")
+    assert switch.action == "cmd:/search тариф by:relevance"
+    ranked = await svc.handle_action(CALLER, switch.action)
+    text = plain(ranked)
+    first = text.split("\n1. ")[1].split("\n2. ")[0]
+    assert "Тариф, тарифы и снова тариф" in first  # three matches, in the lead
+    assert text.index("Тариф, тарифы") < text.index("и тариф тоже")  # one match, late
+    back = next(b for b in buttons(ranked) if b.text == "⇅ Newest first")
+    assert back.action == "cmd:/search тариф"
+    same = plain(await ask(svc, "/search by:relevance тариф"))
+    assert same == text
+
+
+async def test_above_the_cap_the_answer_says_more_than(
+    database: Database, world: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.commands.search as search_command
+
+    monkeypatch.setattr(search_command, "COUNT_CAP", 3)  # the world has 5 versions with газ
+    text = plain(await ask(service(database), "/search газ"))
+    assert "More than 3 texts match; the 3 stored last:" in text
+    assert "Only the 3 matches stored last are counted and paged." in text
+    assert "texts match: earlier versions" not in text  # no exact count it did not make
+    assert "\n3. " in "\n" + text
+    assert "\n4. " not in "\n" + text
+    for locale in ("ru", "kk"):
+        local = plain(await ask(service(database), "/search газ", locale=locale))
+        assert "3" in local.splitlines()[1]
+        assert t(locale, "search.capped", count="3") in local

@@ -13,6 +13,7 @@ import random
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -20,21 +21,27 @@ from sqlalchemy import delete, select, text, update
 
 from bot.store.engine import Database
 from bot.store.migrate import upgrade_database
-from bot.store.models import Post, PostVersion, Watchlist
+from bot.store.models import Post, PostVersion, SavedSearch, Watchlist
 from bot.store.search import (
+    KEEP_SAVED,
     Filters,
+    Match,
     Query,
     evidence_events,
     fts5_query,
+    latest_matches,
     load_hits,
     matches,
     parse_query,
     post_search,
+    prune_saved_searches,
     rebuild_index,
+    relevance,
     save_search,
     saved_search,
     search_page,
     search_versions,
+    tallied,
     tsquery,
 )
 from bot.words import index_text
@@ -202,29 +209,62 @@ PLANS = [
 ]
 
 
+def _latest(every: list[Match], limit: int) -> list[int]:
+    return sorted((m.version_id for m in every), reverse=True)[:limit]
+
+
 @pytest.mark.parametrize(("parts", "filters"), PLANS)
-async def test_every_sqlite_plan_gives_the_same_page(
+async def test_every_sqlite_plan_gives_the_same_latest_matches(
     database: Database, world: Seeded, parts: list[str], filters: dict[str, object]
 ) -> None:
     if database.dialect != "sqlite":
         pytest.skip("SQLite's plans are chosen by the search; PostgreSQL's by its planner")
-    from bot.store.search import _sqlite_page
+    from bot.store.search.sqlite_plan import DRIVERS, sqlite_latest
 
     query, scope = parse_query(parts), Filters(**filters)  # type: ignore[arg-type]
     async with database.engine.connect() as conn:
         every = await search_versions(conn, query, scope)
         assert every  # the plans have something to agree on
-        for number in (1, 2):
-            pages = [
-                await _sqlite_page(
-                    conn, query, scope, page=number, size=2, driver=driver, walk_after=walk
-                )
-                for driver in ("terms", "accounts", "time")
-                for walk in (0, 10_000)
-            ]
-            assert all(p == pages[0] for p in pages)
-            shown = pages[0].page
-            assert pages[0].version_ids == [m.version_id for m in every][(shown - 1) * 2 :][:2]
+        for limit in (1, 2, 100):
+            for driver in DRIVERS:
+                found = await sqlite_latest(conn, query, scope, limit, driver=driver)
+                assert [m.version_id for m in found] == _latest(every, limit), (driver, limit)
+
+
+@pytest.mark.parametrize(("parts", "filters"), PLANS)
+@pytest.mark.parametrize("limit", [1, 2, 3, 100])
+async def test_latest_matches_are_the_highest_ids_of_every_match(
+    database: Database, world: Seeded, parts: list[str], filters: dict[str, object], limit: int
+) -> None:
+    # On PostgreSQL this walks its widening windows; on SQLite the chosen plan.
+    query, scope = parse_query(parts), Filters(**filters)  # type: ignore[arg-type]
+    async with database.engine.connect() as conn:
+        every = await search_versions(conn, query, scope)
+        found = await latest_matches(conn, query, scope, limit)
+    assert [m.version_id for m in found] == _latest(every, limit)
+    assert {m.version_id: m for m in every} | {m.version_id: m for m in found} == {
+        m.version_id: m for m in every
+    }
+
+
+@pytest.mark.parametrize("parts", PAGED)
+async def test_above_the_cap_the_latest_are_counted_and_said_incomplete(
+    database: Database, world: Seeded, parts: list[str]
+) -> None:
+    query = parse_query(parts)
+    async with database.engine.connect() as conn:
+        every = await search_versions(conn, query, Filters())
+        cap = len(every) - 1
+        assert cap >= 1
+        page = await search_page(conn, query, Filters(), page=1, size=1, cap=cap)
+        exact = await search_page(conn, query, Filters(), page=1, size=1, cap=len(every))
+    kept = [m for m in every if m.version_id in set(_latest(every, cap))]
+    assert not page.complete
+    assert exact.complete
+    assert page.versions == page.pages == cap
+    assert page.tallies == tallied(kept)
+    assert page.version_ids == [kept[0].version_id]  # newest first among those counted
+    assert exact.versions == len(every)
 
 
 async def test_nothing_found_is_an_empty_page(database: Database, world: Seeded) -> None:
@@ -261,6 +301,27 @@ async def test_saved_searches_are_stored_once(database: Database) -> None:
         assert await saved_search(conn, first) == 'тариф "цены на газ" 30d'
         assert await saved_search(conn, 987654) is None
         assert await saved_search(conn, 2**40) is None
+
+
+async def test_saved_searches_not_saved_for_a_month_are_pruned(database: Database) -> None:
+    async with database.engine.begin() as conn:
+        old = await save_search(conn, "старый поиск", now=NOW - KEEP_SAVED - timedelta(days=1))
+        kept = await save_search(conn, "свежий поиск", now=NOW - KEEP_SAVED + timedelta(days=1))
+        renewed = await save_search(conn, "снова нужен", now=NOW - KEEP_SAVED - timedelta(days=2))
+        # Saving it again marks it used: it stays.
+        again = NOW - KEEP_SAVED + timedelta(days=3)
+        assert await save_search(conn, "снова нужен", now=again) == renewed
+        # An old row is not answered even before it is pruned.
+        assert await saved_search(conn, old, now=NOW) is None
+        assert await saved_search(conn, kept, now=NOW) == "свежий поиск"
+        assert await prune_saved_searches(conn, now=NOW) == 1
+        rows = (await conn.execute(select(SavedSearch.id).order_by(SavedSearch.id))).scalars()
+        assert list(rows) == [kept, renewed]
+        # Any save prunes too.
+        later = NOW + timedelta(days=2)
+        newest = await save_search(conn, "газ", now=later)
+        rows = (await conn.execute(select(SavedSearch.id).order_by(SavedSearch.id))).scalars()
+        assert list(rows) == [renewed, newest]
 
 
 # -- every answer is the Python matcher's, on a generated archive ----------------------
@@ -340,7 +401,24 @@ async def test_sqlite_and_postgresql_give_the_same_versions(
         lite = await _names(sqlite_too, on_sqlite, parts)
         assert pg == lite, parts
         total += len(pg)
+        for order in ("newest", "relevance"):
+            pages = [await _page_names(db, w, parts, order) for db, w in
+                     ((database, on_pg), (sqlite_too, on_sqlite))]  # fmt: skip
+            assert pages[0] == pages[1], (parts, order)
     assert total > 100  # the queries find plenty, in the same order
+
+
+async def _page_names(db: Database, world: Seeded, parts: list[str], order: str) -> list[object]:
+    """Pages 1 and 2 of an answer counted up to 5 matches: ids as names, and its counts."""
+    out: list[object] = []
+    async with db.engine.connect() as conn:
+        for number in (1, 2):
+            page = await search_page(
+                conn, parse_query(parts), Filters(), page=number, size=3, order=order, cap=5
+            )
+            out.append(([world.versions[v] for v in page.version_ids], page.complete,
+                        [(t.versions, t.posts) for t in page.tallies]))  # fmt: skip
+    return out
 
 
 # -- versions stored before the index get their terms ---------------------------------
@@ -367,3 +445,43 @@ async def test_upgrade_indexes_versions_stored_before_it(empty_db: Database) -> 
     await upgrade_database(empty_db.engine)
     assert len(await _found(empty_db, parse_query(["тарифы"]))) == 1
     assert await _found(empty_db, parse_query(["газ"])) == []
+
+
+# -- the relevance order ----------------------------------------------------------------
+
+RELEVANCE = [
+    # (query, text, score): occurrences up to 3 per word, +3 as typed, +1 in the lead
+    (["тариф"], "Тариф.", 2),
+    (["тариф"], "Тарифы, тарифы и тарифтер, и снова тариф.", 4),
+    (["тариф"], "слово " * 30 + "тариф", 1),
+    (["цены", "газ"], "Цены газ выросли.", 6),
+    (["цены", "газ"], "Цены на газ выросли.", 3),
+    (["цены на газ"], "Цены на газ выросли, цены на газ.", 3),
+    (["газ", "-реклама"], "Газ, газ.", 3),
+    (["газ"], "Ничего.", 0),
+]
+
+
+@pytest.mark.parametrize(("parts", "body", "score"), RELEVANCE)
+def test_relevance_scores(parts: list[str], body: str, score: int) -> None:
+    assert relevance(body, parse_query(parts)) == score
+
+
+@pytest.mark.parametrize("parts", PAGED)
+async def test_pages_by_relevance_are_the_scores_order(
+    database: Database, world: Seeded, parts: list[str]
+) -> None:
+    query = parse_query(parts)
+    async with database.engine.connect() as conn:
+        every = await search_versions(conn, query, Filters())
+        hits = {h.version_id: h for h in await load_hits(conn, [m.version_id for m in every])}
+        shown = []
+        for number in range(1, len(every) + 1):
+            page = await search_page(conn, query, Filters(), page=number, size=1, order="relevance")
+            shown += page.version_ids
+    scores = [relevance(hits[v].text, query) for v in shown]
+    assert sorted(shown) == sorted(m.version_id for m in every)
+    assert scores == sorted(scores, reverse=True)
+    for a, b in pairwise(shown):
+        if relevance(hits[a].text, query) == relevance(hits[b].text, query):
+            assert (hits[a].at, a) > (hits[b].at, b)  # ties newest first

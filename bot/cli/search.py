@@ -1,5 +1,8 @@
 """``govwatch search "<words>"``: every stored post version with these words, newest first.
 
+``--order relevance`` sorts them by ``bot.store.search.relevance`` instead (the same
+score as ``/search ... by:relevance``; ties newest first).
+
 The words are written as in chat: ``'тариф "цены на газ" -реклама'`` is the word тариф,
 the phrase and an exclusion. ``--format table`` (default) prints a readable table,
 ``csv`` one row per version, ``json`` a list of objects with the same keys.
@@ -26,7 +29,16 @@ from bot.reply import Table, format_table
 from bot.reports.scope import parse_period
 from bot.store.migrate import open_database
 from bot.store.officials import find_officials
-from bot.store.search import Filters, Hit, Query, load_hits, parse_query, search_versions
+from bot.store.search import (
+    ORDERS,
+    Filters,
+    Hit,
+    Query,
+    load_hits,
+    parse_query,
+    relevance_key,
+    search_versions,
+)
 from bot.store.watchlists import find_watchlist
 
 #: The keys of every row, in this order (CSV columns, JSON object keys).
@@ -51,6 +63,9 @@ def add_parser(sub: Any, add: Any) -> None:
     parser.add_argument("--official", default=None, help="only this official (name or #id)")
     parser.add_argument(
         "--platform", choices=[p.value for p in Platform], default=None, help="only this platform"
+    )
+    parser.add_argument(
+        "--order", choices=ORDERS, default="newest", help="newest first, or most relevant first"
     )
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
     parser.add_argument(
@@ -82,6 +97,8 @@ async def _search(
         conn = await session.connection()
         found = await search_versions(conn, query, filters)
         hits = await load_hits(conn, [m.version_id for m in found])
+    if args.order == "relevance":
+        hits.sort(key=lambda h: relevance_key(h.text, query, h.at, h.version_id))
     return [_row(hit) for hit in hits]
 
 

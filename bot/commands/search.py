@@ -3,8 +3,10 @@
 ``/search <words or "a phrase"> [-word] [period] [watchlist | official] [platform]``. The
 words are matched in any form by ``bot.store.search`` (the same answer on SQLite and
 PostgreSQL); edited posts are found in every version they had, deleted ones too, and
-each is marked. Newest first: relevance ranks differ between the two databases' engines,
-so answers are ordered by time only. A period (``30d``) and a platform name are always
+each is marked. Newest first, or ``by:relevance`` (a score computed the same way for both
+databases, ``bot.store.search.relevance``; the engines' own ranks differ). An answer
+counts at most ``COUNT_CAP`` matches, the ones stored last, and says "more than" when
+there are more. A period (``30d``) and a platform name are always
 read as filters; ``#12``, a watchlist's name, or an official's name at the end (whole
 words of one official's name: ``/search тариф Мусин``) narrow the search to them; a name
 alone or first is searched for (``/search Мусин``).
@@ -15,7 +17,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -39,6 +41,7 @@ from bot.reports.scope import parse_period, period_label
 from bot.store.models import Official, Watchlist
 from bot.store.officials import find_officials
 from bot.store.search import (
+    COUNT_CAP,
     Filters,
     Hit,
     Query,
@@ -65,6 +68,8 @@ BUTTONS_PER_ROW = 5
 #: An official's name at the end of a search is at most this many words.
 _NAME_WORDS = 3
 _PAGE = re.compile(r"^page:(\d{1,6})$")
+#: ``by:relevance`` or ``by:newest`` (the default) anywhere in a search.
+_ORDER = re.compile(r"^by:(newest|relevance)$")
 _SAVED = re.compile(r"^=(\d{1,9})$")
 _OFFICIAL_ID = re.compile(r"^#\d{1,10}$")
 _PLATFORMS = frozenset(p.value for p in Platform)
@@ -81,6 +86,7 @@ class SearchRequest:
     official: Official | None = None
     watchlist: Watchlist | None = None
     page: int = 1
+    order: str = "newest"
 
     def command(self) -> str:
         """The arguments as a command line (without the page), filters in a fixed order."""
@@ -93,6 +99,8 @@ class SearchRequest:
             words.append(quoted(self.watchlist.name))
         if self.platform is not None:
             words.append(self.platform)
+        if self.order != "newest":
+            words.append(f"by:{self.order}")
         return " ".join(words)
 
     def filters(self, ctx: CommandContext) -> Filters:
@@ -122,6 +130,8 @@ def sort_words(args: Sequence[str]) -> tuple[SearchRequest, str | None]:
             continue
         if page := _PAGE.match(low):
             request.page = max(1, int(page.group(1)))
+        elif order := _ORDER.match(low):
+            request.order = order.group(1)
         elif request.period is None and (period := parse_period(low)) is not None:
             request.period = period
         elif request.platform is None and low in _PLATFORMS:
@@ -191,10 +201,12 @@ class _Page:
     events: dict[int, int]
     names: dict[int, str]
     paging: str
+    #: The same search in the other order, as a button's arguments.
+    reorder: str
 
 
 async def cmd_search(ctx: CommandContext) -> Reply:
-    """Every stored post version with these words, newest first, counted per official."""
+    """Every stored post version with these words, newest first (or by relevance), counted."""
     if not ctx.args:
         return Reply.text(_usage(ctx))
     async with ctx.db.sessions() as session:
@@ -221,7 +233,10 @@ async def cmd_search(ctx: CommandContext) -> Reply:
 async def _page(
     ctx: CommandContext, conn: AsyncConnection, request: SearchRequest, query: Query
 ) -> _Page:
-    result = await search_page(conn, query, request.filters(ctx), page=request.page, size=PAGE_SIZE)
+    result = await search_page(
+        conn, query, request.filters(ctx), page=request.page, size=PAGE_SIZE,
+        order=request.order, cap=COUNT_CAP,
+    )  # fmt: skip
     hits = await load_hits(conn, result.version_ids)
     events = await evidence_events(conn, hits)
     top = [tally.official_id for tally in result.tallies[:TOP_OFFICIALS]]
@@ -230,7 +245,13 @@ async def _page(
     last = command_action(f"/search {paging} page:{result.pages}")
     if result.pages > 1 and len(last.encode()) > 64:
         paging = f"={await save_search(conn, paging)}"
-    return _Page(result, hits, events, names, paging)
+    reorder = ""  # no order button for a single match
+    if result.versions > 1:
+        other = replace(request, order="newest" if request.order == "relevance" else "relevance")
+        reorder = other.command()
+        if len(command_action(f"/search {reorder}").encode()) > 64:
+            reorder = f"={await save_search(conn, reorder)}"
+    return _Page(result, hits, events, names, paging, reorder)
 
 
 def _usage(ctx: CommandContext) -> str:
@@ -267,10 +288,12 @@ def _answer(ctx: CommandContext, request: SearchRequest, query: Query, page: _Pa
         f"{t(loc, 'search.title')} ", Span(_query_text(request), bold=True),
         f" · {_scope_text(ctx, request)}",
     )  # fmt: skip
-    found = t(loc, "search.found", posts=_counted(loc, result.posts, "search.posts"),
-              officials=_counted(loc, len(result.tallies), "search.officials"))  # fmt: skip
+    found = t(loc, "search.found" if result.complete else "search.found_more",
+              posts=_counted(loc, result.posts, "search.posts"),
+              officials=_counted(loc, len(result.tallies), "search.officials"),
+              count=format_number(COUNT_CAP, loc))  # fmt: skip
     builder.line(Span(found, bold=True))
-    if result.versions > result.posts:
+    if result.complete and result.versions > result.posts:
         builder.line(t(loc, "search.versions", count=format_number(result.versions, loc)))
     builder.line(_top_line(loc, result.tallies, page.names))
     first = (result.page - 1) * PAGE_SIZE + 1
@@ -279,12 +302,16 @@ def _answer(ctx: CommandContext, request: SearchRequest, query: Query, page: _Pa
         _hit_lines(ctx, builder, number, hit, query)
     builder.paragraph()
     if result.pages > 1:
-        builder.line(Span(t(loc, "search.page", page=result.page, pages=result.pages), italic=True))
+        key = "search.page" if request.order == "newest" else "search.page_relevance"
+        builder.line(Span(t(loc, key, page=result.page, pages=result.pages), italic=True))
+    if not result.complete:
+        capped = t(loc, "search.capped", count=format_number(COUNT_CAP, loc))
+        builder.line(Span(capped, italic=True))
     evidence = _evidence_buttons(loc, page, first)
     if evidence:
         builder.line(Span(t(loc, "search.evidence_note"), italic=True))
     rows = [evidence[i : i + BUTTONS_PER_ROW] for i in range(0, len(evidence), BUTTONS_PER_ROW)]
-    nav = _nav_buttons(loc, page)
+    nav = _nav_buttons(loc, page, request.order)
     return builder.build(buttons=tuple(tuple(r) for r in (*rows, nav) if r), summary=found)
 
 
@@ -380,12 +407,17 @@ def _evidence_buttons(loc: str, page: _Page, first: int) -> list[Button]:
     return buttons
 
 
-def _nav_buttons(loc: str, page: _Page) -> list[Button]:
+def _nav_buttons(loc: str, page: _Page, order: str) -> list[Button]:
     nav, number = [], page.result.page
+    newest = order == "newest"
+    back, on = ("search.newer", "search.older") if newest else ("search.back", "search.on")
     if number > 1:
-        nav.append(Button(t(loc, "search.newer"), _page_action(page.paging, number - 1)))
+        nav.append(Button(t(loc, back), _page_action(page.paging, number - 1)))
     if number < page.result.pages:
-        nav.append(Button(t(loc, "search.older"), _page_action(page.paging, number + 1)))
+        nav.append(Button(t(loc, on), _page_action(page.paging, number + 1)))
+    if page.reorder:
+        key = "search.by_relevance" if order == "newest" else "search.by_newest"
+        nav.append(Button(t(loc, key), command_action(f"/search {page.reorder}")))
     return nav
 
 
