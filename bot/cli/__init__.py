@@ -41,6 +41,12 @@ def _add_config(parser: argparse.ArgumentParser, *, top: bool) -> None:
     )
 
 
+def _add_workers(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument("--workers", type=int, default=None, metavar="N", help=help_text)
+    # Set by the parent on the processes it starts (bot.cli.workers); not for people.
+    parser.add_argument("--worker-index", type=int, default=None, help=argparse.SUPPRESS)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(
@@ -55,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
         _add_config(p, top=False)
         return p
 
-    add("run", "migrate the database, then poll, detect, deliver and chat until stopped")
+    run = add("run", "migrate the database, then poll, detect, deliver and chat until stopped")
+    _add_workers(run, "polling processes (default: scheduler.workers; 0 or unset: one per core)")
 
     demo = add("demo", "run a simulated world on loopback with a console chat (no tokens)")
     demo.add_argument(
@@ -120,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     which = poll.add_mutually_exclusive_group()
     which.add_argument("--all", action="store_true", help="poll every account, due or not")
     which.add_argument("--account", type=int, metavar="ID", help="poll one account")
+    _add_workers(poll, "polling processes sharing the pass (default: 1)")
+    poll.add_argument("--since", default=None, help=argparse.SUPPRESS)
 
     ask = add("ask", "run one chat command through the console backend")
     ask.add_argument("text", help='the command, e.g. "/top"')

@@ -471,6 +471,16 @@ class WatchlistWords(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class ServiceLease(Base):
+    """Who runs a job that must have one holder per database (the relay), and until when."""
+
+    __tablename__ = "service_leases"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(120))
+    until: Mapped[datetime] = mapped_column()
+
+
 __all__ = [
     "Account",
     "AccountState",
@@ -486,6 +496,7 @@ __all__ = [
     "Post",
     "PostVersion",
     "SavedSearch",
+    "ServiceLease",
     "Setting",
     "Snapshot",
     "Subscription",
