@@ -27,7 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 N = 1000
 
 
-def write_config(path: Path, db_url: str, world: World, *, interval: str = "6h") -> Path:
+def write_config(
+    path: Path, db_url: str, world: World, *, interval: str = "6h", lease: str = "2m"
+) -> Path:
     path.write_text(
         f"""
 [database]
@@ -43,7 +45,7 @@ timeout = "10s"
 tick = "200ms"
 poll_interval = "{interval}"
 jitter = "0s"
-lease = "2m"
+lease = "{lease}"
 max_concurrency = 32
 
 [logging]
@@ -144,7 +146,7 @@ async def test_poll_once_with_two_workers_polls_each_account_exactly_once(
     shares = re.search(r"2 workers polled (\d+), (\d+) accounts", out)
     assert shares is not None, out
     assert int(shares[1]) + int(shares[2]) == N
-    assert int(shares[1]) > 0 and int(shares[2]) > 0  # both took part
+    assert min(int(shares[1]), int(shares[2])) > 0  # both took part
     fetched = {k: v for k, v in world.requests.items() if k.startswith("telegram:chan")}
     assert len(fetched) == N
     assert set(fetched.values()) == {1}  # each exactly once
@@ -181,7 +183,8 @@ async def test_run_supervises_its_workers(
     for h in handles:
         world.add_telegram(h, name=h, followers=1000).post(f"{h} hello", at=hours_ago(5))
     await seed(database, [("telegram", h) for h in handles])
-    config = write_config(tmp_path / "c.toml", db_url, world, interval="1s")
+    # A short lease: the killed worker's claims come free again soon.
+    config = write_config(tmp_path / "c.toml", db_url, world, interval="1s", lease="3s")
     run = Proc()
     procs.append(run)
     await run.start("run", "--workers", "2", "--config", str(config))

@@ -12,21 +12,12 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from sqlalchemy.exc import DBAPIError
-
-from bot.cli.ask import ask
-from bot.cli.db import EXIT_USAGE, config_check, db_upgrade
-from bot.cli.demo import demo
-from bot.cli.evidence import evidence
-from bot.cli.export import export
-from bot.cli.poll import poll_once
-from bot.cli.probe import probe
-from bot.cli.roster import import_roster
-from bot.cli.run import run
-from bot.cli.search import add_parser as add_search
-from bot.cli.search import search
+from bot.cli.search_args import add_parser as add_search
 from bot.config import Settings, load_settings, resolve_config_path
 from bot.errors import ConfigError, GovwatchError, UserInputError
+
+#: ``config check``'s and a bad configuration's exit status (as ``bot.cli.db.EXIT_USAGE``).
+EXIT_USAGE = 2
 
 Handler = Callable[[Settings, argparse.Namespace], int]
 
@@ -155,18 +146,80 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Each subcommand's module is imported only when it runs: ``poll-once`` must start fast,
+# without the chat SDKs, charts or the demo that other subcommands need.
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli.run import run
+
+    return run(settings, args)
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli.demo import demo
+
+    return demo(settings, args)
+
+
+def _db(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli.db import db_upgrade
+
+    return db_upgrade(settings, args)
+
+
+def _import(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli.roster import import_roster
+
+    return import_roster(settings, args)
+
+
+def _export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli.export import export
+
+    return export(settings, args)
+
+
+def _probe(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli.probe import probe
+
+    return probe(settings, args)
+
+
+def _poll_once(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli.poll import poll_once
+
+    return poll_once(settings, args)
+
+
+def _ask(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli.ask import ask
+
+    return ask(settings, args)
+
+
+def _evidence(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli.evidence import evidence
+
+    return evidence(settings, args)
+
+
+def _search(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli.search import search
+
+    return search(settings, args)
+
+
 #: The handler of every subcommand that runs with loaded settings (``config`` needs none).
 HANDLERS: dict[str, Handler] = {
-    "run": run,
-    "demo": demo,
-    "db": db_upgrade,
-    "import": import_roster,
-    "export": export,
-    "probe": probe,
-    "poll-once": poll_once,
-    "ask": ask,
-    "evidence": evidence,
-    "search": search,
+    "run": _run,
+    "demo": _demo,
+    "db": _db,
+    "import": _import,
+    "export": _export,
+    "probe": _probe,
+    "poll-once": _poll_once,
+    "ask": _ask,
+    "evidence": _evidence,
+    "search": _search,
 }
 
 
@@ -174,6 +227,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``govwatch`` console script."""
     args = build_parser().parse_args(argv)
     if args.command == "config":
+        from bot.cli.db import config_check
+
         return config_check(args)
     try:
         settings = load_settings(resolve_config_path(args.config))
@@ -191,7 +246,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    except (OSError, DBAPIError) as exc:
+    except Exception as exc:
+        from sqlalchemy.exc import DBAPIError
+
+        if not isinstance(exc, OSError | DBAPIError):
+            raise
         # e.g. the database server is not reachable: one line, no traceback
         detail = exc.orig if isinstance(exc, DBAPIError) else exc
         print(f"govwatch: error: {detail}".splitlines()[0], file=sys.stderr)

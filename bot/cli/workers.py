@@ -245,8 +245,7 @@ def poll_in_workers(
     env = dict(os.environ)
     t0 = time.perf_counter()
     procs = [
-        _spawn([*argv, "--worker-index", str(i)], env, stdout=subprocess.PIPE)
-        for i in range(count)
+        _spawn([*argv, "--worker-index", str(i)], env, stdout=subprocess.PIPE) for i in range(count)
     ]
     total, codes, shares = PollStats(), [], []
     for proc in procs:
