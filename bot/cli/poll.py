@@ -94,7 +94,12 @@ def poll_once(settings: Settings, args: argparse.Namespace) -> int:
             raise UserInputError("--workers shares a pass of many accounts: not with --account")
         from bot.cli.workers import poll_in_workers
 
-        stats, codes, shares = poll_in_workers(settings, args, workers, utcnow())
+        every = bool(getattr(args, "all", False))
+
+        def job(since: datetime) -> PollStats:
+            return asyncio.run(_poll_once(settings, every=every, account_id=None, since=since))
+
+        stats, codes, shares = poll_in_workers(settings, args, workers, utcnow(), job)
         lines = summary(stats)
         if stats.claimed:
             lines.append(f"{workers} workers polled {', '.join(map(str, shares))} accounts")

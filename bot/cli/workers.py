@@ -16,7 +16,9 @@ when a worker reports a usage or configuration mistake (starting it again cannot
 1 when workers keep crashing.
 
 ``poll-once``: every worker polls from the parent's start time, so each account is
-polled once in the pass; the parent adds up their counts into one summary.
+polled once in the pass; the parent adds up their counts into one summary. Its workers
+are forked once the parent has imported everything (start-up is mostly imports), or
+started as subprocesses where forking is not safe.
 """
 
 from __future__ import annotations
@@ -27,20 +29,24 @@ import contextlib
 import ctypes
 import json
 import logging
+import multiprocessing
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from multiprocessing.connection import Connection
 from types import FrameType
 
 from bot.config import Settings
+from bot.errors import UserInputError
 from bot.poll.pipeline import PollStats
 from bot.store.migrate import migrate_database
 
@@ -233,31 +239,89 @@ def stats_from_json(line: str) -> PollStats:
     return PollStats(**data)
 
 
+PollJob = Callable[[datetime], PollStats]
+
+
 def poll_in_workers(
-    settings: Settings, args: argparse.Namespace, count: int, since: datetime
+    settings: Settings, args: argparse.Namespace, count: int, since: datetime, job: PollJob
 ) -> tuple[PollStats, list[int], list[int]]:
     """Run ``count`` ``poll-once`` workers from ``since``: summed counts, each one's exit
-    code and how many accounts each polled."""
+    code and how many accounts each polled.
+
+    Forked from this process when it runs no thread (the workers start with everything
+    already imported, which is most of a pass's start-up), else started as subprocesses.
+    """
     _migrate(settings)
+    for thread in threading.enumerate():
+        # aiosqlite's connection thread may still be finishing after the migration closed it.
+        if thread.name.endswith("_connection_worker_thread"):
+            thread.join(timeout=5)
+    t0 = time.perf_counter()
+    if hasattr(os, "fork") and threading.active_count() == 1:
+        log.debug("forking %d poll-once workers", count)
+        outcomes = _forked(count, since, job)
+    else:
+        log.debug("starting %d poll-once workers as subprocesses", count)
+        outcomes = _spawned(settings, args, count, since)
+    total, codes, shares = PollStats(), [], []
+    for code, stats in outcomes:
+        codes.append(code)
+        shares.append(stats.claimed if stats is not None else 0)
+        if stats is not None:
+            total.add(stats)
+    total.seconds = time.perf_counter() - t0
+    return total, codes, shares
+
+
+def _forked(count: int, since: datetime, job: PollJob) -> list[tuple[int, PollStats | None]]:
+    context = multiprocessing.get_context("fork")
+    pipes = [context.Pipe(duplex=False) for _ in range(count)]
+    procs = [
+        context.Process(target=_poll_child, args=(job, since, sender), name=f"poll-worker-{i}")
+        for i, (_, sender) in enumerate(pipes)
+    ]
+    for proc in procs:
+        proc.start()
+    for _, sender in pipes:
+        sender.close()  # the children hold their ends: EOF comes when they finish
+    outcomes: list[tuple[int, PollStats | None]] = []
+    for proc, (receiver, _) in zip(procs, pipes, strict=True):
+        stats = None
+        with contextlib.suppress(EOFError, OSError, ValueError, TypeError):
+            stats = stats_from_json(receiver.recv())
+        proc.join()
+        outcomes.append((proc.exitcode if proc.exitcode is not None else 1, stats))
+    return outcomes
+
+
+def _poll_child(job: PollJob, since: datetime, sender: Connection) -> None:
+    _die_with_parent()
+    try:
+        stats = job(since)
+    except UserInputError as exc:
+        print(f"govwatch: {exc}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+    sender.send(stats_to_json(stats))
+    sender.close()
+
+
+def _spawned(
+    settings: Settings, args: argparse.Namespace, count: int, since: datetime
+) -> list[tuple[int, PollStats | None]]:
     argv = ["poll-once", *_config_args(args), "--since", since.isoformat()]
     if getattr(args, "all", False):
         argv.append("--all")
     env = dict(os.environ)
-    t0 = time.perf_counter()
     procs = [
         _spawn([*argv, "--worker-index", str(i)], env, stdout=subprocess.PIPE) for i in range(count)
     ]
-    total, codes, shares = PollStats(), [], []
+    outcomes: list[tuple[int, PollStats | None]] = []
     for proc in procs:
         out, _ = proc.communicate()
-        codes.append(proc.returncode)
         lines = out.decode("utf-8", "replace").strip().splitlines()
-        share = 0
+        stats = None
         if lines:
             with contextlib.suppress(ValueError, TypeError):
                 stats = stats_from_json(lines[-1])
-                total.add(stats)
-                share = stats.claimed
-        shares.append(share)
-    total.seconds = time.perf_counter() - t0
-    return total, codes, shares
+        outcomes.append((proc.returncode, stats))
+    return outcomes
