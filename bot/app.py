@@ -186,6 +186,8 @@ class App:
             self.add_service(backend)
         self.relay = Relay(db=self.db, backends=self.backends, settings=self.settings)
         self.add_service(RelayService(self.relay))
+        # An alert this process queued is sent at once, not at the relay's next tick.
+        self.poller.writer.on_queued = self.relay.wake
         # Due digests are queued in the outbox; the relay sends them with the alerts.
         self.digests = DigestQueue(db=self.db, settings=self.settings, backends=self.backends)
         self.add_periodic("digests", self.digests.run_due, DIGEST_EVERY_S)

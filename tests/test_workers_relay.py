@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import socket
+import subprocess
+import sys
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -19,7 +23,7 @@ import pytest
 from bot.chat.telegram import TelegramBackend
 from bot.commands.service import CommandService
 from bot.config import Settings, load_settings
-from bot.notify.relay import Relay
+from bot.notify.relay import Relay, gone_here
 from bot.store import leases
 from bot.store.engine import Database
 from bot.store.models import utcnow
@@ -140,3 +144,23 @@ async def test_the_lease_has_one_holder_until_it_expires(database: Database) -> 
 
 def _s(seconds: float) -> timedelta:
     return timedelta(seconds=seconds)
+
+
+async def test_a_dead_holder_on_this_machine_is_replaced_at_once(database: Database) -> None:
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    here = socket.gethostname()[:50]
+    gone = f"{here}:{dead.stdout.strip()}:abc"
+    assert gone_here(gone)
+    assert not gone_here(f"{here}:{os.getpid()}:abc")  # this very process
+    assert not gone_here(f"{here}:{os.getppid()}:abc")  # alive
+    assert not gone_here(f"elsewhere-{here}:{dead.stdout.strip()}:abc")  # another machine
+    now = utcnow()
+    take = leases.take_lease
+    assert await take(database.engine, "relay", owner=gone, now=now, until=now + _s(30))
+    assert await leases.lease_holder(database.engine, "relay") == gone
+    assert not await leases.take_over(
+        database.engine, "relay", dead="someone-else", owner="me", until=now + _s(30)
+    )
+    assert await leases.take_over(database.engine, "relay", dead=gone, owner="me", until=now)
+    assert await leases.lease_holder(database.engine, "relay") == "me"

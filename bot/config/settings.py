@@ -172,8 +172,9 @@ class RelaySettings(Section):
     #: Concurrent sends in one relay pass (each to a different chat).
     concurrency: int = Field(default=16, ge=1)
     #: One relay sends per database: its lease, renewed every third of this; a relay
-    #: that died is replaced by another process's relay after at most this long.
-    leader_lease: Duration = timedelta(seconds=30)
+    #: that died is replaced by another process's relay after at most this long (at once
+    #: by one on the same machine, which sees that the holder's process is gone).
+    leader_lease: Duration = timedelta(seconds=15)
 
 
 class TelegramSettings(Section):

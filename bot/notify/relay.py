@@ -89,6 +89,7 @@ class Relay:
         self.owner = owner or f"{socket.gethostname()[:50]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         #: Whether this relay holds the database's relay lease (only the holder sends).
         self.leading = False
+        self._woken = asyncio.Event()
         self.backends = dict(backends)
         self.settings = settings
         relay = settings.relay
@@ -114,8 +115,7 @@ class Relay:
                     note_database_error(exc)
                     log.exception("relay pass failed")
                 if sent == 0:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), tick)
+                    await self._idle(stop, tick)
                 self.pacer.forget_idle(time.monotonic())
         finally:
             keeper.cancel()
@@ -127,6 +127,19 @@ class Relay:
                     await leases.release_lease(
                         self.db.engine, leases.RELAY, owner=self.owner, now=utcnow()
                     )
+
+    def wake(self) -> None:
+        """New deliveries were queued in this process: look at the outbox now, not next tick."""
+        self._woken.set()
+
+    async def _idle(self, stop: asyncio.Event, tick: float) -> None:
+        waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._woken.wait())]
+        try:
+            await asyncio.wait(waits, timeout=tick, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+            self._woken.clear()
 
     async def keep_lease(self, stop: asyncio.Event) -> None:
         """Take and renew the relay lease until ``stop`` (one relay paces per database)."""
@@ -153,6 +166,13 @@ class Relay:
         held = await leases.take_lease(
             self.db.engine, leases.RELAY, owner=self.owner, now=now, until=until
         )
+        if not held:
+            holder = await leases.lease_holder(self.db.engine, leases.RELAY)
+            if holder is not None and gone_here(holder):
+                # Its process on this machine died (SIGKILL, OOM): no need to wait it out.
+                held = await leases.take_over(
+                    self.db.engine, leases.RELAY, dead=holder, owner=self.owner, until=until
+                )
         if held and not self.leading:
             await self._seed_pacer()
             log.info("this relay sends for the database now (%s)", self.owner)
@@ -450,6 +470,21 @@ class Relay:
         async with self.db.sessions() as session:
             await migrate_chat(session, chat, new_external_id)
             await session.commit()
+
+
+def gone_here(owner: str) -> bool:
+    """Whether lease ``owner`` ("host:pid:tag") was a process of this machine that is gone."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname()[:50] or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # alive, someone else's
+    return False
 
 
 # --- threads ---------------------------------------------------------------------------

@@ -48,6 +48,27 @@ async def take_lease(
     return got == owner
 
 
+async def lease_holder(engine: AsyncEngine, name: str) -> str | None:
+    """Who holds (or last held) lease ``name``."""
+    async with engine.connect() as conn:
+        owner = await conn.scalar(select(ServiceLease.owner).where(ServiceLease.name == name))
+    return str(owner) if owner is not None else None
+
+
+async def take_over(
+    engine: AsyncEngine, name: str, *, dead: str, owner: str, until: datetime
+) -> bool:
+    """Take lease ``name`` from ``dead`` (a holder known to be gone) before it expires."""
+    async with engine.begin() as conn:
+        got = await conn.scalar(
+            update(ServiceLease)
+            .where(and_(ServiceLease.name == name, ServiceLease.owner == dead))
+            .values(owner=owner, until=until)
+            .returning(ServiceLease.owner)
+        )
+    return got == owner
+
+
 async def release_lease(engine: AsyncEngine, name: str, *, owner: str, now: datetime) -> None:
     """Give lease ``name`` up if ``owner`` holds it, so another may take it at once."""
     async with engine.begin() as conn:
