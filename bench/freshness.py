@@ -114,7 +114,7 @@ def _delays(
     return delays, len(changes) - len(delays)
 
 
-async def _start_relay(db: Database, settings: Any, stop: asyncio.Event) -> tuple[Any, Any]:
+async def _start_relay(db: Database, settings: Any, stop: asyncio.Event) -> tuple[Any, Any, Any]:
     from bot.chat.telegram import TelegramBackend
     from bot.commands.service import CommandService
     from bot.notify.relay import Relay
@@ -122,7 +122,7 @@ async def _start_relay(db: Database, settings: Any, stop: asyncio.Event) -> tupl
     backend = TelegramBackend(settings=settings, commands=CommandService(db=db, settings=settings))
     await backend.start()
     relay = Relay(db=db, backends={"telegram": backend}, settings=settings)
-    return backend, asyncio.create_task(relay.run(stop))
+    return backend, relay, asyncio.create_task(relay.run(stop))
 
 
 async def measure(
@@ -139,7 +139,7 @@ async def measure(
     db = Database(url)
     stop = asyncio.Event()
     result: dict[str, Any] = {"n": n, "interval_s": interval, "rate": rate, "db": kind}
-    backend = relay_task = app = None
+    backend = relay_task = app = sender = None
     try:
         await seed_accounts(db, n)
         await subscribe_slices(db, n)
@@ -150,10 +150,13 @@ async def measure(
             telegram={"token": api.token, "base_url": api.base_url, "enabled": True},
         )
         try:
-            backend, relay_task = await _start_relay(db, settings, stop)
+            backend, sender, relay_task = await _start_relay(db, settings, stop)
         except Exception as exc:
             result["relay_error"] = f"{type(exc).__name__}: {exc}"
         app = App(settings, db=db)
+        if sender is not None:
+            # As in one `govwatch run`: the relay wakes when this process queues an alert.
+            app.poller.writer.on_queued = sender.wake
         await app.start()
         timer = Timer()
         while await _count_states(db) < n and timer.elapsed < 120:

@@ -1,13 +1,15 @@
-"""Several ``govwatch run`` processes on one PostgreSQL: throughput and double polls.
+"""Several ``govwatch run`` processes on one database: throughput and double polls.
 
-N accounts are seeded in a fresh PostgreSQL database and served by a world process; K
-``python -m bot run`` processes start together with a poll interval far longer than the
-run, so every account must be fetched exactly once. The world counts fetches per account:
+N accounts are seeded in a fresh database (PostgreSQL, or SQLite with ``--db sqlite``)
+and served by a world process; K ``python -m bot run --workers W`` processes start
+together (K x W polling processes: ``--workers`` is each one's worker count, as on
+several machines sharing one PostgreSQL) with a poll interval far longer than the run,
+so every account must be fetched exactly once. The world counts fetches per account:
 an account fetched twice is a double poll, and two fetches of one account at the same
 moment are an overlap. Throughput is accounts fetched per second from the first fetch
 until all N were fetched (the last ones also stored: the run waits for the database).
 
-``python -m bench.workers --workers 2 --n 2000`` prints one JSON line.
+``python -m bench.workers --processes 1 --workers 2 --n 2000`` prints one JSON line.
 """
 
 from __future__ import annotations
@@ -46,13 +48,15 @@ async def _polled(db: Database) -> int:
     return int(value or 0)
 
 
-def _start_workers(count: int, env: dict[str, str], log_dir: str) -> list[subprocess.Popen[bytes]]:
+def _start_workers(
+    count: int, workers: int, env: dict[str, str], log_dir: str
+) -> list[subprocess.Popen[bytes]]:
     procs = []
     for i in range(count):
-        log = open(os.path.join(log_dir, f"worker{i}.log"), "wb")  # noqa: SIM115 - lives with proc
+        log = open(os.path.join(log_dir, f"run{i}.log"), "wb")  # noqa: SIM115 - lives with proc
         procs.append(
             subprocess.Popen(
-                [sys.executable, "-m", "bot", "run"],
+                [sys.executable, "-m", "bot", "run", "--workers", str(workers)],
                 cwd=ROOT,
                 env=env,
                 stdout=log,
@@ -76,15 +80,30 @@ def _stop(procs: list[subprocess.Popen[bytes]]) -> list[int | None]:
     return codes
 
 
-async def measure(workers: int, n: int, *, timeout: float, concurrency: int) -> dict[str, Any]:
-    """Run ``workers`` processes over N accounts until each was polled; return the figures."""
+async def measure(
+    processes: int,
+    n: int,
+    *,
+    timeout: float,
+    concurrency: int,
+    workers: int = 1,
+    kind: str = "postgres",
+) -> dict[str, Any]:
+    """Run ``processes`` x ``workers`` pollers over N accounts until each was polled."""
     import tempfile
 
     world = WorldProcess(n).start()
-    url = await fresh_database("postgres", label=f"workers{workers}")
+    url = await fresh_database(kind, label=f"workers{processes}x{workers}")
     db = Database(url)
     log_dir = tempfile.mkdtemp(prefix="govwatch-bench-workers-")
-    result: dict[str, Any] = {"workers": workers, "n": n, "logs": log_dir}
+    result: dict[str, Any] = {
+        "processes": processes,
+        "workers": workers,
+        "db": kind,
+        "n": n,
+        "logs": log_dir,
+        "load_avg": [round(x, 2) for x in os.getloadavg()],
+    }
     procs: list[subprocess.Popen[bytes]] = []
     try:
         await seed_accounts(db, n)
@@ -103,10 +122,10 @@ async def measure(workers: int, n: int, *, timeout: float, concurrency: int) -> 
         env["PYTHONPATH"] = str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")
         world.reset()
         start = time.perf_counter()
-        procs = _start_workers(workers, env, log_dir)
+        procs = _start_workers(processes, workers, env, log_dir)
         first = done = None
         polled = 0
-        with RssSampler([p.pid for p in procs]) as rss:
+        with RssSampler([p.pid for p in procs]) as rss:  # the supervisors (children: see logs)
             while time.perf_counter() - start < timeout:
                 await asyncio.sleep(0.25)
                 if any(p.poll() is not None for p in procs):
@@ -150,13 +169,22 @@ async def measure(workers: int, n: int, *, timeout: float, concurrency: int) -> 
 def main(argv: list[str] | None = None) -> None:
     """Command line: print one JSON line."""
     parser = argparse.ArgumentParser(prog="python -m bench.workers")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--processes", type=int, default=1, help="`run` processes")
+    parser.add_argument("--workers", type=int, default=2, help="--workers of each")
+    parser.add_argument("--db", choices=("postgres", "sqlite"), default="postgres")
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument("--concurrency", type=int, default=64)
     args = parser.parse_args(argv)
     result = asyncio.run(
-        measure(args.workers, args.n, timeout=args.timeout, concurrency=args.concurrency)
+        measure(
+            args.processes,
+            args.n,
+            timeout=args.timeout,
+            concurrency=args.concurrency,
+            workers=args.workers,
+            kind=args.db,
+        )
     )
     print(json.dumps(result), flush=True)
 

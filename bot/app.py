@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, timedelta
@@ -203,6 +204,8 @@ class App:
             self.add_service(backend)
         self.relay = Relay(db=self.db, backends=self.backends, settings=self.settings)
         self.add_service(RelayService(self.relay))
+        # An alert this process queued is sent at once, not at the relay's next tick.
+        self.poller.writer.on_queued = self.relay.wake
         # Due digests are queued in the outbox; the relay sends them with the alerts.
         self.digests = DigestQueue(db=self.db, settings=self.settings, backends=self.backends)
         self.add_periodic("digests", self.digests.run_due, DIGEST_EVERY_S)
@@ -375,9 +378,27 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     )
     quiet_libraries()  # the start-up lines below must not drown in migration chatter
 
+    index = getattr(args, "worker_index", None)
+    # Of several workers (``run --workers N``) only worker 0 chats, relays and serves ops.
+    whole = index is None or index == 0
+
     async def run() -> None:
         async with open_database(settings) as db:
-            await App(settings, db=db).run_until_signal()
+            app = App(settings, db=db, chat=whole, serve_ops=whole)
+            if index is not None:
+                app.add_periodic("parent", _parent_watch(app, os.getppid()), 1.0)
+            await app.run_until_signal()
 
     asyncio.run(run())
     return 0
+
+
+def _parent_watch(app: App, parent: int) -> Callable[[], Awaitable[None]]:
+    """A job that stops a worker whose supervisor is gone (where the kernel would not)."""
+
+    async def check() -> None:
+        if os.getppid() != parent:
+            log.warning("the supervising process is gone; stopping")
+            app.request_stop()
+
+    return check

@@ -77,6 +77,8 @@ per_host_concurrency = 8
 timeout = "2s"
 
 [scheduler]
+# one process: these tests kill it and count on what that one process did
+workers = 1
 tick = "200ms"
 poll_interval = "1s"
 jitter = "0s"

@@ -73,7 +73,12 @@ async def test_curl_during_run_sees_live_metrics_and_health_follows_the_database
         await worker.ready()
 
         async def polled_twice() -> bool:
-            _, samples = await scrape(port)
+            try:
+                _, samples = await scrape(port)
+            except OSError:
+                # With one worker per core, another worker may say "running" before worker
+                # 0 (the one serving /metrics) listens: wait for the server too.
+                return False
             ok = value(samples, "govwatch_polls_total", platform="bluesky", status="ok") or 0
             return ok >= 2 * len(handles)
 

@@ -34,6 +34,8 @@ per_host_concurrency = 16
 timeout = "5s"
 
 [scheduler]
+# one process: these tests kill it and count on what that one process did
+workers = 1
 tick = "200ms"
 poll_interval = "1s"
 jitter = "0s"

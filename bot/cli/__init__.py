@@ -12,25 +12,12 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from sqlalchemy.exc import DBAPIError
-
-from bot.cli.ask import ask
-from bot.cli.db import EXIT_USAGE, config_check, db_command
-from bot.cli.demo import demo
-from bot.cli.evidence import evidence
-from bot.cli.export import export
-from bot.cli.languages import add_arguments as add_languages
-from bot.cli.languages import db_languages
-from bot.cli.poll import poll_once
-from bot.cli.probe import probe
-from bot.cli.roster import add_wikidata_args, import_roster
-from bot.cli.run import run
-from bot.cli.search import add_parser as add_search
-from bot.cli.search import search
-from bot.cli.web import add_parser as add_web
-from bot.cli.web import web
+from bot.cli.arguments import add_languages, add_search, add_web, add_wikidata
 from bot.config import Settings, load_settings, resolve_config_path
 from bot.errors import ConfigError, GovwatchError, UserInputError
+
+#: ``config check``'s and a bad configuration's exit status (as ``bot.cli.db.EXIT_USAGE``).
+EXIT_USAGE = 2
 
 Handler = Callable[[Settings, argparse.Namespace], int]
 
@@ -43,6 +30,12 @@ def _add_config(parser: argparse.ArgumentParser, *, top: bool) -> None:
         default=None if top else argparse.SUPPRESS,
         help="config file (default: $GOVWATCH_CONFIG, then ./govwatch.toml)",
     )
+
+
+def _add_workers(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument("--workers", type=int, default=None, metavar="N", help=help_text)
+    # Set by the parent on the processes it starts (bot.cli.workers); not for people.
+    parser.add_argument("--worker-index", type=int, default=None, help=argparse.SUPPRESS)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
         _add_config(p, top=False)
         return p
 
-    add("run", "migrate the database, then poll, detect, deliver and chat until stopped")
+    run = add("run", "migrate the database, then poll, detect, deliver and chat until stopped")
+    _add_workers(run, "polling processes (default: scheduler.workers; 0 or unset: one per core)")
 
     demo = add("demo", "run a simulated world on loopback with a console chat (no tokens)")
     demo.add_argument(
@@ -90,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     up = db_sub.add_parser("upgrade", help="apply migrations")
     _add_config(up, top=False)
+
     prune = db_sub.add_parser(
         "prune", help="remove what [retention] no longer keeps (old snapshots, outbox rows...)"
     )
@@ -107,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp = add("import", "import a roster file (TOML or CSV), or a roster from Wikidata; idempotent")
     imp.add_argument("file", nargs="?", default=None, help="roster file (.toml or .csv)")
     imp.add_argument("--dry-run", action="store_true", help="validate only, change nothing")
-    add_wikidata_args(imp)
+    add_wikidata(imp)
 
     exp = add("export", "export the roster (or, with --what, data for analysts)")
     exp.add_argument(
@@ -138,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     which = poll.add_mutually_exclusive_group()
     which.add_argument("--all", action="store_true", help="poll every account, due or not")
     which.add_argument("--account", type=int, metavar="ID", help="poll one account")
+    _add_workers(poll, "polling processes sharing the pass (default: 1)")
+    poll.add_argument("--since", default=None, help=argparse.SUPPRESS)
 
     ask = add("ask", "run one chat command through the console backend")
     ask.add_argument("text", help='the command, e.g. "/top"')
@@ -165,26 +162,91 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Each subcommand's module is imported only when it runs: ``poll-once`` must start fast,
+# without the chat SDKs, charts or the demo that other subcommands need.
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli.run import run
+
+    return run(settings, args)
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli.demo import demo
+
+    return demo(settings, args)
+
+
 def _db(settings: Settings, args: argparse.Namespace) -> int:
-    """``db upgrade``, ``db prune`` or ``db languages``."""
     if args.db_command == "languages":
+        from bot.cli.languages import db_languages
+
         return db_languages(settings, args)
+    from bot.cli.db import db_command
+
     return db_command(settings, args)
+
+
+def _import(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli.roster import import_roster
+
+    return import_roster(settings, args)
+
+
+def _export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli.export import export
+
+    return export(settings, args)
+
+
+def _probe(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli.probe import probe
+
+    return probe(settings, args)
+
+
+def _poll_once(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli.poll import poll_once
+
+    return poll_once(settings, args)
+
+
+def _ask(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli.ask import ask
+
+    return ask(settings, args)
+
+
+def _evidence(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli.evidence import evidence
+
+    return evidence(settings, args)
+
+
+def _search(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli.search import search
+
+    return search(settings, args)
+
+
+def _web(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli.web import web
+
+    return web(settings, args)
 
 
 #: The handler of every subcommand that runs with loaded settings (``config`` needs none).
 HANDLERS: dict[str, Handler] = {
-    "run": run,
-    "demo": demo,
+    "run": _run,
+    "demo": _demo,
     "db": _db,
-    "import": import_roster,
-    "export": export,
-    "probe": probe,
-    "poll-once": poll_once,
-    "ask": ask,
-    "evidence": evidence,
-    "search": search,
-    "web": web,
+    "import": _import,
+    "export": _export,
+    "probe": _probe,
+    "poll-once": _poll_once,
+    "ask": _ask,
+    "evidence": _evidence,
+    "search": _search,
+    "web": _web,
 }
 
 
@@ -192,6 +254,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``govwatch`` console script."""
     args = build_parser().parse_args(argv)
     if args.command == "config":
+        from bot.cli.db import config_check
+
         return config_check(args)
     try:
         settings = load_settings(resolve_config_path(args.config))
@@ -209,7 +273,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    except (OSError, DBAPIError) as exc:
+    except Exception as exc:
+        from sqlalchemy.exc import DBAPIError
+
+        if not isinstance(exc, OSError | DBAPIError):
+            raise
         # e.g. the database server is not reachable: one line, no traceback
         detail = exc.orig if isinstance(exc, DBAPIError) else exc
         print(f"govwatch: error: {detail}".splitlines()[0], file=sys.stderr)

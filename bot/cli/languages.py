@@ -12,14 +12,6 @@ from bot.store.languages import count_pending
 from bot.store.migrate import open_database
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--batch N`` and ``--limit N`` for ``db languages``."""
-    parser.add_argument("--batch", type=int, default=None, metavar="N", help="versions per batch")
-    parser.add_argument(
-        "--limit", type=int, default=None, metavar="N", help="stop after about N versions"
-    )
-
-
 def db_languages(settings: Settings, args: argparse.Namespace) -> int:
     """Backfill ``post_versions.language``; print how many were done and how fast."""
     return asyncio.run(_backfill(settings, args))

@@ -24,25 +24,6 @@ from bot.roster.wikidata import load_sparql_json, parse_sparql_json
 from bot.store.migrate import open_database
 
 
-def add_wikidata_args(parser: argparse.ArgumentParser) -> None:
-    """``import``'s Wikidata options."""
-    parser.add_argument(
-        "--wikidata", metavar="FILE", default=None, help="a saved SPARQL JSON result"
-    )
-    parser.add_argument(
-        "--wikidata-query",
-        metavar="FILE.rq",
-        default=None,
-        help="run this SPARQL query at [wikidata] endpoint and import the result",
-    )
-    parser.add_argument(
-        "--watchlist",
-        metavar="NAME",
-        default=None,
-        help="with --wikidata/--wikidata-query: put the members in this watchlist",
-    )
-
-
 async def _import(settings: Settings, path: str, *, dry_run: bool) -> str:
     entries = load_roster(path)  # validates everything before touching the database
     if dry_run:

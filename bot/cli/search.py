@@ -21,16 +21,15 @@ from typing import IO, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+# The arguments live apart so that building the parser imports none of this module.
 from bot.commands.parsing import split_command
 from bot.config import Settings
-from bot.domain import Platform
 from bot.errors import UserInputError
 from bot.reply import Table, format_table
 from bot.reports.scope import parse_period
 from bot.store.migrate import open_database
 from bot.store.officials import find_officials
 from bot.store.search import (
-    ORDERS,
     Filters,
     Hit,
     Query,
@@ -48,29 +47,6 @@ COLUMNS = (
 )  # fmt: skip
 #: Characters of text a table row shows.
 TABLE_TEXT = 70
-
-
-def add_parser(sub: Any, add: Any) -> None:
-    """The ``search`` subcommand's arguments (``add`` makes a subparser with --config)."""
-    parser: argparse.ArgumentParser = add(
-        "search", "find stored posts (every version, deleted ones too) by their words"
-    )
-    parser.add_argument(
-        "words", nargs="+", help="what to find, as in chat: 'тариф \"цены на газ\" -реклама'"
-    )
-    parser.add_argument("--period", default=None, help="only the last 7d, 30d, 1y...")
-    parser.add_argument("--watchlist", default=None, help="only this watchlist's members")
-    parser.add_argument("--official", default=None, help="only this official (name or #id)")
-    parser.add_argument(
-        "--platform", choices=[p.value for p in Platform], default=None, help="only this platform"
-    )
-    parser.add_argument(
-        "--order", choices=ORDERS, default="newest", help="newest first, or most relevant first"
-    )
-    parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    parser.add_argument(
-        "--database", default=None, metavar="URL", help="database URL (default: the config's)"
-    )
 
 
 def search(settings: Settings, args: argparse.Namespace) -> int:

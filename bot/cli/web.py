@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import contextlib
 import signal
-from typing import Any
 
 from bot.cli.evidence import with_database
 from bot.config import Settings
@@ -14,14 +13,6 @@ from bot.errors import UserInputError
 from bot.logs import quiet_libraries, setup_logging
 from bot.store.migrate import open_database
 from bot.web.server import WebServer, where_of
-
-
-def add_parser(sub: Any, add: Any) -> None:
-    """The ``web`` subcommand's arguments."""
-    parser = add("web", "serve the public read-only web site ([web] in the config)")
-    parser.add_argument("--database", default=None, metavar="URL", help="database URL")
-    parser.add_argument("--listen", default=None, metavar="ADDRESS", help="override web.listen")
-    parser.add_argument("--port", type=int, default=None, help="override web.port")
 
 
 def with_address(settings: Settings, listen: str | None, port: int | None) -> Settings:

@@ -144,6 +144,8 @@ class SchedulerSettings(Section):
     max_backoff: Duration = timedelta(hours=6)
     snapshot_every: Duration = timedelta(hours=6)
     degraded_after: int = Field(default=5, ge=1)
+    #: Polling processes of ``govwatch run`` (``--workers`` overrides); 0: one per core.
+    workers: int = Field(default=0, ge=0)
     #: Observations written per transaction when several finish together (1: one each).
     write_batch: int = Field(default=50, ge=1, le=1000)
     heartbeat_file: str | None = None
@@ -191,6 +193,10 @@ class RelaySettings(Section):
     lease: Duration = timedelta(minutes=2)
     #: Concurrent sends in one relay pass (each to a different chat).
     concurrency: int = Field(default=16, ge=1)
+    #: One relay sends per database: its lease, renewed every third of this; a relay
+    #: that died is replaced by another process's relay after at most this long (at once
+    #: by one on the same machine, which sees that the holder's process is gone).
+    leader_lease: Duration = timedelta(seconds=15)
 
 
 class TelegramSettings(Section):

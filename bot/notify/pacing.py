@@ -59,6 +59,13 @@ class Pacer:
                 sends.popleft()  # the oldest booking: moving it later is the safe choice
             insort(sends, now)
 
+    def seed(self, key: str, *, group: bool, at: float) -> None:
+        """Count a send made at ``at`` by another relay (one taking over must honour it)."""
+        self._next_chat[key] = max(self._next_chat.get(key, 0.0), at + self.per_chat_interval)
+        if group:
+            insort(self._group_sends.setdefault(key, deque()), at)
+        insort(self._global_sends, at)
+
     def block(self, key: str, seconds: float, *, now: float) -> None:
         """Hold ``key`` back for ``seconds`` (a 429's ``retry_after``)."""
         self._next_chat[key] = max(self._next_chat.get(key, 0.0), now + seconds)

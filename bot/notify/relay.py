@@ -24,7 +24,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
@@ -44,10 +47,10 @@ from bot.errors import (
     OutcomeUnknown,
 )
 from bot.failpoints import failpoint
-from bot.notify.pacing import Pacer
+from bot.notify.pacing import GROUP_WINDOW_S, Pacer
 from bot.notify.render import render_event
 from bot.reply import ChatAddress, ChatBackend, Reply, SendResult, reply_from_json
-from bot.store import outbox, threads
+from bot.store import outbox, relay_lease, threads
 from bot.store.chats import chat_locale, deactivate_chat, migrate_chat
 from bot.store.engine import Database
 from bot.store.failures import note_database_error
@@ -80,8 +83,13 @@ class Relay:
         backends: Mapping[str, ChatBackend],
         settings: Settings,
         pacer: Pacer | None = None,
+        owner: str | None = None,
     ) -> None:
         self.db = db
+        self.owner = owner or f"{socket.gethostname()[:50]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        #: Whether this relay holds the database's relay lease (only the holder sends).
+        self.leading = False
+        self._woken = asyncio.Event()
         self.backends = dict(backends)
         self.settings = settings
         relay = settings.relay
@@ -93,19 +101,94 @@ class Relay:
         self._limit = asyncio.Semaphore(relay.concurrency)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Drain repeatedly until ``stop`` is set (errors are logged, never fatal)."""
+        """Drain repeatedly until ``stop`` is set, while holding the relay lease."""
         tick = self.settings.relay.tick.total_seconds()
+        await self._try_lease()
+        keeper = asyncio.create_task(self.keep_lease(stop), name="relay-lease")
+        try:
+            while not stop.is_set():
+                sent = 0
+                try:
+                    if self.leading:
+                        sent = await self.drain()
+                except Exception as exc:
+                    note_database_error(exc)
+                    log.exception("relay pass failed")
+                if sent == 0:
+                    await self._idle(stop, tick)
+                self.pacer.forget_idle(time.monotonic())
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+            if self.leading:
+                self.leading = False
+                with contextlib.suppress(Exception):
+                    await relay_lease.release_lease(
+                        self.db.engine, relay_lease.RELAY, owner=self.owner, now=utcnow()
+                    )
+
+    def wake(self) -> None:
+        """New deliveries were queued in this process: look at the outbox now, not next tick."""
+        self._woken.set()
+
+    async def _idle(self, stop: asyncio.Event, tick: float) -> None:
+        waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._woken.wait())]
+        try:
+            await asyncio.wait(waits, timeout=tick, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+            self._woken.clear()
+
+    async def keep_lease(self, stop: asyncio.Event) -> None:
+        """Take and renew the relay lease until ``stop`` (one relay paces per database)."""
+        hold = self.settings.relay.leader_lease.total_seconds()
         while not stop.is_set():
-            sent = 0
-            try:
-                sent = await self.drain()
-            except Exception as exc:
-                note_database_error(exc)
-                log.exception("relay pass failed")
-            if sent == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), tick)
-            self.pacer.forget_idle(time.monotonic())
+            with contextlib.suppress(TimeoutError):
+                wait = hold / 3 if self.leading else min(hold / 3, 5.0)
+                await asyncio.wait_for(stop.wait(), wait)
+            await self._try_lease()
+
+    async def _try_lease(self) -> None:
+        try:
+            await self.take_lease()
+        except Exception as exc:
+            # Cannot renew: stop sending before another relay may take over.
+            note_database_error(exc)
+            self.leading = False
+            log.warning("relay lease not renewed: %r", exc)
+
+    async def take_lease(self) -> bool:
+        """Take or renew the relay lease; on taking it over, pace from the last minute's sends."""
+        now = utcnow()
+        until = now + self.settings.relay.leader_lease
+        held = await relay_lease.take_lease(
+            self.db.engine, relay_lease.RELAY, owner=self.owner, now=now, until=until
+        )
+        if not held:
+            holder = await relay_lease.lease_holder(self.db.engine, relay_lease.RELAY)
+            if holder is not None and gone_here(holder):
+                # Its process on this machine died (SIGKILL, OOM): no need to wait it out.
+                held = await relay_lease.take_over(
+                    self.db.engine, relay_lease.RELAY, dead=holder, owner=self.owner, until=until
+                )
+        if held and not self.leading:
+            await self._seed_pacer()
+            log.info("this relay sends for the database now (%s)", self.owner)
+        elif self.leading and not held:
+            log.warning("the relay lease was taken over; this relay stops sending")
+        self.leading = held
+        return held
+
+    async def _seed_pacer(self) -> None:
+        # The previous holder's sends still count towards per-chat, per-group and global
+        # limits: replay them on this process's monotonic clock.
+        now, mono = utcnow(), time.monotonic()
+        since = now - timedelta(seconds=GROUP_WINDOW_S)
+        for send in await relay_lease.recent_sends(self.db.engine, since=since):
+            at = mono - (now - send.sent_at).total_seconds()
+            self.pacer.seed(f"{send.backend}:{send.external_id}", group=send.group, at=at)
 
     async def drain(self, *, limit: int = 200) -> int:
         """One pass over due deliveries; returns how many messages were sent."""
@@ -387,6 +470,21 @@ class Relay:
         async with self.db.sessions() as session:
             await migrate_chat(session, chat, new_external_id)
             await session.commit()
+
+
+def gone_here(owner: str) -> bool:
+    """Whether lease ``owner`` ("host:pid:tag") was a process of this machine that is gone."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname()[:50] or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # alive, someone else's
+    return False
 
 
 # --- threads ---------------------------------------------------------------------------

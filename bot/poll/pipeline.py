@@ -223,9 +223,15 @@ class Poller:
         self.inflight.update(a.id for a in claimed)
         return claimed
 
-    async def run_once(self, *, due: bool = True, account_id: int | None = None) -> PollStats:
-        """Poll every claimable account once (due ones, or all with ``due=False``)."""
-        return await self.drain(due=due, account_id=account_id, once=True)
+    async def run_once(
+        self, *, due: bool = True, account_id: int | None = None, since: datetime | None = None
+    ) -> PollStats:
+        """Poll every claimable account once (due ones, or all with ``due=False``).
+
+        ``since``: the pass's start, shared by several processes polling one pass; an
+        account polled after it is not polled again (default: now).
+        """
+        return await self.drain(due=due, account_id=account_id, once=True, since=since)
 
     async def drain(
         self,
@@ -234,9 +240,10 @@ class Poller:
         account_id: int | None = None,
         once: bool = False,
         stopping: asyncio.Event | None = None,
+        since: datetime | None = None,
     ) -> PollStats:
         """Claim and poll until nothing is claimable, keeping the pipeline full."""
-        started, t0 = self.clock(), time.perf_counter()
+        started, t0 = since or self.clock(), time.perf_counter()
         stats = PollStats()
         running: set[asyncio.Task[PollStats]] = set()
 

@@ -41,6 +41,8 @@ class BatchWriter:
         self.clock = clock
         self._queue: list[tuple[PendingWrite, asyncio.Future[WriteResult | None]]] = []
         self._task: asyncio.Task[None] | None = None
+        #: Called after a commit that queued deliveries (the relay in this process wakes).
+        self.on_queued: Callable[[], None] | None = None
 
     async def write(self, item: PendingWrite) -> WriteResult | None:
         """Store ``item``; None when its lease was lost. Raises if the write failed."""
@@ -78,6 +80,8 @@ class BatchWriter:
             )
             failpoint("poll.before_commit")
         failpoint("poll.after_commit")
+        if self.on_queued is not None and any(r.deliveries for r in results.values() if r):
+            self.on_queued()
         for item, future in group:
             _settle(future, result=results.get(item.book.account_id))
 

@@ -572,6 +572,16 @@ class PostBand(Base):
     published_s: Mapped[int] = mapped_column(BigInteger)
 
 
+class ServiceLease(Base):
+    """Who runs a job that must have one holder per database (the relay), and until when."""
+
+    __tablename__ = "service_leases"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(120))
+    until: Mapped[datetime] = mapped_column()
+
+
 __all__ = [
     "Account",
     "AccountState",
@@ -590,6 +600,7 @@ __all__ = [
     "PostSketch",
     "PostVersion",
     "SavedSearch",
+    "ServiceLease",
     "Setting",
     "Snapshot",
     "Subscription",
