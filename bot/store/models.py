@@ -78,7 +78,7 @@ class Official(Base):
     tenure_end: Mapped[date | None] = mapped_column(Date)
     notes: Mapped[str | None] = mapped_column(Text)
     #: The Wikidata item (``Q…``) an import from Wikidata matches the official on.
-    wikidata_id: Mapped[str | None] = mapped_column(String(20), unique=True)
+    wikidata_id: Mapped[str | None] = mapped_column(String(20), unique=True, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -40,9 +40,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_positions")),
     )
     op.create_index(op.f("ix_positions_official_id"), "positions", ["official_id"])
-    with op.batch_alter_table("officials") as batch:
-        batch.add_column(sa.Column("wikidata_id", sa.String(length=20), nullable=True))
-        batch.create_unique_constraint(op.f("uq_officials_wikidata_id"), ["wikidata_id"])
+    # No batch (table copy) on SQLite: dropping the old officials table with foreign keys
+    # on would cascade into accounts and posts. A plain column and a unique index need none.
+    op.add_column("officials", sa.Column("wikidata_id", sa.String(length=20), nullable=True))
+    op.create_index(op.f("ix_officials_wikidata_id"), "officials", ["wikidata_id"], unique=True)
     op.execute(
         "INSERT INTO positions (official_id, title) "
         "SELECT id, position FROM officials WHERE position IS NOT NULL AND position <> ''"
@@ -51,8 +52,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Drop them again."""
-    with op.batch_alter_table("officials") as batch:
-        batch.drop_constraint(op.f("uq_officials_wikidata_id"), type_="unique")
-        batch.drop_column("wikidata_id")
+    op.drop_index(op.f("ix_officials_wikidata_id"), table_name="officials")
+    # Native on both databases (SQLite 3.35+), so no table copy here either.
+    op.execute("ALTER TABLE officials DROP COLUMN wikidata_id")
     op.drop_index(op.f("ix_positions_official_id"), table_name="positions")
     op.drop_table("positions")
