@@ -213,8 +213,9 @@ async def _snapshots(
             continue
         for start, before in _steps(ranges, first_at):
             where = and_(
-                Snapshot.account_id >= chunk[0],
-                Snapshot.account_id <= chunk[-1],
+                # A list, not a range: each account's (account_id, observed_at) index
+                # range is sought on its own.
+                Snapshot.account_id.in_(chunk),
                 Snapshot.observed_at >= start,
                 Snapshot.observed_at < before,
             )
