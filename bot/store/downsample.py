@@ -10,6 +10,9 @@ account's first and latest snapshot) are never dropped.
 
 Times are whole POSIX seconds (what the databases hand back cheaply for many rows; UTC
 hours and days are whole multiples of them), cutoffs too.
+
+This is the specification: a prune runs the same rule as SQL in the database
+(``bot.store.retention._thin``), and tests/test_retention_sql.py holds the two equal.
 """
 
 from __future__ import annotations

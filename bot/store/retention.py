@@ -2,8 +2,10 @@
 
 - **snapshots** are downsampled with age (``bot.store.downsample``): every one for
   ``snapshots_full``, then the last of each hour, then the last of each day; each
-  account's first and latest snapshot always stay. A run remembers the cutoffs it
-  reached, so the next reads only the rows that have aged into a coarser tier since.
+  account's first and latest snapshot always stay. The database decides (a window
+  function ranks each bucket's rows; ``_thin``), a statement per few accounts and days,
+  so no snapshot row is read into Python. A run remembers the cutoffs it reached, so the
+  next looks only at the rows that have aged into a coarser tier since.
 - **deliveries** (the outbox) that are done (sent, failed, skipped, digested) and older
   than ``deliveries_after``. Rows still to be sent (pending, claimed, sending, queued for a
   digest) never go, nor a sent ``new_post`` alert: follow-ups of its post reply to it
@@ -14,24 +16,35 @@
 - **posts** (with their versions, post events and those events' alerts) only when asked
   (``full``): dated posts older than ``posts_after``, except each account's newest.
 
-Each batch is one short transaction of at most ``batch`` rows, chosen by a keyset read
-of ids; the same reads with ``dry_run`` count what would go and delete nothing.
+Each batch is one short transaction: for snapshots one statement over a few accounts and
+days, for the rest at most ``batch`` rows chosen by a keyset read of ids; the same
+queries with ``dry_run`` count what would go and delete nothing.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, and_, delete, exists, func, not_, or_, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    not_,
+    or_,
+    select,
+)
 from sqlalchemy.orm import aliased
 
 from bot.config import RetentionSettings
 from bot.domain import EventKind
-from bot.store.downsample import Row, snapshots_to_drop
+from bot.store.downsample import DAY, HOUR
 from bot.store.engine import Database
 from bot.store.models import Account, Delivery, EventRow, Post, PostVersion, Snapshot
 
@@ -45,9 +58,11 @@ POST_EVENTS = (EventKind.NEW_POST.value, EventKind.POST_EDITED.value, EventKind.
 KEPT_EVENTS = (*POST_EVENTS, EventKind.FOLLOWERS_MILESTONE.value)
 #: The tables a prune reports on, in the order it reports them.
 TABLES = ("snapshots", "deliveries", "events", "posts", "post_versions")
-#: Accounts whose snapshots are read at once: a first prune reads up to a year of rows
-#: each (tens of thousands at a 15-minute poll interval), a daily one a few dozen.
-_ACCOUNTS_PER_READ = 25
+#: One thinning statement covers this many accounts and at most this many days: a
+#: few thousand rows at a 15-minute poll interval (at most 96 a day per account), so
+#: each transaction stays short however long the history is.
+_ACCOUNTS_PER_STEP = 25
+_DAYS_PER_STEP = 7
 
 #: Called between batches (the job renews its lease there).
 BatchHook = Callable[[], Awaitable[None]]
@@ -191,55 +206,107 @@ async def _snapshots(
     async with db.sessions() as session:
         accounts = list(await session.scalars(select(Account.id).order_by(Account.id)))
     removed = 0
-    for lo in range(0, len(accounts), _ACCOUNTS_PER_READ):
-        chunk = accounts[lo : lo + _ACCOUNTS_PER_READ]
-        rows, protected = await _snapshot_rows(db, chunk, ranges)
-        # In a thread: a first prune decides on a year of rows per account, and the
-        # relay and chat share this event loop.
-        drop = await asyncio.to_thread(
-            snapshots_to_drop,
-            rows,
-            full_before=int(cut.full_before.timestamp()),
-            hourly_before=int(cut.hourly_before.timestamp()),
-            protected=protected,
-        )
-        removed += len(drop)
-        if not report.dry_run:
-            for start in range(0, len(drop), batch):
-                async with db.engine.begin() as conn:
-                    await conn.execute(
-                        delete(Snapshot).where(Snapshot.id.in_(drop[start : start + batch]))
-                    )
+    for lo in range(0, len(accounts), _ACCOUNTS_PER_STEP):
+        chunk = accounts[lo : lo + _ACCOUNTS_PER_STEP]
+        first_at, protected = await _ends(db, chunk)
+        if first_at is None:
+            continue
+        for start, before in _steps(ranges, first_at):
+            where = and_(
+                # A list, not a range: each account's (account_id, observed_at) index
+                # range is sought on its own.
+                Snapshot.account_id.in_(chunk),
+                Snapshot.observed_at >= start,
+                Snapshot.observed_at < before,
+            )
+            removed += await _thin(db, cut, where, protected, dry_run=report.dry_run)
+            if not report.dry_run:
                 await between()
-            await between()
     return removed
 
 
-async def _snapshot_rows(
-    db: Database, accounts: Sequence[int], ranges: Sequence[tuple[datetime | None, datetime]]
-) -> tuple[list[Row], set[int]]:
-    """The chunk's snapshots in ``ranges`` (account, time order) and its protected ids."""
-    windows = [
-        and_(Snapshot.observed_at < before, *([Snapshot.observed_at >= start] if start else []))
-        for start, before in ranges
-    ]
-    stmt = (
-        select(Snapshot.id, Snapshot.account_id, _seconds(db.dialect))
-        .where(Snapshot.account_id.in_(list(accounts)), or_(*windows))
-        .order_by(Snapshot.account_id, Snapshot.observed_at, Snapshot.id)
-    )
-    ends = select(_edge(ascending=True), _edge(ascending=False)).where(
+def _steps(
+    ranges: Sequence[tuple[datetime | None, datetime]], first_at: datetime
+) -> list[tuple[datetime, datetime]]:
+    """``ranges`` cut at UTC midnights into pieces of at most ``_DAYS_PER_STEP`` days.
+
+    No hour or day bucket crosses a UTC midnight, and every range starts at the start of
+    a bucket, so each piece is decided alone exactly as the whole range would be.
+    """
+    steps: list[tuple[datetime, datetime]] = []
+    for start, before in ranges:
+        at = max(start, _day(first_at)) if start is not None else _day(first_at)
+        while at < before:
+            end = min(_day(at) + timedelta(days=_DAYS_PER_STEP), before)
+            steps.append((at, end))
+            at = end
+    return steps
+
+
+async def _ends(db: Database, accounts: Sequence[int]) -> tuple[datetime | None, set[int]]:
+    """The chunk's earliest snapshot time, and each account's first and latest ids."""
+    snap = aliased(Snapshot)
+    earliest = (
+        select(snap.observed_at)
+        .where(snap.account_id == Account.id)
+        .order_by(snap.observed_at.asc(), snap.id.asc())
+        .limit(1)
+    ).scalar_subquery()
+    stmt = select(earliest, _edge(ascending=True), _edge(ascending=False)).where(
         Account.id.in_(list(accounts))
     )
-    async with db.engine.connect() as conn:
-        # Plain integers back: parsing a timestamp per row would cost more than the rule.
-        rows: list[Row] = [(r[0], r[1], int(r[2])) for r in await conn.execute(stmt)]
-        protected = {i for pair in await conn.execute(ends) for i in pair if i is not None}
-    return rows, protected
+    async with db.sessions() as session:
+        found = list((await session.execute(stmt)).all())
+    times = [row[0] for row in found if row[0] is not None]
+    protected = {i for row in found for i in row[1:] if i is not None}
+    return (min(times) if times else None), protected
+
+
+async def _thin(
+    db: Database,
+    cut: Cutoffs,
+    where: ColumnElement[bool],
+    protected: set[int],
+    *,
+    dry_run: bool,
+) -> int:
+    """Delete (or count) the rows of ``where`` the rule drops: one statement, one transaction.
+
+    The rule of ``bot.store.downsample`` in SQL: rows older than ``full_before`` are
+    ranked in their (account, bucket) by whole second then id, newest first; all but
+    the first go, except the protected ones.
+    """
+    seconds = _seconds(db.dialect)
+    hourly = seconds >= int(cut.hourly_before.timestamp())
+    size = case((hourly, HOUR), else_=DAY)
+    rank = func.row_number().over(
+        partition_by=(Snapshot.account_id, size, seconds // size),
+        # Whole seconds, then id, as the rule orders: a fraction of a second
+        # does not decide between two rows of one second.
+        order_by=(seconds.desc(), Snapshot.id.desc()),
+    )
+    ranked = (
+        select(Snapshot.id.label("id"), rank.label("rank"))
+        .where(where, Snapshot.observed_at < cut.full_before)
+        .subquery("ranked")
+    )
+    losers = and_(ranked.c.rank > 1, ranked.c.id.not_in(sorted(protected)))
+    async with db.engine.begin() as conn:
+        if dry_run:
+            count = await conn.scalar(select(func.count()).select_from(ranked).where(losers))
+            return int(count or 0)
+        result = await conn.execute(
+            delete(Snapshot).where(Snapshot.id.in_(select(ranked.c.id).where(losers)))
+        )
+    return int(result.rowcount)
 
 
 def _seconds(dialect: str) -> Any:
-    """``observed_at`` as whole POSIX seconds, computed by the database."""
+    """``observed_at`` as whole POSIX seconds, computed by the database.
+
+    SQLite holds naive UTC text (``bot.store.types``): ``strftime('%s')`` reads it as UTC
+    and drops the fraction; PostgreSQL's ``timestamptz`` epoch is floored to match.
+    """
     if dialect == "postgresql":
         return func.floor(func.extract("epoch", Snapshot.observed_at)).cast(BigInteger)
     return func.strftime("%s", Snapshot.observed_at).cast(BigInteger)
