@@ -12,6 +12,7 @@ from bot.commands.context import CommandContext
 from bot.i18n import format_datetime, format_duration, format_number, format_percent, t
 from bot.names import sorted_by_name
 from bot.reply import Reply
+from bot.reports.cabinet import CabinetReport, share_key
 from bot.reports.scope import OfficialRow, UnknownWatchlist, Words
 from bot.store.watchlists import find_watchlist
 
@@ -120,3 +121,24 @@ def reasons_text(locale: str, counts: Mapping[str, int]) -> str:
         for group, n in ordered
         if n > 0
     )
+
+
+def activity_line(loc: str, report: CabinetReport) -> str:
+    """The "K of the M members posted" sentence of ``/report`` (and the web report)."""
+    # Only members whose accounts were read count as posting or not posting.
+    period = period_text(loc, report.period)
+    if report.k == 0 and not report.inactive:
+        return t(loc, "states.report.activity_unknown", period=period)
+    # The share is of all members, as the newspaper counted ("fewer than a third").
+    text = t(
+        loc,
+        "reports.report.activity",
+        k=count_text(loc, report.k),
+        m=count_text(loc, report.m),
+        period=period,
+        share=t(loc, f"reports.{share_key(report.k, report.m)}"),
+    )
+    unchecked = len(report.unknown) + len(report.never_polled)
+    if unchecked:
+        text += " " + t(loc, "states.report.unchecked", count=count_text(loc, unchecked))
+    return text

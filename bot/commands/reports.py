@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from bot.commands.context import CommandContext, CommandSpec
 from bot.commands.languages import mix_line
 from bot.commands.report_common import (
+    activity_line,
     chat_zone,
     count_text,
     moment_text,
@@ -32,7 +33,7 @@ from bot.commands.report_common import (
 from bot.i18n import format_duration, format_multiplier, t
 from bot.reply import Attachment, Reply, ReplyBuilder, Span, Table
 from bot.reports import charts
-from bot.reports.cabinet import CabinetReport, cabinet_report, report_csv, share_key
+from bot.reports.cabinet import CabinetReport, cabinet_report, report_csv
 from bot.reports.leaderboard import MISSING_KINDS, NO_VALUE, Entry, Leaderboard, top
 from bot.reports.movement import Move, rank_moves
 from bot.reports.movement_text import move_note, move_text
@@ -269,7 +270,7 @@ def _report_reply(ctx: CommandContext, report: CabinetReport) -> Reply:
         )
     )
     if report.n:
-        builder.line(_activity(loc, report))
+        builder.line(activity_line(loc, report))
     mix = report.language_mix
     languages = mix_line(loc, "lang.report", mix)
     if languages:
@@ -326,26 +327,6 @@ def _report_reply(ctx: CommandContext, report: CabinetReport) -> Reply:
         methods += " " + tenure_note(loc, report.not_in_office)
     builder.line(Span(methods, italic=True))
     return builder.build(summary=report_title(loc, report))
-
-
-def _activity(loc: str, report: CabinetReport) -> str:
-    # Only members whose accounts were read count as posting or not posting.
-    period = period_text(loc, report.period)
-    if report.k == 0 and not report.inactive:
-        return t(loc, "states.report.activity_unknown", period=period)
-    # The share is of all members, as the newspaper counted ("fewer than a third").
-    text = t(
-        loc,
-        "reports.report.activity",
-        k=count_text(loc, report.k),
-        m=count_text(loc, report.m),
-        period=period,
-        share=t(loc, f"reports.{share_key(report.k, report.m)}"),
-    )
-    unchecked = len(report.unknown) + len(report.never_polled)
-    if unchecked:
-        text += " " + t(loc, "states.report.unchecked", count=count_text(loc, unchecked))
-    return text
 
 
 # --- /silent -----------------------------------------------------------------------------

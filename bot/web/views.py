@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.commands.report_common import (
+    activity_line,
     count_text,
     percent_text,
     period_text,
@@ -22,7 +23,7 @@ from bot.commands.report_common import (
 )
 from bot.i18n import format_datetime, format_duration, format_multiplier, t
 from bot.names import sorted_by_name
-from bot.reports.cabinet import CabinetReport, MemberLine, share_key
+from bot.reports.cabinet import CabinetReport, MemberLine
 from bot.reports.card import AccountCard
 from bot.reports.scope import OfficialRow, period_label
 from bot.reports.silence import SilenceReport
@@ -101,23 +102,7 @@ def growth_leaders(report: CabinetReport, count: int = LEADERS_SHOWN) -> list[Me
 
 def activity(loc: str, report: CabinetReport) -> str | None:
     """The "K of the M members posted" sentence, as ``/report`` says it."""
-    if not report.n:
-        return None
-    period = period_text(loc, report.period)
-    if report.k == 0 and not report.inactive:
-        return t(loc, "states.report.activity_unknown", period=period)
-    text = t(
-        loc,
-        "reports.report.activity",
-        k=count_text(loc, report.k),
-        m=count_text(loc, report.m),
-        period=period,
-        share=t(loc, f"reports.{share_key(report.k, report.m)}"),
-    )
-    unchecked = len(report.unknown) + len(report.never_polled)
-    if unchecked:
-        text += " " + t(loc, "states.report.unchecked", count=count_text(loc, unchecked))
-    return text
+    return activity_line(loc, report) if report.n else None
 
 
 def report_view(
