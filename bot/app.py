@@ -188,8 +188,9 @@ class App:
         self.add_periodic("metrics", self._sample_metrics, settings.scheduler.tick)
         if settings.retention.enabled:
             self.add_periodic("retention", self.prune_if_due, RETENTION_CHECK_S)
-        if settings.languages.enabled:
-            # Off the polling path: versions are stored without a language and filled here.
+        if settings.languages.enabled and serve_ops:
+            # Off the polling path: versions are stored without a language and filled here,
+            # by one process of ``run --workers N`` (each would load lingua's models).
             self.languages = LanguageJob.from_settings(self.db, settings)
             self.add_periodic("languages", self.languages.run, settings.languages.every)
         if settings.scheduler.heartbeat_file:
