@@ -278,6 +278,15 @@ def written_terms(written: str) -> frozenset[str]:
     return word_terms(normalise(written))
 
 
+def terms_and_lead(text: str, lead: int) -> tuple[list[frozenset[str]], int]:
+    """Each indexed word's terms, and how many of those words start before ``lead``."""
+    if len(text) > INDEX_CHARS:
+        found = starts_and_terms(text)
+        return [terms for _, terms in found], sum(1 for start, _ in found if start < lead)
+    # The whole text is indexed: no positions needed, so the faster cached path.
+    return terms_in(text), len(_WORD.findall(text, 0, lead))
+
+
 def starts_and_terms(text: str) -> list[tuple[int, frozenset[str]]]:
     """Each word's start and terms, within what the index covers (no Token objects: fast)."""
     found = _WORD.finditer(text, 0, INDEX_CHARS + 2 * MAX_WORD)

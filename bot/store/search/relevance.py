@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.store.search.query import Query
-from bot.words import starts_and_terms
+from bot.words import terms_and_lead
 
 PER_CLAUSE = 3
 AS_TYPED = 3
@@ -27,7 +27,7 @@ LEAD_POINTS = 1
 
 def relevance(text: str, query: Query) -> int:
     """The score of ``text`` for ``query`` (see the module's docstring)."""
-    words = starts_and_terms(text)
+    words, lead_words = terms_and_lead(text, LEAD)
     score = 0
     first: int | None = None
     for clause in query.include:
@@ -37,21 +37,26 @@ def relevance(text: str, query: Query) -> int:
             first = starts[0] if first is None else min(first, starts[0])
     if len(query.include) > 1 and _starts(words, tuple(w for c in query.include for w in c.words)):
         score += AS_TYPED
-    if first is not None and first < LEAD:
+    # Word indexes, not characters: the first match is in the lead when its index is below
+    # the number of words that start before LEAD characters.
+    if first is not None and first < lead_words:
         score += LEAD_POINTS
     return score
 
 
-def _starts(
-    words: list[tuple[int, frozenset[str]]], clause: tuple[frozenset[str], ...]
-) -> list[int]:
-    """Where ``clause``'s words occur in ``words``, adjacent and in order (as ``occurrences``)."""
-    size = len(clause)
-    return [
-        words[i][0]
-        for i in range(len(words) - size + 1)
-        if all(not words[i + j][1].isdisjoint(clause[j]) for j in range(size))
-    ]
+def _starts(words: list[frozenset[str]], clause: tuple[frozenset[str], ...]) -> list[int]:
+    """Indexes where ``clause``'s words occur in ``words``, adjacent and in order."""
+    head, rest = clause[0], clause[1:]
+    # Test the first word everywhere (cheap), the rest only where it matched.
+    hits = [i for i, terms in enumerate(words) if not terms.isdisjoint(head)]
+    if rest:
+        last = len(words) - len(rest)
+        hits = [
+            i
+            for i in hits
+            if i < last and all(not words[i + 1 + j].isdisjoint(w) for j, w in enumerate(rest))
+        ]
+    return hits
 
 
 def relevance_key(text: str, query: Query, at: datetime, version_id: int) -> tuple[float, ...]:
