@@ -193,6 +193,7 @@ class Supervisor:
             return
         from prometheus_client import multiprocess
 
+        # prometheus_client ships no type hints for its multiprocess helpers.
         with contextlib.suppress(OSError):
             multiprocess.mark_process_dead(pid, self.env["PROMETHEUS_MULTIPROC_DIR"])  # type: ignore[no-untyped-call]
 

@@ -54,6 +54,7 @@ async def remove_leaderboard_digest(session: AsyncSession, chat_id: int) -> bool
     result = await session.execute(
         delete(LeaderboardDigest).where(LeaderboardDigest.chat_id == chat_id)
     )
+    # A DELETE returns a CursorResult; the stubs type execute() as a plain Result.
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -78,6 +79,7 @@ async def _plans(session: AsyncSession, conditions: Sequence[object]) -> list[Le
         select(LeaderboardDigest, Chat, Watchlist.name)
         .join(Chat, Chat.id == LeaderboardDigest.chat_id)
         .outerjoin(Watchlist, Watchlist.id == LeaderboardDigest.watchlist_id)
+        # The conditions are SQL expressions; the signature says object to keep callers plain.
         .where(*conditions)  # type: ignore[arg-type]
         .order_by(LeaderboardDigest.chat_id)
     )
@@ -97,4 +99,5 @@ async def take_leaderboard_slot(
         .values(last_sent_at=now)
         .execution_options(synchronize_session=False)
     )
+    # An UPDATE returns a CursorResult; the stubs type execute() as a plain Result.
     return bool(result.rowcount)  # type: ignore[attr-defined]

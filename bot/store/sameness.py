@@ -111,6 +111,7 @@ def _insert(dialect: str, table: Any) -> Any:
 
 @cache
 def _sketch_insert(dialect: str) -> Insert:
+    # The dialects' insert() is typed per dialect; _insert returns Any to choose at run time.
     return (  # type: ignore[no-any-return]
         _insert(dialect, PostSketch)
         .on_conflict_do_nothing(index_elements=[PostSketch.post_id])
@@ -120,6 +121,7 @@ def _sketch_insert(dialect: str) -> Insert:
 
 @cache
 def _band_insert(dialect: str) -> Insert:
+    # As above: the dialect's insert, typed Any.
     return _insert(dialect, PostBand).on_conflict_do_nothing(  # type: ignore[no-any-return]
         index_elements=[PostBand.post_id, PostBand.band]
     )
