@@ -63,9 +63,7 @@ async def test_report_shows_the_numbers_and_the_leaders(demo_url: str, page: Any
         activity = await page.inner_text("#activity")
         names = await page.locator("#leaders td.name").all_inner_texts()
         await _shot(page, "report-en")
-    assert activity.replace("\xa0", " ").startswith(
-        "7 of the 24 members posted in the last 30 days"
-    )
+    assert activity.replace("\xa0", " ").startswith("7 of the 24 members posted in the last 7 days")
     assert [n.split()[1] for n in names[:3]] == list(LEADERS)
 
 
@@ -84,7 +82,7 @@ async def test_language_switch_follows_links(demo_url: str, page: Any) -> None:
     assert ru.startswith("Отчёт: kz-government, Facebook")
     assert kk.startswith("Есеп: kz-government, Facebook")
     assert "platform=facebook" in url
-    assert activity.replace("\xa0", " ").startswith("24 мүшенің ішінде соңғы 30")
+    assert activity.replace("\xa0", " ").startswith("24 мүшенің ішінде соңғы 7")
     assert ": 7 (" in activity
 
 

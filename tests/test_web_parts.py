@@ -223,17 +223,17 @@ def test_web_settings_defaults() -> None:
     web = WebSettings.model_validate({"base_url": "https://watch.example/news/"})
     assert (web.enabled, web.listen, web.port) == (False, "127.0.0.1", 8080)
     assert web.base_url == "https://watch.example/news"
-    assert web.period == timedelta(days=30)
+    assert web.period == timedelta(days=7)
 
 
 @pytest.mark.parametrize(
     ("period", "platform", "expected"),
     [
-        ("7d", "facebook", (timedelta(days=7), "facebook")),
+        ("30d", "facebook", (timedelta(days=30), "facebook")),
         ("1y", None, (timedelta(days=365), None)),
-        ("5d", "telegram", (timedelta(days=30), "telegram")),
-        ("3660d", "nope", (timedelta(days=30), None)),
-        (None, "<script>", (timedelta(days=30), None)),
+        ("5d", "telegram", (timedelta(days=7), "telegram")),
+        ("3660d", "nope", (timedelta(days=7), None)),
+        (None, "<script>", (timedelta(days=7), None)),
     ],
 )
 async def test_links_choose_only_offered_periods_and_known_platforms(

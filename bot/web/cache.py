@@ -31,6 +31,8 @@ class Page:
     content_type: str
     made_at: datetime
     status: int = 200
+    #: A Content-Security-Policy of its own (else the site's).
+    csp: str | None = None
     #: A strong validator: the body's hash (computed once, when the page is made).
     etag: str = field(init=False, default="")
 
