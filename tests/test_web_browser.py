@@ -129,3 +129,18 @@ async def test_screenshots_of_the_main_pages(demo_url: str, page: Any) -> None:
             assert response.status == 200, path
             await _shot(page, name)
     assert len(list(ARTIFACTS.glob("*.png"))) >= len(pages)
+
+
+async def test_evidence_page_is_linked_and_styled_under_the_policy(
+    demo_url: str, page: Any
+) -> None:
+    async with serving(demo_url) as (_, base):
+        await page.goto(base + "/o/bagdat-musin?lang=en")
+        await page.click("li.post p.evidence a >> nth=0")
+        heading = await page.inner_text("h1")
+        body = await page.locator("body").bounding_box()
+        await _shot(page, "evidence-en")
+    assert heading.startswith("Evidence of a post: Bagdat Musin")
+    # the page's inline stylesheet applied (allowed by its hash): 60rem wide, not 1100px
+    assert body is not None
+    assert body["width"] < 1000
