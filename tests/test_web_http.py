@@ -15,9 +15,12 @@ import defusedxml.ElementTree as SafeXML
 import pytest
 from multidict import CIMultiDict
 
-from bot.i18n import format_duration, t
+from bot.commands.report_common import count_text
+from bot.i18n import format_datetime, format_duration, t
 from bot.reports.cabinet import cabinet_report
 from bot.store.engine import Database
+from bot.web.limits import RateLimiter
+from bot.web.server import WebServer
 from tests.web_world import (
     EVIL_NAME,
     EVIL_SLUG,
@@ -25,8 +28,10 @@ from tests.web_world import (
     MEMBERS,
     POSTED,
     PRIVATE_TITLE,
+    free_port,
     make_demo_database,
     serving,
+    web_settings,
 )
 
 REPORT = "/w/kz-government?platform=facebook"
@@ -261,3 +266,39 @@ async def test_events_link_the_evidence_instead_of_the_chat_button(demo_url: str
     assert document["account"]["handle"] == "musin_digital"
     assert document["post"]["deleted"] is True
     assert missing == [404] * 4
+
+
+async def test_numbers_per_language_and_times_in_the_configured_zone(demo_url: str) -> None:
+    now = datetime.now(UTC)
+    db = Database(demo_url)
+    try:
+        async with db.sessions() as session:
+            report = await cabinet_report(
+                session, watchlist="kz-government", platform="facebook",
+                period=timedelta(days=7), now=now,
+            )  # fmt: skip
+    finally:
+        await db.close()
+    leader = report.leaders(1)[0]
+    assert leader.followers is not None
+    assert leader.followers > 10_000  # wide enough to show the thousands separator
+    settings = web_settings(demo_url, listen="127.0.0.1", port=free_port())
+    settings = settings.model_copy(
+        update={"i18n": settings.i18n.model_copy(update={"timezone": "Europe/London"})}
+    )
+    server = WebServer(settings, db=Database(demo_url), clock=lambda: now,
+                       limiter=RateLimiter(1000))  # fmt: skip
+    await server.start()
+    base = f"http://127.0.0.1:{settings.web.port}"
+    pages = {}
+    try:
+        for loc in ("ru", "kk", "en"):
+            pages[loc] = (await _get(base, f"{REPORT}&lang={loc}"))[2].decode()
+    finally:
+        await server.stop()
+        await server.site.db.close()
+    for loc, html in pages.items():
+        assert count_text(loc, leader.followers) in html, loc
+        assert format_datetime(now, loc, tz="Europe/London") in html, loc
+        assert "Asia/Almaty" not in html, loc
+    assert count_text("en", leader.followers) != count_text("ru", leader.followers)

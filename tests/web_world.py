@@ -100,7 +100,7 @@ async def serving(
     url: str, *, now: datetime | None = None, rate: int = 10_000, **web: object
 ) -> AsyncIterator[tuple[WebServer, str]]:
     """A started web server on a free loopback port over ``url``, and its base address."""
-    settings = web_settings(url, listen="127.0.0.1", port=_free_port(), **web)
+    settings = web_settings(url, listen="127.0.0.1", port=free_port(), **web)
     db = Database(url)
     clock = (lambda: now) if now is not None else (lambda: datetime.now(UTC))
     server = WebServer(settings, db=db, clock=clock, limiter=RateLimiter(rate))
@@ -112,7 +112,7 @@ async def serving(
         await db.close()
 
 
-def _free_port() -> int:
+def free_port() -> int:
     import socket
 
     with socket.socket() as sock:

@@ -40,6 +40,9 @@ from bot.web.svg import Line, line_chart
 HTML = "text/html; charset=utf-8"
 CHART_POINTS = 60
 CHART_PERIOD = timedelta(days=30)
+#: A page is rendered again for new data at most this often (seconds): under a poller
+#: that writes every second a hot page costs one rendering per 10 s, not one per write.
+REFRESH_EVERY = 10.0
 
 
 def chart_start(card: OfficialCard, now: datetime) -> datetime:
@@ -67,7 +70,9 @@ class Site:
         self.tz = settings.i18n.timezone
         self.default_locale = settings.i18n.default_locale
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.cache = cache or PageCache(max_age=self.web.cache_for.total_seconds())
+        self.cache = cache or PageCache(
+            max_age=self.web.cache_for.total_seconds(), min_interval=REFRESH_EVERY
+        )
         self.versions = VersionClock(self._read_version)
         self.env = Environment(
             loader=PackageLoader("bot.web", "templates"),
