@@ -40,7 +40,8 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 
 @pytest.fixture(scope="module")
 def demo_url(tmp_path_factory: pytest.TempPathFactory, pg_url: str | None) -> str:
-    return make_demo_database(tmp_path_factory.mktemp("web"), pg_url)
+    # The "Done means" demo, exactly: `govwatch demo --duration 60 --no-input`.
+    return make_demo_database(tmp_path_factory.mktemp("web"), pg_url, exact=True)
 
 
 def _text(html: str) -> str:
