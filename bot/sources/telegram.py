@@ -16,6 +16,7 @@ import json
 import re
 from dataclasses import replace
 from datetime import datetime
+from itertools import pairwise
 from urllib.parse import quote, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -52,7 +53,7 @@ def _text(node: LexborNode | None) -> str | None:
 
 
 def _channel_id(message: LexborNode) -> str | None:
-    raw = message.attributes.get("data-view")
+    raw = message.attrs.get("data-view")
     if not raw:
         return None
     try:
@@ -65,14 +66,136 @@ def _channel_id(message: LexborNode) -> str | None:
     return None
 
 
-def _published(message: LexborNode) -> datetime | None:
-    node = message.css_first(".tgme_widget_message_date time[datetime]")
-    return parse_time(node.attributes.get("datetime")) if node is not None else None
+# The parts of a message the parser reads, each the first match in document order within
+# the message (the message itself included), as ``message.css_first(selector)`` finds it.
+# One query per part for the whole page, each match then given to the message holding it:
+# lexbor still does all the matching, and a page costs six queries, not eight a message.
+# The link and its time share a query: only an <a> can match the one, a <time> the other.
+_DATE = "a.tgme_widget_message_date, .tgme_widget_message_date time[datetime]"
+_PARTS = (
+    ("views", ".tgme_widget_message_views"),
+    ("meta", ".tgme_widget_message_meta"),
+    ("forwarded", ".tgme_widget_message_forwarded_from_name"),
+    ("reply", "a.tgme_widget_message_reply"),
+)
+# The text; a reply preview reuses its class inside a.tgme_widget_message_reply.
+_MESSAGE_TEXT = ".tgme_widget_message_text.js-message_text"
+_MESSAGES = ".tgme_widget_message_wrap .tgme_widget_message[data-post]"
+
+Parts = dict[str, LexborNode]
 
 
-def _views(message: LexborNode) -> int | None:
-    node = message.css_first(".tgme_widget_message_views")
-    raw = _text(node)
+def _message_parts(tree: LexborHTMLParser, messages: list[LexborNode]) -> dict[int, Parts]:
+    """Every message's parts, keyed by the message's ``mem_id`` (messages in page order)."""
+    parts: dict[int, Parts] = {m.mem_id: {} for m in messages}
+    if not messages:
+        return parts
+    # Only a hostile page nests messages; then a part may belong to several of them.
+    holders = _Holders(parts, nested=_nested(messages))
+    # Nothing outside the element holding every message is part of one: search only it.
+    scope = _common_ancestor(messages[0], messages[-1])
+    for node in scope.css(_DATE):
+        name = "time" if node.tag == "time" else "date_link"
+        for owner in holders.of(node):
+            parts[owner].setdefault(name, node)
+    for name, selector in _PARTS:
+        for node in scope.css(selector):
+            for owner in holders.of(node):
+                parts[owner].setdefault(name, node)
+    for node in scope.css(_MESSAGE_TEXT):
+        for owner in holders.of(node):
+            found = parts[owner]
+            reply = found.get("reply")
+            if "text" not in found and (reply is None or not _within(node, reply)):
+                found["text"] = node  # the first match is the outermost (albums nest it twice)
+    return parts
+
+
+class _Holders:
+    """Which messages hold a node: found by walking up from it."""
+
+    def __init__(self, messages: dict[int, Parts], *, nested: bool) -> None:
+        self.messages = messages
+        self.nested = nested
+        # Without nesting a node's one holder is its parent's: remembered for every node
+        # a walk passed, so the next part of the same message stops a step or two up.
+        self.known: dict[int, int | None] = {}
+
+    def of(self, node: LexborNode) -> list[int]:
+        """The messages whose subtree holds ``node`` (it included), innermost first."""
+        if self.nested:
+            return [key for key in _path(node) if key in self.messages]
+        passed: list[int] = []
+        holder: int | None = None
+        current: LexborNode | None = node
+        while current is not None:
+            key = current.mem_id
+            if key in self.messages:
+                holder = key
+                break
+            if key in self.known:
+                holder = self.known[key]
+                break
+            passed.append(key)
+            current = current.parent
+        for key in passed:
+            self.known[key] = holder
+        return [holder] if holder is not None else []
+
+
+def _nested(messages: list[LexborNode]) -> bool:
+    """True when a message is inside another (messages in page order)."""
+    # A message inside another is inside the one just before it too (a subtree is one
+    # run of the page order), so only neighbours are compared; siblings, or children of
+    # siblings, are apart without walking up to the root.
+    for first, second in pairwise(messages):
+        if not _apart(first, second) and first.mem_id in _path(second):
+            return True
+    return False
+
+
+def _apart(first: LexborNode, second: LexborNode) -> bool:
+    """True when neither node can hold the other: siblings, or children of siblings."""
+    above, parent = first.parent, second.parent
+    if above is None or parent is None:
+        return False
+    if above.mem_id == parent.mem_id:
+        return True
+    top, over = above.parent, parent.parent
+    return top is not None and over is not None and top.mem_id == over.mem_id
+
+
+def _path(node: LexborNode) -> list[int]:
+    """The ``mem_id`` of ``node`` and of every element above it."""
+    keys: list[int] = []
+    current: LexborNode | None = node
+    while current is not None:
+        keys.append(current.mem_id)
+        current = current.parent
+    return keys
+
+
+def _within(node: LexborNode, ancestor: LexborNode) -> bool:
+    """True when ``node`` is ``ancestor`` or inside it."""
+    return ancestor.mem_id in _path(node)
+
+
+def _common_ancestor(first: LexborNode, last: LexborNode) -> LexborNode:
+    """The deepest node holding both; it holds every node between them in page order too."""
+    above = set(_path(first))
+    current: LexborNode | None = last
+    while current is not None and current.mem_id not in above:
+        current = current.parent
+    return current if current is not None else first
+
+
+def _published(parts: Parts) -> datetime | None:
+    node = parts.get("time")
+    return parse_time(node.attrs.get("datetime")) if node is not None else None
+
+
+def _views(parts: Parts) -> int | None:
+    raw = _text(parts.get("views"))
     if raw is None:
         return None
     try:
@@ -81,46 +204,33 @@ def _views(message: LexborNode) -> int | None:
         return None
 
 
-def _edited(message: LexborNode) -> bool:
-    meta = message.css_first(".tgme_widget_message_meta")
+def _edited(parts: Parts) -> bool:
+    meta = parts.get("meta")
     # Only the meta span's own text counts: an author signature could itself read "edited".
     return meta is not None and "edited" in meta.text(deep=False).lower()
 
 
-def _message_text(message: LexborNode) -> str:
-    nodes = message.css(".tgme_widget_message_text.js-message_text")
-    if not nodes:
-        return ""
-    # Reply previews reuse the text class inside a.tgme_widget_message_reply: skip them.
-    reply = message.css_first("a.tgme_widget_message_reply")
-    quoted = {n.mem_id for n in reply.css(".tgme_widget_message_text")} if reply else set()
-    for node in nodes:
-        if node.mem_id not in quoted:
-            return node_text(node)  # the first match is the outermost (albums nest it twice)
-    return ""
-
-
-def _post(message: LexborNode, channel: str) -> PostSeen | None:
-    data_post = message.attributes.get("data-post") or ""
+def _post(message: LexborNode, parts: Parts, channel: str) -> PostSeen | None:
+    data_post = message.attrs.get("data-post") or ""
     _, _, post_id = data_post.rpartition("/")
     if not post_id.isdigit():
         return None
-    link = message.css_first("a.tgme_widget_message_date")
-    url = (link.attributes.get("href") if link is not None else None) or (
+    link = parts.get("date_link")
+    url = (link.attrs.get("href") if link is not None else None) or (
         f"https://t.me/{data_post or channel}"
     )
-    forwarded = _text(message.css_first(".tgme_widget_message_forwarded_from_name"))
+    text = parts.get("text")
     # A forward is the channel's own message (it chose to publish it): a post, not a
     # repost; ``forwarded_from`` names where it came from.
     return PostSeen(
         id=post_id,
         url=url,
-        published_at=_published(message),
-        text=_message_text(message),
-        views=_views(message),
-        edited=_edited(message),
-        forwarded_from=forwarded,
-        is_reply=message.css_first("a.tgme_widget_message_reply") is not None,
+        published_at=_published(parts),
+        text=node_text(text) if text is not None else "",
+        views=_views(parts),
+        edited=_edited(parts),
+        forwarded_from=_text(parts.get("forwarded")),
+        is_reply="reply" in parts,
         raw=_block(message).html,
     )
 
@@ -157,7 +267,7 @@ def parse_channel_page(body: bytes, *, channel: str, fetched_at: datetime) -> Ob
         raise ParseError("page ends before </html>", reason="truncated")
     tree = LexborHTMLParser(body)
     header = tree.css_first(".tgme_channel_info")
-    messages = tree.css(".tgme_widget_message_wrap .tgme_widget_message[data-post]")
+    messages = tree.css(_MESSAGES)
     if header is None:
         if tree.css_first(".tgme_page_extra, .tgme_page_icon") is not None:
             return parse_plain_page(body, channel=channel, fetched_at=fetched_at)
@@ -170,7 +280,8 @@ def parse_channel_page(body: bytes, *, channel: str, fetched_at: datetime) -> Ob
         raise ParseError("no messages and no 'no posts' notice", reason="layout_changed")
     followers = _subscribers(tree)
     content = [m for m in messages if "service_message" not in _classes(m)]
-    found = [p for m in content if (p := _post(m, channel)) is not None]
+    parts = _message_parts(tree, content)
+    found = [p for m in content if (p := _post(m, parts[m.mem_id], channel)) is not None]
     if len(found) < len(content):
         raise ParseError("messages without a readable post id", reason="layout_changed")
     kept = sorted(found, key=lambda p: int(p.id), reverse=True)
@@ -192,7 +303,8 @@ def parse_channel_page(body: bytes, *, channel: str, fetched_at: datetime) -> Ob
 
 
 def _classes(node: LexborNode) -> list[str]:
-    return (node.attributes.get("class") or "").split()
+    # ``attrs`` reads the one attribute (``attributes`` decodes them all); elements only.
+    return ((node.attrs.get("class") if node.is_element_node else None) or "").split()
 
 
 def _description(node: LexborNode | None) -> str | None:
