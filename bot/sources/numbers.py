@@ -76,6 +76,8 @@ def parse_int(text: str | None) -> int | None:
     """Parse a count and keep only its value; None when absent or unreadable."""
     if text is None or not text.strip():
         return None
+    if text.isdecimal():  # parse_count's first case, without building its Count
+        return int(text)
     try:
         return parse_count(text).value
     except ParseError:

@@ -16,7 +16,6 @@ import json
 import re
 from dataclasses import replace
 from datetime import datetime
-from itertools import pairwise
 from urllib.parse import quote, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -35,7 +34,8 @@ from bot.sources.base import (
     require_ok,
     wall_reason,
 )
-from bot.sources.numbers import parse_count
+from bot.sources.numbers import parse_count, parse_int
+from bot.sources.tme_messages import MESSAGES, Parts, message_parts
 
 _VIEWS_WORD = re.compile(r"\s*views?\s*$", re.IGNORECASE)
 # t.me localises the plain page by Accept-Language: ask for English, read Russian too.
@@ -43,6 +43,7 @@ _SUBSCRIBERS = re.compile(r"(subscriber|подписчик)", re.IGNORECASE)
 _MEMBERS = re.compile(r"(member|участник)", re.IGNORECASE)
 _HEADERS = {"Accept-Language": "en-US,en;q=0.9"}
 _LOGO = "telegram.org/img/t_logo"
+_COUNTER = ".tgme_channel_info_counter"
 
 
 def _text(node: LexborNode | None) -> str | None:
@@ -66,129 +67,6 @@ def _channel_id(message: LexborNode) -> str | None:
     return None
 
 
-# The parts of a message the parser reads, each the first match in document order within
-# the message (the message itself included), as ``message.css_first(selector)`` finds it.
-# One query per part for the whole page, each match then given to the message holding it:
-# lexbor still does all the matching, and a page costs six queries, not eight a message.
-# The link and its time share a query: only an <a> can match the one, a <time> the other.
-_DATE = "a.tgme_widget_message_date, .tgme_widget_message_date time[datetime]"
-_PARTS = (
-    ("views", ".tgme_widget_message_views"),
-    ("meta", ".tgme_widget_message_meta"),
-    ("forwarded", ".tgme_widget_message_forwarded_from_name"),
-    ("reply", "a.tgme_widget_message_reply"),
-)
-# The text; a reply preview reuses its class inside a.tgme_widget_message_reply.
-_MESSAGE_TEXT = ".tgme_widget_message_text.js-message_text"
-_MESSAGES = ".tgme_widget_message_wrap .tgme_widget_message[data-post]"
-
-Parts = dict[str, LexborNode]
-
-
-def _message_parts(tree: LexborHTMLParser, messages: list[LexborNode]) -> dict[int, Parts]:
-    """Every message's parts, keyed by the message's ``mem_id`` (messages in page order)."""
-    parts: dict[int, Parts] = {m.mem_id: {} for m in messages}
-    if not messages:
-        return parts
-    # Only a hostile page nests messages; then a part may belong to several of them.
-    holders = _Holders(parts, nested=_nested(messages))
-    # Nothing outside the element holding every message is part of one: search only it.
-    scope = _common_ancestor(messages[0], messages[-1])
-    for node in scope.css(_DATE):
-        name = "time" if node.tag == "time" else "date_link"
-        for owner in holders.of(node):
-            parts[owner].setdefault(name, node)
-    for name, selector in _PARTS:
-        for node in scope.css(selector):
-            for owner in holders.of(node):
-                parts[owner].setdefault(name, node)
-    for node in scope.css(_MESSAGE_TEXT):
-        for owner in holders.of(node):
-            found = parts[owner]
-            reply = found.get("reply")
-            if "text" not in found and (reply is None or not _within(node, reply)):
-                found["text"] = node  # the first match is the outermost (albums nest it twice)
-    return parts
-
-
-class _Holders:
-    """Which messages hold a node: found by walking up from it."""
-
-    def __init__(self, messages: dict[int, Parts], *, nested: bool) -> None:
-        self.messages = messages
-        self.nested = nested
-        # Without nesting a node's one holder is its parent's: remembered for every node
-        # a walk passed, so the next part of the same message stops a step or two up.
-        self.known: dict[int, int | None] = {}
-
-    def of(self, node: LexborNode) -> list[int]:
-        """The messages whose subtree holds ``node`` (it included), innermost first."""
-        if self.nested:
-            return [key for key in _path(node) if key in self.messages]
-        passed: list[int] = []
-        holder: int | None = None
-        current: LexborNode | None = node
-        while current is not None:
-            key = current.mem_id
-            if key in self.messages:
-                holder = key
-                break
-            if key in self.known:
-                holder = self.known[key]
-                break
-            passed.append(key)
-            current = current.parent
-        for key in passed:
-            self.known[key] = holder
-        return [holder] if holder is not None else []
-
-
-def _nested(messages: list[LexborNode]) -> bool:
-    """True when a message is inside another (messages in page order)."""
-    # A message inside another is inside the one just before it too (a subtree is one
-    # run of the page order), so only neighbours are compared; siblings, or children of
-    # siblings, are apart without walking up to the root.
-    for first, second in pairwise(messages):
-        if not _apart(first, second) and first.mem_id in _path(second):
-            return True
-    return False
-
-
-def _apart(first: LexborNode, second: LexborNode) -> bool:
-    """True when neither node can hold the other: siblings, or children of siblings."""
-    above, parent = first.parent, second.parent
-    if above is None or parent is None:
-        return False
-    if above.mem_id == parent.mem_id:
-        return True
-    top, over = above.parent, parent.parent
-    return top is not None and over is not None and top.mem_id == over.mem_id
-
-
-def _path(node: LexborNode) -> list[int]:
-    """The ``mem_id`` of ``node`` and of every element above it."""
-    keys: list[int] = []
-    current: LexborNode | None = node
-    while current is not None:
-        keys.append(current.mem_id)
-        current = current.parent
-    return keys
-
-
-def _within(node: LexborNode, ancestor: LexborNode) -> bool:
-    """True when ``node`` is ``ancestor`` or inside it."""
-    return ancestor.mem_id in _path(node)
-
-
-def _common_ancestor(first: LexborNode, last: LexborNode) -> LexborNode:
-    """The deepest node holding both; it holds every node between them in page order too."""
-    above = set(_path(first))
-    current: LexborNode | None = last
-    while current is not None and current.mem_id not in above:
-        current = current.parent
-    return current if current is not None else first
-
-
 def _published(parts: Parts) -> datetime | None:
     node = parts.get("time")
     return parse_time(node.attrs.get("datetime")) if node is not None else None
@@ -196,12 +74,7 @@ def _published(parts: Parts) -> datetime | None:
 
 def _views(parts: Parts) -> int | None:
     raw = _text(parts.get("views"))
-    if raw is None:
-        return None
-    try:
-        return parse_count(_VIEWS_WORD.sub("", raw)).value
-    except ParseError:
-        return None
+    return parse_int(_VIEWS_WORD.sub("", raw)) if raw is not None else None
 
 
 def _edited(parts: Parts) -> bool:
@@ -246,12 +119,18 @@ def _block(message: LexborNode) -> LexborNode:
 
 
 def _subscribers(tree: LexborHTMLParser) -> Count | None:
-    for counter in tree.css(".tgme_channel_info_counter"):
-        kind = (_text(counter.css_first(".counter_type")) or "").lower()
-        if _SUBSCRIBERS.match(kind):
+    # The subscribers' counter comes first on real pages: asked for alone, lexbor stops there.
+    first = tree.css_first(_COUNTER)
+    counters = [first] if first is not None and _counts_subscribers(first) else tree.css(_COUNTER)
+    for counter in counters:
+        if _counts_subscribers(counter):
             value = _text(counter.css_first(".counter_value"))
             return parse_count(value) if value else None
     return None
+
+
+def _counts_subscribers(counter: LexborNode) -> bool:
+    return _SUBSCRIBERS.match((_text(counter.css_first(".counter_type")) or "").lower()) is not None
 
 
 def _og(tree: LexborHTMLParser, name: str) -> str | None:
@@ -267,7 +146,7 @@ def parse_channel_page(body: bytes, *, channel: str, fetched_at: datetime) -> Ob
         raise ParseError("page ends before </html>", reason="truncated")
     tree = LexborHTMLParser(body)
     header = tree.css_first(".tgme_channel_info")
-    messages = tree.css(_MESSAGES)
+    messages = tree.css(MESSAGES)
     if header is None:
         if tree.css_first(".tgme_page_extra, .tgme_page_icon") is not None:
             return parse_plain_page(body, channel=channel, fetched_at=fetched_at)
@@ -280,7 +159,7 @@ def parse_channel_page(body: bytes, *, channel: str, fetched_at: datetime) -> Ob
         raise ParseError("no messages and no 'no posts' notice", reason="layout_changed")
     followers = _subscribers(tree)
     content = [m for m in messages if "service_message" not in _classes(m)]
-    parts = _message_parts(tree, content)
+    parts = message_parts(content)
     found = [p for m in content if (p := _post(m, parts[m.mem_id], channel)) is not None]
     if len(found) < len(content):
         raise ParseError("messages without a readable post id", reason="layout_changed")
