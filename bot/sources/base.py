@@ -345,7 +345,11 @@ def _inline_lines(node: LexborNode) -> list[str] | None:
     # every whitespace run (nbsp and newlines in the markup included) as _block_text does.
     # The element's own boundaries only add line ends at the edges, which tidying drops.
     walk = iter(node.traverse(include_text=True))
-    root = next(walk).tag
+    first = next(walk, None)
+    # A fragment's root or template content is walked from its children: not this path's.
+    if first is None or first.mem_id != node.mem_id:
+        return None
+    root = first.tag
     if root is None or root in _UNSEEN or root == "pre" or root.startswith("-") or root == "br":
         return None
     lines: list[str] = []
