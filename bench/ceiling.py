@@ -4,11 +4,18 @@ Raw GETs use a bare aiohttp session (no guards) and govwatch's HttpClient (every
 limits lifted), at several concurrencies; parse-only runs the Telegram /s/ parser over
 pages fetched once; fetch-and-parse is the bare GET plus the parser, the figure the
 end-to-end polling rate is compared with.
+
+``python -m bench.ceiling`` needs no server: it renders the bench world's /s/ pages in
+process and prints the parser's CPU milliseconds per page next to lexbor's own parse of
+the same pages (the floor), the best of many rounds of process time.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import json
+import os
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -17,7 +24,7 @@ from typing import Any
 import aiohttp
 
 from bench.common import rnd
-from bench.world import handle_of
+from bench.world import World, handle_of
 from bot.config import HttpSettings
 
 Parser = Callable[[bytes], Any]
@@ -150,3 +157,40 @@ async def measure(
         )
         cpu["raw_get_parse"] = rnd(_CPU_MS[0], 3)
     return result
+
+
+def parse_cost(parser: Parser, pages: list[bytes], *, rounds: int = 20) -> dict[str, float]:
+    """CPU ms per page of ``parser`` and of lexbor's parse alone, each the best of ``rounds``."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    best = {"parse_ms": float("inf"), "lexbor_ms": float("inf")}
+    for _ in range(rounds):
+        # Interleaved, so both see the same load; the best round is the least disturbed one.
+        for name, run in (("parse_ms", parser), ("lexbor_ms", LexborHTMLParser)):
+            start = time.process_time()
+            for body in pages:
+                run(body)
+            best[name] = min(best[name], (time.process_time() - start) * 1000 / len(pages))
+    return {**best, "ratio_to_lexbor": best["parse_ms"] / best["lexbor_ms"]}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: the /s/ parser's CPU ms per page over the bench world's pages."""
+    args = argparse.ArgumentParser(prog="python -m bench.ceiling", description=__doc__)
+    args.add_argument("--n", type=int, default=300, help="channels in the world")
+    args.add_argument("--seed", type=int, default=1)
+    args.add_argument("--rounds", type=int, default=20, help="passes over the pages")
+    opts = args.parse_args(argv)
+    parser = find_parser()
+    if parser is None:
+        raise SystemExit("bot.sources.telegram.parse_channel_page is missing")
+    world = World(opts.n, seed=opts.seed)
+    pages = [world.page(index) for index in range(opts.n)]
+    cost = parse_cost(parser, pages, rounds=opts.rounds)
+    report = {k: round(v, 3) for k, v in cost.items()}
+    report |= {"pages": len(pages), "mean_page_bytes": sum(map(len, pages)) // len(pages)}
+    print(json.dumps(report | {"loadavg": os.getloadavg()[0]}))
+
+
+if __name__ == "__main__":
+    main()

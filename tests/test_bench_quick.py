@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
 
+from bench.ceiling import main as ceiling_main
 from bench.common import percentile
 from bench.polling import run_passes
 from bench.run import _headline
@@ -28,6 +30,15 @@ def test_handles_round_trip() -> None:
     assert handle_of(42) == "bw000042"
     assert index_of("bw000042") == 42
     assert index_of("someone") is None
+
+
+def test_ceiling_prints_parse_cost_per_page(capsys: pytest.CaptureFixture[str]) -> None:
+    ceiling_main(["--n", "3", "--rounds", "1"])
+    report = json.loads(capsys.readouterr().out)
+    assert report["pages"] == 3
+    assert report["parse_ms"] > 0
+    assert report["lexbor_ms"] > 0
+    assert report["ratio_to_lexbor"] > 0
 
 
 def test_world_pages_are_realistic_and_parse() -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.demo.tme import TmeChannel, TmePost, channel_page, contact_page, plain_page
 from bot.domain import Status
-from bot.sources import telegram
+from bot.sources import telegram, tme_messages
 from bot.sources.telegram import parse_channel_page, parse_plain_page
 
 DATA = Path(__file__).parent / "data" / "telegram"
@@ -81,10 +82,18 @@ def _classes(html: str) -> set[str]:
 
 
 def _parser_classes() -> set[str]:
-    # The classes bot/sources/telegram.py selects on (its css()/css_first() arguments).
-    source = Path(telegram.__file__).read_text()
-    selectors = re.findall(r'\.css(?:_first)?\(\s*f?"([^"]+)"', source)
-    return {c for sel in selectors for c in re.findall(r"\.([\w-]+)", sel)}
+    # The classes the /s/ and plain page parsers select on: every selector-like string
+    # constant in bot/sources/telegram.py and bot/sources/tme_messages.py.
+    strings = [
+        node.value
+        for module in (telegram, tme_messages)
+        for node in ast.walk(ast.parse(Path(module.__file__ or "").read_text()))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    ]
+    selectors = [
+        s for s in strings if re.fullmatch(r"[\w\s.,:\[\]=\"-]*\.[a-z][\w\s.,:\[\]=\"-]*", s)
+    ]
+    return {c for sel in selectors for c in re.findall(r"\.([a-z][\w-]*)", sel)}
 
 
 def test_structure_copies_the_captures() -> None:

@@ -36,6 +36,12 @@ CASES = [
     ("12,5 тыс", Count(12500, False, 100)),
     ("3 млрд", Count(3_000_000_000, False, 1_000_000_000)),
     ("  7 ", Count(7, True)),
+    # Read on the short paths (bare digits, Telegram's "48.2K"): the same as the long one.
+    ("007", Count(7, True)),
+    ("\u0661\u0662\u0663", Count(123, True)),
+    ("0.5k", Count(500, False, 100)),
+    ("9.87K", Count(9870, False, 10)),
+    ("12.3K\n", Count(12300, False, 100)),
 ]
 
 
@@ -55,5 +61,7 @@ def test_unreadable_counts_raise(text: str) -> None:
 
 def test_parse_int_is_forgiving() -> None:
     assert parse_int("12.3K") == 12300
+    assert parse_int("0042") == 42
+    assert parse_int("\u0661\u0662") == 12
     assert parse_int(None) is None
     assert parse_int("n/a") is None

@@ -329,8 +329,46 @@ class _Lines:
             self.ends = ends
 
 
+# What ends the inline fast path of node_text: any element that is not simply inline.
+_NOT_INLINE = _LINES | _PARAGRAPHS | _UNSEEN | {"pre"}
+
+
 def node_text(node: LexborNode) -> str:
     """Plain text of an element: <br> and block elements (p, li, div, h1-h6...) end lines."""
+    lines = _inline_lines(node)
+    return _join_lines(lines) if lines is not None else _block_text(node)
+
+
+def _inline_lines(node: LexborNode) -> list[str] | None:
+    """The tidied lines of an element holding only text, inline elements and <br>, else None."""
+    # Equal to _block_text there: only <br> ends a line, and tidying each line collapses
+    # every whitespace run (nbsp and newlines in the markup included) as _block_text does.
+    # The element's own boundaries only add line ends at the edges, which tidying drops.
+    walk = iter(node.traverse(include_text=True))
+    first = next(walk, None)
+    # A fragment's root or template content is walked from its children: not this path's.
+    if first is None or first.mem_id != node.mem_id:
+        return None
+    root = first.tag
+    if root is None or root in _UNSEEN or root == "pre" or root.startswith("-") or root == "br":
+        return None
+    lines: list[str] = []
+    chunks: list[str] = []
+    for item in walk:
+        tag = item.tag
+        if tag == "-text":
+            chunks.append(item.text_content or "")
+        elif tag == "br":
+            lines.append(" ".join("".join(chunks).split()))
+            chunks = []
+        elif tag is None or tag in _NOT_INLINE:
+            return None
+    lines.append(" ".join("".join(chunks).split()))
+    return lines
+
+
+def _block_text(node: LexborNode) -> str:
+    """node_text for any element: block boundaries, <pre> and unseen elements included."""
     out = _Lines()
     pre = 0
     # An explicit stack, not recursion: a hostile page may nest thousands of elements.
@@ -360,7 +398,11 @@ def node_text(node: LexborNode) -> str:
 
 def tidy_lines(text: str) -> str:
     """Spaces collapsed within each line, at most one blank line in a row, no outer blanks."""
-    lines = [" ".join(line.split()) for line in text.replace("\r\n", "\n").split("\n")]
+    return _join_lines([" ".join(line.split()) for line in text.replace("\r\n", "\n").split("\n")])
+
+
+def _join_lines(lines: list[str]) -> str:
+    """Tidied lines joined, at most one blank line in a row, no outer blanks."""
     kept: list[str] = []
     for line in lines:
         if line or (kept and kept[-1]):

@@ -27,8 +27,17 @@ _NUMBER = re.compile(r"^(?P<num>\d+(?:[.,]\d+)*)(?P<suffix>[^\d.,]*)$")
 _GROUPED = re.compile(r"^\d{1,3}(?:([.,])\d{3})(?:\1\d{3})*$")
 
 
+# What pages show most: bare digits, and Telegram's "48.2K"; read without normalising,
+# as the general path would read them.
+_SHORT = re.compile(r"([0-9]+(?:\.[0-9]+)?)([kKmMbB])")
+
+
 def parse_count(text: str) -> Count:
     """Parse a displayed count; abbreviated values come back with ``exact=False`` and a margin."""
+    if text.isdecimal():
+        return Count(value=int(text), exact=True)
+    if short := _SHORT.fullmatch(text):
+        return _scaled(short.group(1), short.group(2).lower(), text)
     compact = _SPACES.sub("", text).strip().rstrip(".").lower()
     match = _NUMBER.match(compact)
     if not match:
@@ -36,6 +45,10 @@ def parse_count(text: str) -> Count:
     number, suffix = match.group("num"), match.group("suffix").rstrip(".")
     if not suffix:
         return _plain(number, text)
+    return _scaled(number, suffix, text)
+
+
+def _scaled(number: str, suffix: str, text: str) -> Count:
     scale = _SUFFIXES.get(suffix)
     if scale is None:
         raise ParseError(f"unknown count suffix in {text!r}", reason="bad_number")
@@ -63,6 +76,8 @@ def parse_int(text: str | None) -> int | None:
     """Parse a count and keep only its value; None when absent or unreadable."""
     if text is None or not text.strip():
         return None
+    if text.isdecimal():  # parse_count's first case, without building its Count
+        return int(text)
     try:
         return parse_count(text).value
     except ParseError:

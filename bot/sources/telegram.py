@@ -34,7 +34,8 @@ from bot.sources.base import (
     require_ok,
     wall_reason,
 )
-from bot.sources.numbers import parse_count
+from bot.sources.numbers import parse_count, parse_int
+from bot.sources.tme_messages import MESSAGES, Parts, message_parts
 
 _VIEWS_WORD = re.compile(r"\s*views?\s*$", re.IGNORECASE)
 # t.me localises the plain page by Accept-Language: ask for English, read Russian too.
@@ -42,6 +43,7 @@ _SUBSCRIBERS = re.compile(r"(subscriber|подписчик)", re.IGNORECASE)
 _MEMBERS = re.compile(r"(member|участник)", re.IGNORECASE)
 _HEADERS = {"Accept-Language": "en-US,en;q=0.9"}
 _LOGO = "telegram.org/img/t_logo"
+_COUNTER = ".tgme_channel_info_counter"
 
 
 def _text(node: LexborNode | None) -> str | None:
@@ -52,7 +54,7 @@ def _text(node: LexborNode | None) -> str | None:
 
 
 def _channel_id(message: LexborNode) -> str | None:
-    raw = message.attributes.get("data-view")
+    raw = message.attrs.get("data-view")
     if not raw:
         return None
     try:
@@ -65,62 +67,43 @@ def _channel_id(message: LexborNode) -> str | None:
     return None
 
 
-def _published(message: LexborNode) -> datetime | None:
-    node = message.css_first(".tgme_widget_message_date time[datetime]")
-    return parse_time(node.attributes.get("datetime")) if node is not None else None
+def _published(parts: Parts) -> datetime | None:
+    node = parts.get("time")
+    return parse_time(node.attrs.get("datetime")) if node is not None else None
 
 
-def _views(message: LexborNode) -> int | None:
-    node = message.css_first(".tgme_widget_message_views")
-    raw = _text(node)
-    if raw is None:
-        return None
-    try:
-        return parse_count(_VIEWS_WORD.sub("", raw)).value
-    except ParseError:
-        return None
+def _views(parts: Parts) -> int | None:
+    raw = _text(parts.get("views"))
+    return parse_int(_VIEWS_WORD.sub("", raw)) if raw is not None else None
 
 
-def _edited(message: LexborNode) -> bool:
-    meta = message.css_first(".tgme_widget_message_meta")
+def _edited(parts: Parts) -> bool:
+    meta = parts.get("meta")
     # Only the meta span's own text counts: an author signature could itself read "edited".
     return meta is not None and "edited" in meta.text(deep=False).lower()
 
 
-def _message_text(message: LexborNode) -> str:
-    nodes = message.css(".tgme_widget_message_text.js-message_text")
-    if not nodes:
-        return ""
-    # Reply previews reuse the text class inside a.tgme_widget_message_reply: skip them.
-    reply = message.css_first("a.tgme_widget_message_reply")
-    quoted = {n.mem_id for n in reply.css(".tgme_widget_message_text")} if reply else set()
-    for node in nodes:
-        if node.mem_id not in quoted:
-            return node_text(node)  # the first match is the outermost (albums nest it twice)
-    return ""
-
-
-def _post(message: LexborNode, channel: str) -> PostSeen | None:
-    data_post = message.attributes.get("data-post") or ""
+def _post(message: LexborNode, parts: Parts, channel: str) -> PostSeen | None:
+    data_post = message.attrs.get("data-post") or ""
     _, _, post_id = data_post.rpartition("/")
     if not post_id.isdigit():
         return None
-    link = message.css_first("a.tgme_widget_message_date")
-    url = (link.attributes.get("href") if link is not None else None) or (
+    link = parts.get("date_link")
+    url = (link.attrs.get("href") if link is not None else None) or (
         f"https://t.me/{data_post or channel}"
     )
-    forwarded = _text(message.css_first(".tgme_widget_message_forwarded_from_name"))
+    text = parts.get("text")
     # A forward is the channel's own message (it chose to publish it): a post, not a
     # repost; ``forwarded_from`` names where it came from.
     return PostSeen(
         id=post_id,
         url=url,
-        published_at=_published(message),
-        text=_message_text(message),
-        views=_views(message),
-        edited=_edited(message),
-        forwarded_from=forwarded,
-        is_reply=message.css_first("a.tgme_widget_message_reply") is not None,
+        published_at=_published(parts),
+        text=node_text(text) if text is not None else "",
+        views=_views(parts),
+        edited=_edited(parts),
+        forwarded_from=_text(parts.get("forwarded")),
+        is_reply="reply" in parts,
         raw=_block(message).html,
     )
 
@@ -136,12 +119,18 @@ def _block(message: LexborNode) -> LexborNode:
 
 
 def _subscribers(tree: LexborHTMLParser) -> Count | None:
-    for counter in tree.css(".tgme_channel_info_counter"):
-        kind = (_text(counter.css_first(".counter_type")) or "").lower()
-        if _SUBSCRIBERS.match(kind):
+    # The subscribers' counter comes first on real pages: asked for alone, lexbor stops there.
+    first = tree.css_first(_COUNTER)
+    counters = [first] if first is not None and _counts_subscribers(first) else tree.css(_COUNTER)
+    for counter in counters:
+        if _counts_subscribers(counter):
             value = _text(counter.css_first(".counter_value"))
             return parse_count(value) if value else None
     return None
+
+
+def _counts_subscribers(counter: LexborNode) -> bool:
+    return _SUBSCRIBERS.match((_text(counter.css_first(".counter_type")) or "").lower()) is not None
 
 
 def _og(tree: LexborHTMLParser, name: str) -> str | None:
@@ -157,7 +146,7 @@ def parse_channel_page(body: bytes, *, channel: str, fetched_at: datetime) -> Ob
         raise ParseError("page ends before </html>", reason="truncated")
     tree = LexborHTMLParser(body)
     header = tree.css_first(".tgme_channel_info")
-    messages = tree.css(".tgme_widget_message_wrap .tgme_widget_message[data-post]")
+    messages = tree.css(MESSAGES)
     if header is None:
         if tree.css_first(".tgme_page_extra, .tgme_page_icon") is not None:
             return parse_plain_page(body, channel=channel, fetched_at=fetched_at)
@@ -170,7 +159,8 @@ def parse_channel_page(body: bytes, *, channel: str, fetched_at: datetime) -> Ob
         raise ParseError("no messages and no 'no posts' notice", reason="layout_changed")
     followers = _subscribers(tree)
     content = [m for m in messages if "service_message" not in _classes(m)]
-    found = [p for m in content if (p := _post(m, channel)) is not None]
+    parts = message_parts(content)
+    found = [p for m in content if (p := _post(m, parts[m.mem_id], channel)) is not None]
     if len(found) < len(content):
         raise ParseError("messages without a readable post id", reason="layout_changed")
     kept = sorted(found, key=lambda p: int(p.id), reverse=True)
@@ -192,7 +182,8 @@ def parse_channel_page(body: bytes, *, channel: str, fetched_at: datetime) -> Ob
 
 
 def _classes(node: LexborNode) -> list[str]:
-    return (node.attributes.get("class") or "").split()
+    # ``attrs`` reads the one attribute (``attributes`` decodes them all); elements only.
+    return ((node.attrs.get("class") if node.is_element_node else None) or "").split()
 
 
 def _description(node: LexborNode | None) -> str | None:
