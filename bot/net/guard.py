@@ -120,6 +120,38 @@ def check_url(url: str, *, allow_private: bool) -> str:
     return url
 
 
+#: Hosts whose verdict one ``UrlGuard`` remembers (a poller reads from a few hosts).
+_VERDICTS_MAX = 1024
+
+
+class UrlGuard:
+    """``check_url`` for one client, remembering each accepted (scheme, netloc).
+
+    Every check but the first of the control characters depends only on the scheme and
+    the netloc, so an accepted pair need not be judged again; refusals are not kept (they
+    raise every time). Per client, not per process: a test may change ``refusal``.
+    """
+
+    def __init__(self, *, allow_private: bool) -> None:
+        self.allow_private = allow_private
+        self._hosts: dict[tuple[str, str], str] = {}
+
+    def host_of(self, url: str) -> str:
+        """Refuse what ``check_url`` refuses; else the URL's host, lower-cased."""
+        if _CONTROL.search(url):
+            check_url(url, allow_private=self.allow_private)  # raises, in its words
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc)
+        host = self._hosts.get(key)
+        if host is None:
+            check_url(url, allow_private=self.allow_private)
+            host = (parts.hostname or "").lower()
+            if len(self._hosts) >= _VERDICTS_MAX:
+                self._hosts.clear()
+            self._hosts[key] = host
+        return host
+
+
 class GuardedResolver(AbstractResolver):
     """Resolves names with ``inner`` and refuses the name if any answer is not public."""
 
