@@ -27,6 +27,7 @@ import argparse
 import asyncio
 import contextlib
 import ctypes
+import gc
 import json
 import logging
 import multiprocessing
@@ -254,8 +255,9 @@ def poll_in_workers(
     """
     _migrate(settings)
     for thread in threading.enumerate():
-        # aiosqlite's connection thread may still be finishing after the migration closed it.
-        if thread.name.endswith("_connection_worker_thread"):
+        # aiosqlite's connection thread ("Thread-1 (_connection_worker_thread)") may still
+        # be finishing after the migration closed it; forking beside it is not safe.
+        if "_connection_worker_thread" in thread.name:
             thread.join(timeout=5)
     t0 = time.perf_counter()
     if hasattr(os, "fork") and threading.active_count() == 1:
@@ -281,8 +283,12 @@ def _forked(count: int, since: datetime, job: PollJob) -> list[tuple[int, PollSt
         context.Process(target=_poll_child, args=(job, since, sender), name=f"poll-worker-{i}")
         for i, (_, sender) in enumerate(pipes)
     ]
+    # What the parent imported stays as it is: kept out of the workers' garbage
+    # collections (each full one would walk it all) and out of copy-on-write faults.
+    gc.freeze()
     for proc in procs:
         proc.start()
+    gc.unfreeze()
     for _, sender in pipes:
         sender.close()  # the children hold their ends: EOF comes when they finish
     outcomes: list[tuple[int, PollStats | None]] = []
