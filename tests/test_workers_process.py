@@ -255,3 +255,21 @@ async def test_run_stops_with_2_when_a_worker_cannot_start(
     await run.start("run", "--workers", "2", "--config", str(config))
     assert await run.finish() == 2, run.stderr.decode()[-3000:]
     assert b"usage or configuration problem" in run.stderr
+
+
+def test_the_parent_waits_for_a_finishing_aiosqlite_thread() -> None:
+    # aiosqlite's thread runs a function of this name; Python calls the thread
+    # "Thread-N (_connection_worker_thread)". Left running, it stops the fork.
+    import threading
+    import time
+
+    from bot.cli.workers import settle_database_threads
+
+    def _connection_worker_thread() -> None:
+        time.sleep(0.3)
+
+    thread = threading.Thread(target=_connection_worker_thread)
+    thread.start()
+    assert thread.name.endswith("(_connection_worker_thread)")
+    settle_database_threads()
+    assert not thread.is_alive()

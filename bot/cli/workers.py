@@ -254,11 +254,7 @@ def poll_in_workers(
     already imported, which is most of a pass's start-up), else started as subprocesses.
     """
     _migrate(settings)
-    for thread in threading.enumerate():
-        # aiosqlite's connection thread ("Thread-1 (_connection_worker_thread)") may still
-        # be finishing after the migration closed it; forking beside it is not safe.
-        if "_connection_worker_thread" in thread.name:
-            thread.join(timeout=5)
+    settle_database_threads()
     t0 = time.perf_counter()
     if hasattr(os, "fork") and threading.active_count() == 1:
         log.debug("forking %d poll-once workers", count)
@@ -274,6 +270,15 @@ def poll_in_workers(
             total.add(stats)
     total.seconds = time.perf_counter() - t0
     return total, codes, shares
+
+
+def settle_database_threads(timeout: float = 5.0) -> None:
+    """Wait for aiosqlite's connection threads, still finishing after their engine closed."""
+    for thread in threading.enumerate():
+        # Python names it "Thread-N (_connection_worker_thread)" after its target: a
+        # thread left running here would make the parent start subprocesses, not fork.
+        if "_connection_worker_thread" in thread.name:
+            thread.join(timeout=timeout)
 
 
 def _forked(count: int, since: datetime, job: PollJob) -> list[tuple[int, PollStats | None]]:
