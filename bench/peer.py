@@ -15,11 +15,13 @@ For each: wall seconds, pages per second, CPU seconds of the process tree (user+
 from ``RUSAGE_CHILDREN``) and CPU milliseconds per page. govwatch's start-up (a
 ``poll-once`` with nothing due: interpreter, imports, database open and schema check) is
 timed the same way and its CPU subtracted for the per-poll figure. The world counts the
-fetches, so a tool that skipped pages cannot look fast. Prints one JSON line, with the
-load average: the machine may be shared, so the ratio from the same run is the figure
-to compare, and CPU per page more than seconds.
+fetches, so a tool that skipped pages cannot look fast. Prints one JSON line per ``--n``
+value, with the load average, then one line of ratios per value (govwatch / urlwatch
+pages per second, first and second run, and urlwatch's CPU per page over govwatch's):
+the machine may be shared, so the ratio from the same run is the figure to compare, and
+CPU per page more than seconds.
 
-``python -m bench.peer --n 1000 --workers 2`` (``--db postgres`` for PostgreSQL).
+``python -m bench.peer --n 1000 5000 --workers 2`` (``--db postgres`` for PostgreSQL).
 """
 
 from __future__ import annotations
@@ -188,20 +190,40 @@ async def measure(n: int, workers: int, kind: str) -> dict[str, Any]:
         world.stop()
         await drop_database(url)
     for label in ("first", "second"):
-        ours = out["govwatch"][label]["pages_per_s"]
-        theirs = out["urlwatch"][label]["pages_per_s"]
-        out[f"ratio_{label}"] = rnd(ours / theirs, 2) if ours and theirs else None
+        ours, theirs = out["govwatch"][label], out["urlwatch"][label]
+        out[f"ratio_{label}"] = _ratio(ours["pages_per_s"], theirs["pages_per_s"])
+        # CPU per page: urlwatch's (start-up included) over govwatch's (net of it).
+        out[f"cpu_ratio_{label}"] = _ratio(theirs["cpu_ms_per_page"], ours["cpu_ms_per_page"])
     return out
 
 
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return rnd(a / b, 2) if a and b else None
+
+
+def ratios_line(out: dict[str, Any]) -> str:
+    """One line of words: the same run's ratios for one ``--n``."""
+    return (
+        f"n={out['n']} workers={out['workers']} {out['db']}: govwatch/urlwatch pages/s "
+        f"{out['ratio_first']} (first), {out['ratio_second']} (second); urlwatch/govwatch "
+        f"CPU per page {out['cpu_ratio_first']}, {out['cpu_ratio_second']}; load "
+        f"{out['load_avg_before'][0]} -> {out['load_avg_after'][0]}"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Command line: print one JSON line."""
+    """Command line: one JSON line per ``--n``, then the ratios in words."""
     parser = argparse.ArgumentParser(prog="python -m bench.peer", description=__doc__)
-    parser.add_argument("--n", type=int, default=1000, help="channel pages")
+    parser.add_argument("--n", type=int, nargs="+", default=[1000], help="channel pages")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     args = parser.parse_args(argv)
-    print(json.dumps(asyncio.run(measure(args.n, args.workers, args.db))), flush=True)
+    results = []
+    for n in args.n:
+        results.append(asyncio.run(measure(n, args.workers, args.db)))
+        print(json.dumps(results[-1]), flush=True)
+    for out in results:
+        print(ratios_line(out), flush=True)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import ipaddress
 import pytest
 
 from bot.errors import BlockedAddress, InvalidURL
-from bot.net.guard import check_url, refusal
+from bot.net.guard import UrlGuard, check_url, refusal
 
 REFUSED = [
     "127.0.0.1",
@@ -60,29 +60,56 @@ def test_public_addresses_pass(address: str) -> None:
     assert refusal(ipaddress.ip_address(address)) is None
 
 
-@pytest.mark.parametrize(
-    ("url", "error"),
-    [
-        ("file:///etc/passwd", InvalidURL),
-        ("ftp://example.com/x", InvalidURL),
-        ("gopher://example.com/", InvalidURL),
-        ("http://user:pw@example.com/", InvalidURL),
-        ("http://example.com@127.0.0.1/", InvalidURL),
-        ("http://example.com\\@evil.example/", InvalidURL),
-        ("http://exa mple.com/", InvalidURL),
-        ("http://example.com/\r\nHost: x", InvalidURL),
-        ("http://example.com:99999/", InvalidURL),
-        ("http:///nohost", InvalidURL),
-        ("http://127.0.0.1/", BlockedAddress),
-        ("http://[::1]:8080/", BlockedAddress),
-        ("http://[::ffff:10.0.0.1]/", BlockedAddress),
-        ("http://169.254.169.254/latest/meta-data/", BlockedAddress),
-        ("https://[64:ff9b::a9fe:a9fe]/", BlockedAddress),
-    ],
-)
+BAD_URLS = [
+    ("file:///etc/passwd", InvalidURL),
+    ("ftp://example.com/x", InvalidURL),
+    ("gopher://example.com/", InvalidURL),
+    ("http://user:pw@example.com/", InvalidURL),
+    ("http://example.com@127.0.0.1/", InvalidURL),
+    ("http://example.com\\@evil.example/", InvalidURL),
+    ("http://exa mple.com/", InvalidURL),
+    ("http://example.com/\r\nHost: x", InvalidURL),
+    ("http://example.com:99999/", InvalidURL),
+    ("http:///nohost", InvalidURL),
+    ("http://127.0.0.1/", BlockedAddress),
+    ("http://[::1]:8080/", BlockedAddress),
+    ("http://[::ffff:10.0.0.1]/", BlockedAddress),
+    ("http://169.254.169.254/latest/meta-data/", BlockedAddress),
+    ("https://[64:ff9b::a9fe:a9fe]/", BlockedAddress),
+]
+
+
+@pytest.mark.parametrize(("url", "error"), BAD_URLS)
 def test_bad_urls_are_refused(url: str, error: type[Exception]) -> None:
     with pytest.raises(error):
         check_url(url, allow_private=False)
+
+
+@pytest.mark.parametrize(("url", "error"), BAD_URLS)
+def test_a_guard_that_accepted_similar_urls_still_refuses_bad_ones(
+    url: str, error: type[Exception]
+) -> None:
+    # The client's guard remembers accepted origins: none of them may let a bad URL
+    # through, and a refusal is not remembered as anything (it raises every time).
+    guard = UrlGuard(allow_private=False)
+    for good in ("http://example.com/", "http://example.com:80/a", "https://example.com/x"):
+        assert guard.host_of(good) == "example.com"
+    for _ in range(2):
+        with pytest.raises(error):
+            guard.host_of(url)
+
+
+def test_a_guard_remembers_only_the_origin() -> None:
+    guard = UrlGuard(allow_private=False)
+    assert guard.host_of("https://T.me/s/durov") == "t.me"
+    assert guard.host_of("https://T.me/s/other?before=5#x") == "t.me"
+    with pytest.raises(InvalidURL):  # same origin, but a space in the path
+        guard.host_of("https://T.me/s/a b")
+    with pytest.raises(InvalidURL):  # a user name makes it another origin
+        guard.host_of("https://T.me@127.0.0.1/")
+    with pytest.raises(BlockedAddress):
+        guard.host_of("https://127.0.0.1/s/durov")
+    assert UrlGuard(allow_private=True).host_of("http://127.0.0.1:8080/x") == "127.0.0.1"
 
 
 def test_private_literals_pass_when_allowed() -> None:

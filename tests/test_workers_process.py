@@ -28,7 +28,13 @@ N = 1000
 
 
 def write_config(
-    path: Path, db_url: str, world: World, *, interval: str = "6h", lease: str = "2m"
+    path: Path,
+    db_url: str,
+    world: World,
+    *,
+    interval: str = "6h",
+    lease: str = "2m",
+    level: str = "INFO",
 ) -> Path:
     path.write_text(
         f"""
@@ -49,7 +55,7 @@ lease = "{lease}"
 max_concurrency = 32
 
 [logging]
-level = "INFO"
+level = "{level}"
 
 [sources.telegram]
 base_url = "{world.url()}"
@@ -157,6 +163,25 @@ async def test_poll_once_with_two_workers_polls_each_account_exactly_once(
     assert await count(database, leased) == 0
 
 
+async def test_poll_once_workers_are_forked_after_the_schema_check(
+    database: Database, db_url: str, world: World, tmp_path: Path, procs: list[Proc]
+) -> None:
+    # Forked, the workers start with the parent's imports; started as subprocesses each
+    # would import everything again. The migration's aiosqlite thread must not stop that.
+    handles = [f"fork{i:02d}" for i in range(20)]
+    for h in handles:
+        world.add_telegram(h, name=h, followers=10).post(f"{h} hello", at=hours_ago(5))
+    await seed(database, [("telegram", h) for h in handles])
+    config = write_config(tmp_path / "c.toml", db_url, world, level="DEBUG")
+    once = Proc()
+    procs.append(once)
+    await once.start("poll-once", "--all", "--workers", "2", "--config", str(config))
+    assert await once.finish() == 0, once.stderr.decode()[-3000:]
+    assert b"forking 2 poll-once workers" in once.stderr, once.stderr.decode()[-3000:]
+    assert b"as subprocesses" not in once.stderr
+    assert "polled 20 accounts" in once.stdout.decode()
+
+
 async def test_poll_once_workers_refuse_one_account(
     database: Database, db_url: str, world: World, tmp_path: Path, procs: list[Proc]
 ) -> None:
@@ -230,3 +255,21 @@ async def test_run_stops_with_2_when_a_worker_cannot_start(
     await run.start("run", "--workers", "2", "--config", str(config))
     assert await run.finish() == 2, run.stderr.decode()[-3000:]
     assert b"usage or configuration problem" in run.stderr
+
+
+def test_the_parent_waits_for_a_finishing_aiosqlite_thread() -> None:
+    # aiosqlite's thread runs a function of this name; Python calls the thread
+    # "Thread-N (_connection_worker_thread)". Left running, it stops the fork.
+    import threading
+    import time
+
+    from bot.cli.workers import settle_database_threads
+
+    def _connection_worker_thread() -> None:
+        time.sleep(0.3)
+
+    thread = threading.Thread(target=_connection_worker_thread)
+    thread.start()
+    assert thread.name.endswith("(_connection_worker_thread)")
+    settle_database_threads()
+    assert not thread.is_alive()

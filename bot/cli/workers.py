@@ -27,6 +27,7 @@ import argparse
 import asyncio
 import contextlib
 import ctypes
+import gc
 import json
 import logging
 import multiprocessing
@@ -253,10 +254,7 @@ def poll_in_workers(
     already imported, which is most of a pass's start-up), else started as subprocesses.
     """
     _migrate(settings)
-    for thread in threading.enumerate():
-        # aiosqlite's connection thread may still be finishing after the migration closed it.
-        if thread.name.endswith("_connection_worker_thread"):
-            thread.join(timeout=5)
+    settle_database_threads()
     t0 = time.perf_counter()
     if hasattr(os, "fork") and threading.active_count() == 1:
         log.debug("forking %d poll-once workers", count)
@@ -274,6 +272,15 @@ def poll_in_workers(
     return total, codes, shares
 
 
+def settle_database_threads(timeout: float = 5.0) -> None:
+    """Wait for aiosqlite's connection threads, still finishing after their engine closed."""
+    for thread in threading.enumerate():
+        # Python names it "Thread-N (_connection_worker_thread)" after its target: a
+        # thread left running here would make the parent start subprocesses, not fork.
+        if "_connection_worker_thread" in thread.name:
+            thread.join(timeout=timeout)
+
+
 def _forked(count: int, since: datetime, job: PollJob) -> list[tuple[int, PollStats | None]]:
     context = multiprocessing.get_context("fork")
     pipes = [context.Pipe(duplex=False) for _ in range(count)]
@@ -281,8 +288,12 @@ def _forked(count: int, since: datetime, job: PollJob) -> list[tuple[int, PollSt
         context.Process(target=_poll_child, args=(job, since, sender), name=f"poll-worker-{i}")
         for i, (_, sender) in enumerate(pipes)
     ]
+    # What the parent imported stays as it is: kept out of the workers' garbage
+    # collections (each full one would walk it all) and out of copy-on-write faults.
+    gc.freeze()
     for proc in procs:
         proc.start()
+    gc.unfreeze()
     for _, sender in pipes:
         sender.close()  # the children hold their ends: EOF comes when they finish
     outcomes: list[tuple[int, PollStats | None]] = []

@@ -7,12 +7,15 @@ log redaction patterns in case a host name itself looks like a secret.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import socket
 import ssl
 
 import aiohttp
+import httpx
 
+from bot.errors import FetchError, FetchTimeout
 from bot.logs import RedactingFilter
 
 _REDACT = RedactingFilter()
@@ -63,3 +66,17 @@ def _words(cause: BaseException) -> str:
     if isinstance(cause, OSError) and cause.errno:
         return _os_words(cause, "the server")
     return f"transport error ({type(cause).__name__})"
+
+
+def classify(exc: Exception) -> FetchError:
+    """Map a transport error to FetchTimeout or FetchError(network), its cause in words."""
+    # httpx-aiohttp maps every aiohttp connection error (refused, reset) to ConnectTimeout:
+    # judge by the original aiohttp error when there is one. A direct request raises the
+    # aiohttp error itself (its own cause, the OSError, would lose the address).
+    wrapped = isinstance(exc, httpx.HTTPError | httpx.InvalidURL)
+    cause = exc.__cause__ if wrapped and isinstance(exc.__cause__, Exception) else exc
+    if isinstance(cause, aiohttp.ServerTimeoutError | asyncio.TimeoutError | TimeoutError):
+        return FetchTimeout(str(cause) or "timeout", detail="the server did not answer in time")
+    if cause is exc and isinstance(exc, httpx.TimeoutException):
+        return FetchTimeout(str(exc) or "timeout", detail="the server did not answer in time")
+    return FetchError(f"{type(cause).__name__}: {cause}", detail=cause_in_words(cause))

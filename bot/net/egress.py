@@ -1,7 +1,7 @@
 """Egress: the addresses requests leave from, and how a platform's pool chooses one.
 
 An address is ``direct`` (our own) or one forward proxy. Each address keeps, per target
-host, its own request spacing, concurrency slots and 429 cooldown (a ``HostGate``), so a
+host, its own request spacing, concurrency slots and 429 cooldown (``limits.HostGate``), so a
 throttled address slows only its own share. A platform with ``proxies`` configured
 spreads its requests over them: every request goes to the address expected to start it
 soonest (least loaded: the later of its next pacing slot and now, plus what already
@@ -19,7 +19,6 @@ name in ``Host`` and in TLS SNI), so the proxy never resolves a name we did not 
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import socket
 import time
@@ -39,29 +38,6 @@ FAULT_REST_MAX = 900.0
 #: How long a checked target address is reused (as the direct connector's DNS cache).
 PIN_TTL = 30.0
 _PIN_CACHE_MAX = 4096
-
-
-class HostGate:
-    """Per (address, host): concurrency slots, request spacing and a Retry-After cooldown."""
-
-    def __init__(self, concurrency: int) -> None:
-        self.slots = asyncio.Semaphore(concurrency)
-        self.next_start = 0.0
-        self.blocked_until = 0.0
-        #: Requests that chose this gate and wait for one of its slots.
-        self.queued = 0
-
-    async def pace(self, rate: float) -> None:
-        """Wait for this gate's next slot at ``rate`` requests per second."""
-        now = time.monotonic()
-        start = max(now, self.next_start)
-        self.next_start = start + 1.0 / rate
-        if start > now:
-            await asyncio.sleep(start - now)
-
-    def expected_start(self, now: float, rate: float) -> float:
-        """When a request chosen now would start here, judged by the queue ahead of it."""
-        return max(now, self.next_start) + self.queued / rate
 
 
 class Egress:

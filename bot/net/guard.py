@@ -120,6 +120,52 @@ def check_url(url: str, *, allow_private: bool) -> str:
     return url
 
 
+#: Hosts whose verdict one ``UrlGuard`` remembers (a poller reads from a few hosts).
+_VERDICTS_MAX = 1024
+
+
+class UrlGuard:
+    """``check_url`` for one client, remembering each accepted origin.
+
+    Every check but the one for control characters depends only on the scheme and the
+    netloc, which end at the first "/", "?" or "#" after "://": a URL starting with an
+    origin already accepted needs no second parse. Refusals are not kept (they raise
+    every time). Per client, not per process: a test may change ``refusal``.
+    """
+
+    def __init__(self, *, allow_private: bool) -> None:
+        self.allow_private = allow_private
+        #: "http://host:port" as written -> the host, lower-cased.
+        self._hosts: dict[str, str] = {}
+
+    def host_of(self, url: str) -> str:
+        """Refuse what ``check_url`` refuses; else the URL's host, lower-cased."""
+        if _CONTROL.search(url):
+            check_url(url, allow_private=self.allow_private)  # raises, in its words
+        origin = _origin(url)
+        host = self._hosts.get(origin)
+        if host is None:
+            check_url(url, allow_private=self.allow_private)
+            host = (urlsplit(url).hostname or "").lower()
+            if len(self._hosts) >= _VERDICTS_MAX:
+                self._hosts.clear()
+            self._hosts[origin] = host
+        return host
+
+
+def _origin(url: str) -> str:
+    """``url`` up to the end of its netloc (all of it when there is no "://")."""
+    start = url.find("://")
+    if start < 0:
+        return url
+    end = len(url)
+    for stop in "/?#":
+        found = url.find(stop, start + 3)
+        if 0 <= found < end:
+            end = found
+    return url[:end]
+
+
 class GuardedResolver(AbstractResolver):
     """Resolves names with ``inner`` and refuses the name if any answer is not public."""
 
