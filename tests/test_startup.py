@@ -67,11 +67,11 @@ _IMPORTED = re.compile(r"^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)\s*$", re.M)
 )
 def test_the_config_reads_a_port_as_sqlalchemy_does(url: str) -> None:
     try:
-        expected: int | None | str = make_url(url).port
+        expected: int | str | None = make_url(url).port
     except ValueError:
         expected = "ValueError"
     try:
-        port: int | None | str = database_port(url)
+        port: int | str | None = database_port(url)
     except ValueError:
         port = "ValueError"
     assert port == expected
