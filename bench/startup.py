@@ -9,6 +9,8 @@ away), it runs, interleaved, R times each:
   without (``FLOOR``), and that plus the ones it imports today that are not ours to drop
   (``FLOOR_TODAY``: numpy for the same-text sketches, httpx, asyncpg, prometheus_client,
   PyStemmer, SQLAlchemy's PostgreSQL dialect);
+- the floor without pydantic-settings (pydantic's models and asyncio instead), to show
+  what that library adds;
 - ``python -c pass``: the interpreter itself.
 
 For each: the median wall seconds and the median CPU seconds (user+system of the child,
@@ -48,6 +50,10 @@ from bot.store.models import Account
 FLOOR = (
     "sqlalchemy.ext.asyncio, sqlalchemy.orm, aiosqlite, aiohttp, pydantic_settings, "
     "selectolax.lexbor"
+)
+#: The floor with pydantic's models but not pydantic-settings: what that library costs.
+FLOOR_NO_SETTINGS = FLOOR.replace(
+    "pydantic_settings", "pydantic.main, pydantic.types, pydantic.functional_validators, asyncio"
 )
 FLOOR_TODAY = (
     FLOOR + ", numpy, Stemmer, prometheus_client, httpx, asyncpg, sqlalchemy.dialects.postgresql"
@@ -117,6 +123,7 @@ def _measure(url: str, n: int, runs: int, before: Path | None) -> dict[str, Any]
         commands["before"] = (poll, _env(url, before))
     commands |= {
         "floor": ([sys.executable, "-c", f"import {FLOOR}"], here),
+        "floor_no_settings": ([sys.executable, "-c", f"import {FLOOR_NO_SETTINGS}"], here),
         "floor_today": ([sys.executable, "-c", f"import {FLOOR_TODAY}"], here),
         "python": ([sys.executable, "-c", "pass"], here),
     }
