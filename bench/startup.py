@@ -6,11 +6,10 @@ away), it runs, interleaved, R times each:
 - ``python -m bot poll-once`` of this checkout (and of ``--before DIR``, another checkout,
   when given: the figure to compare, measured in the same run);
 - the floor: ``python -c "import ..."`` of the libraries the polling path cannot do
-  without (``FLOOR``), and that plus the ones it imports today that are not ours to drop
+  without (``FLOOR``; ``FLOOR_ISSUE`` is the issue's list, with pydantic-settings), and
+  that plus the ones it imports today that are not start-up code's to drop
   (``FLOOR_TODAY``: numpy for the same-text sketches, httpx, asyncpg, prometheus_client,
   PyStemmer, SQLAlchemy's PostgreSQL dialect);
-- the floor without pydantic-settings (pydantic's models and asyncio instead), to show
-  what that library adds;
 - ``python -c pass``: the interpreter itself.
 
 For each: the median wall seconds and the median CPU seconds (user+system of the child,
@@ -47,14 +46,17 @@ from bench.common import ROOT, drop_database, fresh_database, now_utc, rnd, seed
 from bot.store.engine import Database
 from bot.store.models import Account
 
-FLOOR = (
+#: The issue's floor: what polling cannot do without, pydantic-settings included.
+FLOOR_ISSUE = (
     "sqlalchemy.ext.asyncio, sqlalchemy.orm, aiosqlite, aiohttp, pydantic_settings, "
     "selectolax.lexbor"
 )
-#: The floor with pydantic's models but not pydantic-settings: what that library costs.
-FLOOR_NO_SETTINGS = FLOOR.replace(
+#: The floor now that the environment is read without pydantic-settings: pydantic's
+#: models (and asyncio, which pydantic-settings imported) in its place.
+FLOOR = FLOOR_ISSUE.replace(
     "pydantic_settings", "pydantic.main, pydantic.types, pydantic.functional_validators, asyncio"
 )
+#: The floor plus what the path imports today that is not start-up code's to drop.
 FLOOR_TODAY = (
     FLOOR + ", numpy, Stemmer, prometheus_client, httpx, asyncpg, sqlalchemy.dialects.postgresql"
 )
@@ -122,8 +124,8 @@ def _measure(url: str, n: int, runs: int, before: Path | None) -> dict[str, Any]
     if before is not None:
         commands["before"] = (poll, _env(url, before))
     commands |= {
+        "floor_issue": ([sys.executable, "-c", f"import {FLOOR_ISSUE}"], here),
         "floor": ([sys.executable, "-c", f"import {FLOOR}"], here),
-        "floor_no_settings": ([sys.executable, "-c", f"import {FLOOR_NO_SETTINGS}"], here),
         "floor_today": ([sys.executable, "-c", f"import {FLOOR_TODAY}"], here),
         "python": ([sys.executable, "-c", "pass"], here),
     }
