@@ -4,14 +4,22 @@ History comes from ``bench.queries.generate`` (``--accounts`` officials with one
 each, ``--days`` of readings and posts, all in one watchlist ``bench``). A real
 ``WebServer`` serves it on loopback and an aiohttp client asks for the report page:
 
-- ``cold``: every request renders (the page cache off): what one rendering costs;
+- ``cold``: every request renders (the page cache off): what one rendering costs, in
+  wall time and in this process's CPU time (server and client share the process);
 - ``warm``: the same link asked again and again (the shared-link case);
-- ``churn``: as warm, while a writer adds a snapshot every 0.5 s, so the data version
-  changes all the time (a live poller) and pages are re-rendered in the background;
+- ``churn``: as warm, while a writer adds a snapshot and a post every 0.5 s, so the data
+  version changes all the time (a live poller) and pages are re-rendered in the
+  background; ``renders`` and ``served_age_max_s`` (the oldest page a reader got, by its
+  Last-Modified) say how current the pages stayed;
 - ``304``: revalidation with the page's ETag.
 
+A generated database is vacuumed before timing (``VACUUM (ANALYZE)`` on PostgreSQL): a
+bulk load leaves the visibility map and the BRIN summaries unset, which autovacuum sets
+on a live database; without it one rendering reads the whole snapshots table.
+
 ``python -m bench.web --db postgres --accounts 5000 --days 365 --keep`` prints one JSON
-line (``--reuse URL`` times a kept database again without generating).
+line (``--reuse URL`` times a kept database again without generating; the churn's rows
+stay in it).
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import os
 import socket
 import time
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
@@ -32,7 +41,7 @@ from bench.common import drop_database, fresh_database, percentile, rnd
 from bench.queries import generate
 from bot.config import Settings
 from bot.store.engine import Database
-from bot.store.models import Snapshot
+from bot.store.models import Post, Snapshot
 from bot.web.cache import PageCache
 from bot.web.limits import RateLimiter
 from bot.web.server import WebServer
@@ -52,35 +61,63 @@ async def _times(
     # ``count`` requests, or as many as fit in ``seconds`` when that is given.
     samples: list[float] = []
     statuses: set[int] = set()
+    oldest = 0.0
     until = time.perf_counter() + seconds
+    cpu = time.process_time()
     async with aiohttp.ClientSession() as http:
         while len(samples) < count or time.perf_counter() < until:
             start = time.perf_counter()
             async with http.get(base + PAGE, headers=headers or {}) as response:
                 await response.read()
                 statuses.add(response.status)
+                made = response.headers.get("Last-Modified")
             samples.append((time.perf_counter() - start) * 1000)
+            if made:
+                age = (datetime.now(UTC) - parsedate_to_datetime(made)).total_seconds()
+                oldest = max(oldest, age)
     return {
         "p50_ms": rnd(percentile(samples, 50)),
         "p95_ms": rnd(percentile(samples, 95)),
+        "max_ms": rnd(max(samples)),
+        "cpu_ms_per_request": rnd((time.process_time() - cpu) * 1000 / len(samples)),
         "n": len(samples),
         "status": sorted(statuses),
+        "served_age_max_s": rnd(oldest, 1),
     }
 
 
 async def _churn(db: Database, stop: asyncio.Event) -> int:
-    # A live poller: a new snapshot every half second changes the data version.
+    # A live poller: a new snapshot and a new post every half second change the version.
     written = 0
     while not stop.is_set():
+        now = datetime.now(UTC)
+        account = 1 + written % 100
         async with db.engine.begin() as conn:
             await conn.execute(
                 insert(Snapshot),
-                [{"account_id": 1 + written % 100, "observed_at": datetime.now(UTC),
-                  "followers": 1000 + written}],
+                [{"account_id": account, "observed_at": now, "followers": 1000 + written}],
+            )
+            await conn.execute(
+                insert(Post),
+                [{"account_id": account, "platform_post_id": f"churn-{now.timestamp()}",
+                  "published_at": now, "text": "churn", "first_seen_at": now,
+                  "last_seen_at": now}],
             )  # fmt: skip
         written += 1
         await asyncio.sleep(0.5)
     return written
+
+
+async def _vacuum(url: str) -> None:
+    # What autovacuum does on a live database: the visibility map and BRIN summaries.
+    db = Database(url)
+    try:
+        async with db.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            vacuum = "VACUUM (ANALYZE)" if db.dialect == "postgresql" else "ANALYZE"
+            await conn.exec_driver_sql(vacuum)
+    finally:
+        await db.close()
 
 
 async def _serve(url: str, *, cache: PageCache | None) -> tuple[WebServer, str]:
@@ -111,10 +148,13 @@ async def measure(url: str, *, requests: int, cold: int, churn: float) -> dict[s
             etag = response.headers["ETag"]
         out["304"] = await _times(base, requests, {"If-None-Match": etag})
         stop = asyncio.Event()
+        renders_before = server.site.cache.renders
         writer = asyncio.create_task(_churn(server.site.db, stop))
         out["churn"] = await _times(base, 0, seconds=churn)
         stop.set()
-        out["churn"]["snapshots_written"] = await writer
+        out["churn"]["rows_written"] = await writer
+        await server.site.cache.wait_refreshed()
+        out["churn"]["renders"] = server.site.cache.renders - renders_before
         out["cache"] = {
             "renders": server.site.cache.renders,
             "stale_served": server.site.cache.stale,
@@ -137,6 +177,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 made = await generate(db, args.accounts, args.days, mode="change")
             finally:
                 await db.close()
+        if not args.reuse or args.vacuum:
+            await _vacuum(url)
         timings = await measure(url, requests=args.requests, cold=args.cold, churn=args.churn)
     finally:
         if not args.keep and not args.reuse:
@@ -148,7 +190,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "days": None if args.reuse else args.days,
         **made,
         **timings,
-        "loadavg_1m": rnd(os.getloadavg()[0], 2),
+        "loadavg": [rnd(x, 2) for x in os.getloadavg()],
     }
 
 
@@ -163,6 +205,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--churn", type=float, default=20.0, help="seconds of requests under churn")
     parser.add_argument("--keep", action="store_true", help="keep the generated database")
     parser.add_argument("--reuse", metavar="URL", help="time a database kept by --keep")
+    parser.add_argument("--vacuum", action="store_true", help="vacuum a --reuse database first")
     args = parser.parse_args(argv)
     print(json.dumps(asyncio.run(run(args))), flush=True)
 

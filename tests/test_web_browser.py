@@ -63,9 +63,7 @@ async def test_report_shows_the_numbers_and_the_leaders(demo_url: str, page: Any
         activity = await page.inner_text("#activity")
         names = await page.locator("#leaders td.name").all_inner_texts()
         await _shot(page, "report-en")
-    assert activity.replace("\xa0", " ").startswith(
-        "7 of the 24 members posted in the last 30 days"
-    )
+    assert activity.replace("\xa0", " ").startswith("7 of the 24 members posted in the last 7 days")
     assert [n.split()[1] for n in names[:3]] == list(LEADERS)
 
 
@@ -84,7 +82,7 @@ async def test_language_switch_follows_links(demo_url: str, page: Any) -> None:
     assert ru.startswith("Отчёт: kz-government, Facebook")
     assert kk.startswith("Есеп: kz-government, Facebook")
     assert "platform=facebook" in url
-    assert activity.replace("\xa0", " ").startswith("24 мүшенің ішінде соңғы 30")
+    assert activity.replace("\xa0", " ").startswith("24 мүшенің ішінде соңғы 7")
     assert ": 7 (" in activity
 
 
@@ -131,3 +129,18 @@ async def test_screenshots_of_the_main_pages(demo_url: str, page: Any) -> None:
             assert response.status == 200, path
             await _shot(page, name)
     assert len(list(ARTIFACTS.glob("*.png"))) >= len(pages)
+
+
+async def test_evidence_page_is_linked_and_styled_under_the_policy(
+    demo_url: str, page: Any
+) -> None:
+    async with serving(demo_url) as (_, base):
+        await page.goto(base + "/o/bagdat-musin?lang=en")
+        await page.click("li.post p.evidence a >> nth=0")
+        heading = await page.inner_text("h1")
+        body = await page.locator("body").bounding_box()
+        await _shot(page, "evidence-en")
+    assert heading.startswith("Evidence of a post: Bagdat Musin")
+    # the page's inline stylesheet applied (allowed by its hash): 60rem wide, not 1100px
+    assert body is not None
+    assert body["width"] < 1000

@@ -15,9 +15,12 @@ import defusedxml.ElementTree as SafeXML
 import pytest
 from multidict import CIMultiDict
 
-from bot.i18n import format_duration, t
+from bot.commands.report_common import count_text
+from bot.i18n import format_datetime, format_duration, t
 from bot.reports.cabinet import cabinet_report
 from bot.store.engine import Database
+from bot.web.limits import RateLimiter
+from bot.web.server import WebServer
 from tests.web_world import (
     EVIL_NAME,
     EVIL_SLUG,
@@ -25,8 +28,10 @@ from tests.web_world import (
     MEMBERS,
     POSTED,
     PRIVATE_TITLE,
+    free_port,
     make_demo_database,
     serving,
+    web_settings,
 )
 
 REPORT = "/w/kz-government?platform=facebook"
@@ -35,7 +40,8 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 
 @pytest.fixture(scope="module")
 def demo_url(tmp_path_factory: pytest.TempPathFactory, pg_url: str | None) -> str:
-    return make_demo_database(tmp_path_factory.mktemp("web"), pg_url)
+    # The issue's "Done means" demo, exactly: `govwatch demo --duration 60 --no-input`.
+    return make_demo_database(tmp_path_factory.mktemp("web"), pg_url, exact=True)
 
 
 def _text(html: str) -> str:
@@ -57,7 +63,7 @@ async def test_report_says_7_of_24_and_the_leaders_in_each_language(
     page = _text(body.decode())
     share = t(loc, "reports.share.under_third")
     sentence = t(loc, "reports.report.activity", k=POSTED, m=MEMBERS,
-                 period=format_duration(timedelta(days=30), loc), share=share)  # fmt: skip
+                 period=format_duration(timedelta(days=7), loc), share=share)  # fmt: skip
     assert sentence in page
     leaders_table = page[page.index(t(loc, "web.leaders_followers")) :]
     names = {
@@ -155,7 +161,7 @@ async def test_csv_and_json_carry_the_reports_numbers(demo_url: str) -> None:
         async with db.sessions() as session:
             report = await cabinet_report(
                 session, watchlist="kz-government", platform="facebook",
-                period=timedelta(days=30), now=now,
+                period=timedelta(days=7), now=now,
             )  # fmt: skip
     finally:
         await db.close()
@@ -224,3 +230,76 @@ async def test_official_page_has_accounts_chart_posts_and_events(demo_url: str) 
     assert "musin_digital" in html
     assert "A post was deleted" in html
     assert "deleted " in _text(html)
+
+
+async def test_events_link_the_evidence_instead_of_the_chat_button(demo_url: str) -> None:
+    """Was: "…in the evidence file (🧾 Evidence)." on the web, a button no page has."""
+    async with serving(demo_url) as (_, base):
+        _, _, events = await _get(base, "/events?lang=en")
+        _, _, official = await _get(base, "/o/bagdat-musin?lang=en")
+        _, _, feed = await _get(base, "/events.atom?lang=en")
+        html = events.decode()
+        links = re.findall(r'href="(/evidence/e\d+)\?lang=en"', html)
+        posts = re.findall(r'href="(/evidence/p\d+)\?lang=en"', official.decode())
+        assert links
+        assert posts  # the deleted post on Musin's page
+        status, headers, page = await _get(base, links[0] + "?lang=en")
+        _, json_headers, raw = await _get(base, posts[0] + ".json")
+        wrong = ("/evidence/e999999", "/evidence/x1", "/evidence/p0", "/evidence/e1.zip")
+        missing = [(await _get(base, p))[0] for p in wrong]
+    for body in (events, official, feed):
+        assert t("en", "alert.button.evidence").encode() not in body
+        assert "🧾".encode() not in body
+    assert b"/evidence/e" in feed
+    assert status == 200
+    assert headers["Content-Type"].startswith("text/html")
+    # the page's own inline style is allowed by its hash, and nothing else
+    csp = headers["Content-Security-Policy"]
+    assert re.search(r"style-src 'sha256-[A-Za-z0-9+/=]+'", csp), csp
+    assert "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp
+    assert headers["X-Frame-Options"] == "DENY"
+    assert b"<style>" in page
+    assert PRIVATE_TITLE.encode() not in page
+    assert json_headers["Content-Type"].startswith("application/json")
+    document = json.loads(raw)
+    assert document["format"] == "govwatch-evidence/1"
+    assert document["account"]["handle"] == "musin_digital"
+    assert document["post"]["deleted"] is True
+    assert missing == [404] * 4
+
+
+async def test_numbers_per_language_and_times_in_the_configured_zone(demo_url: str) -> None:
+    now = datetime.now(UTC)
+    db = Database(demo_url)
+    try:
+        async with db.sessions() as session:
+            report = await cabinet_report(
+                session, watchlist="kz-government", platform="facebook",
+                period=timedelta(days=7), now=now,
+            )  # fmt: skip
+    finally:
+        await db.close()
+    leader = report.leaders(1)[0]
+    assert leader.followers is not None
+    assert leader.followers > 10_000  # wide enough to show the thousands separator
+    settings = web_settings(demo_url, listen="127.0.0.1", port=free_port())
+    settings = settings.model_copy(
+        update={"i18n": settings.i18n.model_copy(update={"timezone": "Europe/London"})}
+    )
+    server = WebServer(settings, db=Database(demo_url), clock=lambda: now,
+                       limiter=RateLimiter(1000))  # fmt: skip
+    await server.start()
+    base = f"http://127.0.0.1:{settings.web.port}"
+    pages = {}
+    try:
+        for loc in ("ru", "kk", "en"):
+            pages[loc] = (await _get(base, f"{REPORT}&lang={loc}"))[2].decode()
+    finally:
+        await server.stop()
+        await server.site.db.close()
+    for loc, html in pages.items():
+        assert count_text(loc, leader.followers) in html, loc
+        assert format_datetime(now, loc, tz="Europe/London") in html, loc
+        assert "Asia/Almaty" not in html, loc
+    assert count_text("en", leader.followers) != count_text("ru", leader.followers)

@@ -223,17 +223,17 @@ def test_web_settings_defaults() -> None:
     web = WebSettings.model_validate({"base_url": "https://watch.example/news/"})
     assert (web.enabled, web.listen, web.port) == (False, "127.0.0.1", 8080)
     assert web.base_url == "https://watch.example/news"
-    assert web.period == timedelta(days=30)
+    assert web.period == timedelta(days=7)
 
 
 @pytest.mark.parametrize(
     ("period", "platform", "expected"),
     [
-        ("7d", "facebook", (timedelta(days=7), "facebook")),
+        ("30d", "facebook", (timedelta(days=30), "facebook")),
         ("1y", None, (timedelta(days=365), None)),
-        ("5d", "telegram", (timedelta(days=30), "telegram")),
-        ("3660d", "nope", (timedelta(days=30), None)),
-        (None, "<script>", (timedelta(days=30), None)),
+        ("5d", "telegram", (timedelta(days=7), "telegram")),
+        ("3660d", "nope", (timedelta(days=7), None)),
+        (None, "<script>", (timedelta(days=7), None)),
     ],
 )
 async def test_links_choose_only_offered_periods_and_known_platforms(
@@ -261,3 +261,39 @@ def test_report_view_lists_at_most_a_hundred_names_then_says_how_many_more() -> 
     assert more == "and 50 more"
     assert view.activity is not None
     assert view.activity.startswith("0 of the 150 members posted")
+
+
+async def test_page_cache_renders_new_data_at_most_every_min_interval() -> None:
+    cache = PageCache(max_age=60, min_interval=0.05)
+    made: list[int] = []
+
+    async def make() -> Page:
+        made.append(1)
+        return Page(f"v{len(made)}".encode(), "text/plain", NOW)
+
+    await cache.get("k", 1, make)
+    # the data moves on at once: the page stays, nothing renders
+    assert [(await cache.get("k", v, make)).body for v in (2, 3, 4)] == [b"v1"] * 3
+    await cache.wait_refreshed()
+    assert len(made) == 1
+    await asyncio.sleep(0.06)
+    assert (await cache.get("k", 5, make)).body == b"v1"  # served while it renders
+    await cache.wait_refreshed()
+    assert (await cache.get("k", 5, make)).body == b"v2"
+    assert len(made) == 2
+
+
+async def test_page_cache_runs_a_bounded_number_of_renderings_at_once() -> None:
+    cache = PageCache(max_age=60, renderers=2)
+    running = peak = 0
+
+    async def make() -> Page:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.01)
+        running -= 1
+        return Page(b"x", "text/plain", NOW)
+
+    await asyncio.gather(*(cache.get(f"k{n}", 1, make) for n in range(8)))
+    assert peak == 2

@@ -86,8 +86,8 @@ class WebSettings(Section):
     #: The site's public address (``https://watch.example.org``): absolute links in feeds.
     base_url: str | None = None
     title: str = "govwatch"
-    #: The report's period when a link names none (30 days: the newspaper's count).
-    period: Duration = timedelta(days=30)
+    #: The report's period when a link names none (7 days, as /report counts).
+    period: Duration = timedelta(days=7)
     #: A page is rendered again at most this often while the data stays the same.
     cache_for: Duration = timedelta(seconds=60)
     #: Requests per minute one address may make (429 beyond it).

@@ -52,7 +52,7 @@ ROSTER = Path(__file__).with_name("roster.toml")
 WATCHLIST = "kz-government"
 #: Over 30 days: the quiet minister falls silent for 7 days during the demo, and still
 #: counts among the seven who used Facebook.
-FINAL_REPORT = f"/report {WATCHLIST} facebook 30d"
+FINAL_REPORT = f"/report {WATCHLIST} facebook 7d"
 SUBSCRIBE = "/subscribe all posts followers silence account sources"
 #: Real seconds between polls of one account in the demo.
 POLL_EVERY = timedelta(seconds=3)

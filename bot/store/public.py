@@ -43,6 +43,8 @@ class PublicEvent:
 class PublicPost:
     """A post as the official's page lists it."""
 
+    #: The post's row id (the address of its evidence page).
+    id: int
     platform: str
     url: str | None
     published_at: datetime | None
@@ -103,7 +105,7 @@ async def recent_posts(
     if not account_ids:
         return []
     stmt = (
-        select(Account.platform, Post.url, Post.published_at, Post.text, Post.edited,
+        select(Post.id, Account.platform, Post.url, Post.published_at, Post.text, Post.edited,
                Post.deleted, Post.deleted_at, Post.versions)
         .join(Account, Account.id == Post.account_id)
         .where(Post.account_id.in_(list(account_ids)), Post.published_at.is_not(None))
@@ -111,8 +113,8 @@ async def recent_posts(
         .limit(limit)
     )  # fmt: skip
     return [
-        PublicPost(str(p), u, at, text or "", bool(e), bool(d), dat, int(v or 1))
-        for p, u, at, text, e, d, dat, v in (await session.execute(stmt)).all()
+        PublicPost(int(i), str(p), u, at, text or "", bool(e), bool(d), dat, int(v or 1))
+        for i, p, u, at, text, e, d, dat, v in (await session.execute(stmt)).all()
     ]
 
 

@@ -7,6 +7,12 @@ When the data has moved on (or the page is older than ``max_age``) but the page 
 is younger than twice ``max_age``, it is served while one background task renders the
 new one (stale-while-revalidate), so neither a poller that changes the data every second
 nor a slow report makes readers wait for a rendering.
+
+Two bounds keep the database's share small however often the data changes and however
+many pages are asked for: a page is rendered again for new data at most every
+``min_interval`` seconds (a poller writing every second does not make a page render every
+second), and at most ``renderers`` renderings run at once, all pages together (a crawler
+asking for every language, period and platform queues them).
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ class Page:
     content_type: str
     made_at: datetime
     status: int = 200
+    #: A Content-Security-Policy of its own (else the site's).
+    csp: str | None = None
     #: A strong validator: the body's hash (computed once, when the page is made).
     etag: str = field(init=False, default="")
 
@@ -49,9 +57,18 @@ class PageCache:
     """An LRU of pages; an entry serves while the version holds and it is younger than
     ``max_age`` seconds."""
 
-    def __init__(self, *, size: int = 512, max_age: float = 60.0) -> None:
+    def __init__(
+        self,
+        *,
+        size: int = 512,
+        max_age: float = 60.0,
+        min_interval: float = 0.0,
+        renderers: int = 2,
+    ) -> None:
         self._size = size
         self._max_age = max_age
+        self._min_interval = min(min_interval, max_age)
+        self._renderers = asyncio.Semaphore(renderers)
         self._items: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._locks: dict[Hashable, asyncio.Lock] = {}
         self._refreshing: dict[Hashable, asyncio.Task[Page]] = {}
@@ -61,9 +78,12 @@ class PageCache:
 
     def _fresh(self, key: Hashable, version: Hashable) -> Page | None:
         entry = self._items.get(key)
-        if entry is None or entry.version != version:
+        if entry is None:
             return None
-        if time.monotonic() - entry.born > self._max_age:
+        age = time.monotonic() - entry.born
+        if entry.version != version and age >= self._min_interval:
+            return None
+        if age > self._max_age:
             return None
         self._items.move_to_end(key)
         return entry.page
@@ -107,7 +127,8 @@ class PageCache:
             if page is not None:
                 self.hits += 1
                 return page
-            page = await make()
+            async with self._renderers:
+                page = await make()
             self.renders += 1
             self._items[key] = _Entry(version, page, time.monotonic())
             self._items.move_to_end(key)

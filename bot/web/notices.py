@@ -1,7 +1,8 @@
 """Events as the site lists them: the notifier's own alert text (``notify.render``), as HTML.
 
 The same words a chat receives (a deleted post's text and when it vanished, an edit's
-removed and added words), without the chat's buttons.
+removed and added words), without the chat's buttons: where a chat offers the evidence
+button, the site links the post's evidence page (``bot.web.evidence``) instead.
 """
 
 from __future__ import annotations
@@ -13,9 +14,13 @@ from urllib.parse import quote
 
 from markupsafe import Markup
 
+from bot.i18n import t
 from bot.names import localized_name
 from bot.notify.render import render_event
+from bot.reply import Paragraph, Reply
+from bot.store.evidence import POST_EVENTS
 from bot.store.public import PublicEvent
+from bot.web.evidence import event_href
 from bot.web.markup import reply_html
 
 
@@ -30,6 +35,8 @@ class EventItem:
     at: datetime
     summary: str
     html: Markup
+    #: The address of the post's evidence page (post events only).
+    evidence: str | None = None
 
 
 def event_items(
@@ -44,6 +51,9 @@ def event_items(
     for found in events:
         event, official = found.event, found.official
         reply = render_event(event, official=official, account=found.account, locale=loc, tz=tz)
+        post_event = event.kind in POST_EVENTS and bool(event.id)
+        if post_event:
+            reply = _without_button_words(reply, t(loc, "alert.button.evidence"))
         slug = official.slug if official is not None else None
         if slug is None and slugs and event.official_id is not None:
             slug = slugs.get(event.official_id)
@@ -56,6 +66,19 @@ def event_items(
                 at=event.detected_at or event.occurred_at,
                 summary=reply.summary or event.kind,
                 html=reply_html(reply, skip_first=True),
+                evidence=event_href(int(event.id)) if post_event else None,
             )
         )
     return items
+
+
+def _without_button_words(reply: Reply, button: str) -> Reply:
+    """``reply`` without the lines that point at the chat's evidence button (the page
+    links the evidence instead)."""
+    blocks = tuple(
+        Paragraph(tuple(line for line in b.lines if not any(button in s.text for s in line)))
+        if isinstance(b, Paragraph)
+        else b
+        for b in reply.blocks
+    )
+    return Reply(blocks=blocks, summary=reply.summary)

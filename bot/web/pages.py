@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from bot.commands.report_common import count_text, period_text, platform_name
 from bot.config import Settings
@@ -24,10 +24,12 @@ from bot.reports import member_history
 from bot.reports.cabinet import cabinet_report, report_csv
 from bot.reports.card import OfficialCard, official_card
 from bot.reports.charts import account_series
+from bot.reports.evidence import Found, find_by_event, find_by_row, load_evidence
 from bot.reports.scope import UnknownWatchlist, parse_period, period_label
 from bot.reports.silence import silent_officials
 from bot.store import public
 from bot.store.engine import Database
+from bot.web import evidence as web_evidence
 from bot.web import opendata, views
 from bot.web.cache import Page, PageCache, VersionClock
 from bot.web.feeds import Entry, atom
@@ -38,6 +40,9 @@ from bot.web.svg import Line, line_chart
 HTML = "text/html; charset=utf-8"
 CHART_POINTS = 60
 CHART_PERIOD = timedelta(days=30)
+#: A page is rendered again for new data at most this often (seconds): under a poller
+#: that writes every second a hot page costs one rendering per 10 s, not one per write.
+REFRESH_EVERY = 10.0
 
 
 def chart_start(card: OfficialCard, now: datetime) -> datetime:
@@ -65,7 +70,9 @@ class Site:
         self.tz = settings.i18n.timezone
         self.default_locale = settings.i18n.default_locale
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.cache = cache or PageCache(max_age=self.web.cache_for.total_seconds())
+        self.cache = cache or PageCache(
+            max_age=self.web.cache_for.total_seconds(), min_interval=REFRESH_EVERY
+        )
         self.versions = VersionClock(self._read_version)
         self.env = Environment(
             loader=PackageLoader("bot.web", "templates"),
@@ -293,7 +300,7 @@ class Site:
                 title=item.summary,
                 updated=item.at,
                 link=self.base_url + self.href(item.page, loc) if item.page else None,
-                html=str(item.html),
+                html=str(item.html) + self._evidence_html(item.evidence, loc),
             )
             for item in items
         ]
@@ -307,6 +314,13 @@ class Site:
             lang=loc,
         )
         return Page(body, "application/atom+xml; charset=utf-8", now)
+
+    def _evidence_html(self, path: str | None, loc: str) -> str:
+        # The feed's entries link the evidence page as the site's lists do.
+        if path is None:
+            return ""
+        url = escape(self.base_url + self.href(path, loc))
+        return f'<p><a href="{url}">{escape(t(loc, "web.evidence"))}</a></p>'
 
     async def data(
         self, name: str, fmt: str, loc: str, period: timedelta, platform: str | None
@@ -333,6 +347,30 @@ class Site:
         body = json.dumps(opendata.report_json(report, loc, history), ensure_ascii=False, indent=1)
         return Page(body.encode("utf-8"), "application/json; charset=utf-8", now)
 
+    async def evidence(self, ref: str, loc: str) -> Page | None:
+        """A post's evidence page (or its JSON document), None when there is no such post."""
+        found = web_evidence.parse_ref(ref)
+        if found is None:
+            return None
+        page = await self.cached(("evidence", ref, loc), lambda: self._evidence(found, loc))
+        return None if page.status == 404 else page
+
+    async def _evidence(self, ref: web_evidence.EvidenceRef, loc: str) -> Page:
+        now = self.clock()
+        async with self.db.sessions() as session:
+            number = ref.number
+            found = await (find_by_event if ref.kind == "e" else find_by_row)(session, number)
+            files = None
+            if isinstance(found, Found):
+                files = await load_evidence(
+                    session, found.post, generated_at=now, locale=loc, tz=self.tz
+                )
+        if files is None:
+            return Page(b"", HTML, now, status=404)
+        if ref.json:
+            return Page(files.json, "application/json; charset=utf-8", now)
+        return Page(files.html, HTML, now, csp=web_evidence.page_csp(files.html))
+
     def not_found(self, loc: str) -> Page:
         """The 404 page."""
         page = self._render("message.html", loc, "/", message=t(loc, "web.not_found"))
@@ -357,7 +395,5 @@ def _post(post: public.PublicPost, loc: str, tz: str) -> dict[str, Any]:
         "deleted": t(loc, "web.deleted", when=views.when(post.deleted_at, loc, tz))
         if post.deleted
         else None,
-        "evidence": t(loc, "web.evidence", link=post.url)
-        if (post.edited or post.deleted) and post.url
-        else None,
+        "evidence": web_evidence.post_href(post.id) if post.edited or post.deleted else None,
     }

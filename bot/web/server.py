@@ -75,6 +75,7 @@ class WebServer:
         get("/events", self._events)
         get("/events.atom", self._events_feed)
         get("/data/{file}", self._data)
+        get("/evidence/{ref}", self._evidence)
         get("/static/site.css", self._css)
         return app
 
@@ -143,7 +144,8 @@ class WebServer:
                     status=503, text="Temporarily unavailable.", headers={"Retry-After": "30"}
                 )
         frames = "*" if embed else "'none'"
-        response.headers["Content-Security-Policy"] = _CSP.format(frames=frames)
+        # A page with a policy of its own (the evidence page's inline style) keeps it.
+        response.headers.setdefault("Content-Security-Policy", _CSP.format(frames=frames))
         response.headers.update(_HEADERS)
         if embed:
             # Another site's article loads it in a frame.
@@ -159,6 +161,8 @@ class WebServer:
             "Content-Type": page.content_type,
             "Vary": "Accept-Language",
         }
+        if page.csp is not None:
+            headers["Content-Security-Policy"] = page.csp
         if page.status != 200:
             headers["Cache-Control"] = "no-store"
             return web.Response(body=page.body, status=page.status, headers=headers)
@@ -212,6 +216,10 @@ class WebServer:
         )
         page = await self.site.data(name, fmt, self._locale(request), period, platform)
         return self._page(request, page)
+
+    async def _evidence(self, request: web.Request) -> web.StreamResponse:
+        ref, loc = request.match_info["ref"], self._locale(request)
+        return self._page(request, await self.site.evidence(ref, loc))
 
     async def _css(self, request: web.Request) -> web.StreamResponse:
         page = Page(_CSS, "text/css; charset=utf-8", _STARTED)
