@@ -3,8 +3,8 @@
 The guard runs the real command in a subprocess under ``python -X importtime`` over a
 loopback world and reads which modules it imported: no chat SDK, no charts, no
 templates, no language models, no browser, no Alembic once the schema is current, no
-feedparser when only Telegram accounts are due, no pydantic-settings. No timing is
-asserted here; the figures are in bench/README.md ("Start-up").
+feedparser when only Telegram accounts are due. No timing is asserted here; the
+figures are in bench/README.md ("Start-up").
 """
 
 from __future__ import annotations
@@ -176,6 +176,5 @@ async def test_poll_once_imports_only_what_polling_needs(
         top = {name.split(".")[0] for name in modules}
         assert not top & FORBIDDEN, sorted(top & FORBIDDEN)
         assert "feedparser" not in top  # only Telegram accounts were due
-        assert "pydantic_settings" not in top  # bot.config.environment reads the variables
         assert "bot.sources.rss" not in modules
         assert "bot.sources.telegram" in modules or expected == "nothing was due"

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from bot.config.settings import ENV_PREFIX, Settings
 from bot.config.values import Requirements
@@ -119,6 +120,8 @@ def _validate(file_data: dict[str, Any], label: str) -> tuple[Settings | None, l
         return Settings(**file_data), []
     except ValidationError as exc:
         return None, _problems(exc, label)
+    except SettingsError as exc:
+        return None, [("<environment>", "-", str(exc))]
 
 
 def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:

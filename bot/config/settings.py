@@ -2,16 +2,21 @@
 
 Each section is declared in the module of its job (``core``, ``chat``, ``detect``,
 ``services``, ``sources``; shared value types in ``values``); they are re-exported here
-so ``from bot.config.settings import HttpSettings`` keeps working. The environment's
-``GOVWATCH_<SECTION>__<KEY>`` variables are read by ``bot.config.environment``.
+so ``from bot.config.settings import HttpSettings`` keeps working.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
+from pydantic import BaseModel, SecretStr, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from bot.config.chat import SlackSettings, TelegramSettings
 from bot.config.core import (
@@ -23,7 +28,6 @@ from bot.config.core import (
     SchedulerSettings,
 )
 from bot.config.detect import DetectSettings, LanguagesSettings
-from bot.config.environment import ENV_PREFIX, deep_update, environment_values
 from bot.config.proxies import proxy_secrets
 from bot.config.services import OpsSettings, RetentionSettings, WebSettings, WikidataSettings
 from bot.config.sources import (
@@ -49,12 +53,29 @@ from bot.config.values import (
     require,
 )
 
+ENV_PREFIX = "GOVWATCH_"
 
-class Settings(BaseModel):
-    """All of govwatch's configuration: the sections given, the environment over them."""
 
-    # validate_default as pydantic-settings' BaseSettings did.
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+class _EnvSource(EnvSettingsSource):
+    """The environment; a value that is not valid JSON where JSON is needed stays a string."""
+
+    def decode_complex_value(self, field_name: str, field: FieldInfo, value: Any) -> Any:
+        """Decode JSON; on failure keep the text so validation names the key (no traceback)."""
+        try:
+            return super().decode_complex_value(field_name, field, value)
+        except ValueError:
+            return value
+
+
+class Settings(BaseSettings):
+    """All of govwatch's configuration."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
 
     database: DatabaseSettings = DatabaseSettings()
     http: HttpSettings = HttpSettings()
@@ -96,9 +117,17 @@ class Settings(BaseModel):
         require(needs)
         return self
 
-    def __init__(self, **sections: Any) -> None:
-        # The environment overrides the file (passed as keyword arguments by load_settings).
-        super().__init__(**deep_update(sections, environment_values(type(self), os.environ)))
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment overrides the file (passed as init kwargs by load_settings).
+        return (_EnvSource(settings_cls), init_settings)
 
     def secrets(self) -> list[str]:
         """Every configured secret value, for log redaction."""
