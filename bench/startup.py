@@ -6,7 +6,7 @@ away), it runs, interleaved, R times each:
 - ``python -m bot poll-once`` of this checkout (and of ``--before DIR``, another checkout,
   when given: the figure to compare, measured in the same run);
 - the floor: ``python -c "import ..."`` of the libraries the polling path cannot do
-  without (``FLOOR``; ``FLOOR_ISSUE`` is the issue's list, with pydantic-settings), and
+  without (``FLOOR``, the issue's list), and
   that plus the ones it imports today that are not start-up code's to drop
   (``FLOOR_TODAY``: numpy for the same-text sketches, httpx, asyncpg, prometheus_client,
   PyStemmer, SQLAlchemy's PostgreSQL dialect);
@@ -46,15 +46,10 @@ from bench.common import ROOT, drop_database, fresh_database, now_utc, rnd, seed
 from bot.store.engine import Database
 from bot.store.models import Account
 
-#: The issue's floor: what polling cannot do without, pydantic-settings included.
-FLOOR_ISSUE = (
+#: The issue's floor: what polling cannot do without.
+FLOOR = (
     "sqlalchemy.ext.asyncio, sqlalchemy.orm, aiosqlite, aiohttp, pydantic_settings, "
     "selectolax.lexbor"
-)
-#: The floor now that the environment is read without pydantic-settings: pydantic's
-#: models (and asyncio, which pydantic-settings imported) in its place.
-FLOOR = FLOOR_ISSUE.replace(
-    "pydantic_settings", "pydantic.main, pydantic.types, pydantic.functional_validators, asyncio"
 )
 #: The floor plus what the path imports today that is not start-up code's to drop.
 FLOOR_TODAY = (
@@ -124,7 +119,6 @@ def _measure(url: str, n: int, runs: int, before: Path | None) -> dict[str, Any]
     if before is not None:
         commands["before"] = (poll, _env(url, before))
     commands |= {
-        "floor_issue": ([sys.executable, "-c", f"import {FLOOR_ISSUE}"], here),
         "floor": ([sys.executable, "-c", f"import {FLOOR}"], here),
         "floor_today": ([sys.executable, "-c", f"import {FLOOR_TODAY}"], here),
         "python": ([sys.executable, "-c", "pass"], here),
