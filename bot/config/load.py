@@ -16,7 +16,8 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
-from bot.config.settings import ENV_PREFIX, Requirements, Settings
+from bot.config.settings import ENV_PREFIX, Settings
+from bot.config.values import Requirements
 from bot.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = "govwatch.toml"

@@ -1,4 +1,9 @@
-"""Apply Alembic migrations programmatically (``govwatch db upgrade`` and at start-up)."""
+"""The schema check of every command, and Alembic migrations (``govwatch db upgrade``, ``run``).
+
+``open_database`` compares the database's ``alembic_version`` row with
+:data:`HEAD_REVISION` and imports Alembic only when they differ: a ``poll-once`` against
+an up-to-date database never loads it (issue 18: start-up).
+"""
 
 from __future__ import annotations
 
@@ -6,19 +11,26 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.config import Settings
 from bot.store.engine import Database
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+#: The newest migration in bot/store/migrations/versions. tests/test_startup.py fails
+#: when it is not Alembic's head: a new migration must update it.
+HEAD_REVISION = "0014"
+
 #: Any constant works; it keeps two workers from migrating one PostgreSQL at once.
 _PG_MIGRATION_LOCK = 7_470_261
+
+#: Alembic's table of applied revisions: its default name, which env.py keeps.
+_VERSION_TABLE = "alembic_version"
 
 
 def script_location() -> Path:
@@ -28,6 +40,8 @@ def script_location() -> Path:
 
 def alembic_config(url: str | None = None) -> Config:
     """An Alembic Config pointing at govwatch's migrations."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(script_location()))
     if url:
@@ -52,6 +66,8 @@ class SchemaChange:
 
 
 def _upgrade(connection: Connection, revision: str) -> SchemaChange:
+    from alembic import command
+
     if connection.dialect.name == "postgresql":
         connection.execute(text(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})"))
     # Read under the lock: another worker may have just migrated.
@@ -63,6 +79,8 @@ def _upgrade(connection: Connection, revision: str) -> SchemaChange:
 
 
 def _current(connection: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     return MigrationContext.configure(connection).get_current_revision()
 
 
@@ -72,12 +90,37 @@ async def upgrade_database(engine: AsyncEngine, revision: str = "head") -> Schem
         return await conn.run_sync(_upgrade, revision)
 
 
+async def _applied(conn: AsyncConnection) -> list[str]:
+    """The revisions in the database's version table (none when it has no such table)."""
+    if conn.dialect.name == "sqlite":
+        exists = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :name"
+    else:
+        exists = (
+            "SELECT 1 FROM information_schema.tables"
+            " WHERE table_name = :name AND table_schema = current_schema()"
+        )
+    if (await conn.execute(text(exists), {"name": _VERSION_TABLE})).first() is None:
+        return []
+    rows = await conn.execute(text("SELECT version_num FROM alembic_version"))
+    return [str(row[0]) for row in rows]
+
+
+async def at_head(engine: AsyncEngine) -> bool:
+    """True when the database is at :data:`HEAD_REVISION` (read without Alembic)."""
+    async with engine.connect() as conn:
+        return await _applied(conn) == [HEAD_REVISION]
+
+
 async def needs_upgrade(engine: AsyncEngine) -> bool:
     """True when the database is not at the newest revision."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    async with engine.connect() as conn:
-        current = await conn.run_sync(_current)
-    return current != head
+    return not await at_head(engine)
+
+
+async def ensure_schema(engine: AsyncEngine) -> SchemaChange:
+    """Upgrade the schema unless it is already at the head (then Alembic is not loaded)."""
+    if await at_head(engine):
+        return SchemaChange(HEAD_REVISION, HEAD_REVISION)
+    return await upgrade_database(engine)
 
 
 async def migrate_database(settings: Settings) -> SchemaChange:
@@ -100,5 +143,5 @@ async def _database(settings: Settings) -> AsyncIterator[Database]:
 async def open_database(settings: Settings) -> AsyncIterator[Database]:
     """The configured Database with its schema upgraded; disposed of on exit."""
     async with _database(settings) as db:
-        await upgrade_database(db.engine)
+        await ensure_schema(db.engine)
         yield db

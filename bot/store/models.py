@@ -3,9 +3,11 @@
 Conventions: every timestamp is a timezone-aware UTC ``UTCDateTime``; big append-only
 tables (snapshots, posts, events, deliveries) use 64-bit keys; JSON columns hold small
 structured values (payloads, selectors, HTTP validators), never data we query by.
-"""
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: SQLAlchemy then reads each ``Mapped[...]``
+as an evaluated type instead of parsing and evaluating its string (a sixth of this
+module's import time, issue 18: start-up); the one forward reference is quoted.
+"""
 
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
@@ -82,7 +84,7 @@ class Official(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
-    accounts: Mapped[list[Account]] = relationship(
+    accounts: Mapped[list["Account"]] = relationship(
         back_populates="official", cascade="all, delete-orphan", passive_deletes=True
     )
 
