@@ -104,17 +104,14 @@ class State:
     visibility: str | None = None
 
     def copy(self) -> State:
-        """A deep copy, so detection never changes its input."""
-        return replace(self, extra=_copy_json(self.extra))
+        """A copy whose ``extra`` can be changed without changing this state's.
 
-
-def _copy_json(value: Any) -> Any:
-    # extra holds JSON values only; this is several times faster than copy.deepcopy
-    if isinstance(value, dict):
-        return {k: _copy_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy_json(v) for v in value]
-    return value
+        The values inside ``extra`` are shared: detectors replace an entry of ``extra``
+        (``extra["window"] = {...}``), never change one in place, so detection leaves its
+        input as it was without copying every window entry of every poll
+        (tests/test_detect_pure.py holds them to that).
+        """
+        return replace(self, extra=dict(self.extra))
 
 
 @dataclass(slots=True)

@@ -20,7 +20,19 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, case, func, or_, select, tuple_, update
+from sqlalchemy import (
+    Integer,
+    bindparam,
+    case,
+    false,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert, Update
@@ -167,6 +179,8 @@ def _state_upsert(dialect: str) -> Insert:
 def _post_upsert(dialect: str) -> Insert:
     stmt = _insert(dialect, Post)
     changed = or_(Post.text_hash.is_(None), Post.text_hash != stmt.excluded.text_hash)
+    # No bound parameter in the SET clause: with one, SQLAlchemy sends an upsert with
+    # RETURNING one row at a time (sqlalchemy#13130); with none, in batches of rows.
     return stmt.on_conflict_do_update(  # type: ignore[no-any-return]
         index_elements=[Post.account_id, Post.platform_post_id],
         set_={
@@ -174,12 +188,12 @@ def _post_upsert(dialect: str) -> Insert:
             "text": stmt.excluded.text,
             "views": stmt.excluded.views,
             "edited": or_(Post.edited, stmt.excluded.edited),
-            "deleted": False,
-            "deleted_at": None,
+            "deleted": false(),
+            "deleted_at": null(),
             "last_seen_at": stmt.excluded.last_seen_at,
             "text_hash": stmt.excluded.text_hash,
             # A new version only when the text changed, not when a post is seen again.
-            "versions": case((changed, Post.versions + 1), else_=Post.versions),
+            "versions": case((changed, Post.versions + literal_column("1")), else_=Post.versions),
         },
     ).returning(Post.id, Post.account_id, Post.platform_post_id, Post.versions)
 
@@ -406,7 +420,9 @@ async def _save_posts(
         ]
         counts[account_id] = len(d.posts)
     if rows:
-        stored = (await conn.execute(_post_upsert(dialect), rows)).all()
+        stored = []
+        for part in _rounds(rows):
+            stored += (await conn.execute(_post_upsert(dialect), part)).all()
         ids = {(account_id, platform_id): post_id for post_id, account_id, platform_id, _ in stored}
         versions = [
             _version_row(post_id, version, post, at)
@@ -419,6 +435,24 @@ async def _save_posts(
     if gone:
         await conn.execute(_post_deleted(), gone)
     return counts, ids
+
+
+def _rounds(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The rows in statements that each touch a post once, in their order.
+
+    One multi-row upsert may not update a row twice (PostgreSQL refuses it), so a post
+    seen twice in a batch (a page listing it twice) goes in a second statement, after
+    the first: the same outcome as writing the rows one by one.
+    """
+    rounds: list[list[dict[str, Any]]] = []
+    seen: dict[tuple[Any, Any], int] = {}
+    for row in rows:
+        key = (row["account_id"], row["platform_post_id"])
+        n = seen[key] = seen.get(key, -1) + 1
+        if n == len(rounds):
+            rounds.append([])
+        rounds[n].append(row)
+    return rounds
 
 
 async def _quote_posts(conn: AsyncConnection, items: Sequence[PendingWrite]) -> Quotes:
