@@ -53,13 +53,16 @@ def test_copy_is_independent_at_the_top_of_extra() -> None:
     second = first.copy()
     second.extra["window"] = {}
     second.extra["new"] = 1
-    assert first.extra["window"] and "new" not in first.extra
+    assert first.extra["window"]
+    assert "new" not in first.extra
 
 
 def test_posts_seen_again_keep_their_window_hash() -> None:
     steps = _steps()
     first = detect(None, steps[0], info=INFO, rules=RULES).state
-    again = detect(first, replace(steps[0], fetched_at=steps[1].fetched_at), info=INFO, rules=RULES)
-    assert again.events == [] and again.posts == []
+    same_page = replace(steps[0], fetched_at=steps[1].fetched_at)
+    again = detect(first, same_page, info=INFO, rules=RULES)
+    assert again.events == []
+    assert again.posts == []
     assert again.state.extra["window"] == first.extra["window"]
-    assert isinstance(first.extra["window"]["1"][1], str) and len(first.extra["window"]["1"][1]) == 16
+    assert len(first.extra["window"]["1"][1]) == 16
