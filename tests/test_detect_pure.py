@@ -9,9 +9,13 @@ after the next observation was judged against it.
 from __future__ import annotations
 
 import copy
+import hashlib
+import random
+import sys
 from dataclasses import replace
 
 from bot.detect import State, detect
+from bot.detect.state import text_hash
 from bot.domain import Observation, Visibility
 from tests.test_detect_rules import INFO, RULES, absent, ok, post, unknown
 
@@ -66,3 +70,13 @@ def test_posts_seen_again_keep_their_window_hash() -> None:
     assert again.posts == []
     assert again.state.extra["window"] == first.extra["window"]
     assert len(first.extra["window"]["1"][1]) == 16
+
+
+def test_text_hash_drops_every_kind_of_whitespace_as_split_does() -> None:
+    spaces = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()]
+    rng = random.Random(18)
+    letters = [*"abcЖжқ.,", *spaces]
+    for _ in range(3000):
+        text = "".join(rng.choice(letters) for _ in range(rng.randrange(40)))
+        normal = "".join(text.split()).encode()
+        assert text_hash(text) == hashlib.sha1(normal, usedforsecurity=False).hexdigest()[:16]
