@@ -222,13 +222,19 @@ def _mutes_select() -> Select[int, int]:
 
 
 async def load_fanout(
-    conn: AsyncConnection, official_ids: Iterable[int], *, now: datetime, deferred: bool = False
+    conn: AsyncConnection,
+    official_ids: Iterable[int],
+    *,
+    now: datetime,
+    deferred: bool = False,
+    watchlists_of: dict[int, list[WatchlistRules]] | None = None,
 ) -> Fanout:
     """Subscriptions of active chats, plus watchlists and mutes of ``official_ids``.
 
     ``deferred``: the watchlists alone (what detection needs), marked incomplete; the write
-    of a batch with events loads the rest in its transaction (``bot.store.observe_events``).
-    A poll batch without events then costs one query here instead of four.
+    of a batch with events loads the rest in its transaction (``bot.store.observe_events``),
+    passing the ``watchlists_of`` already read. A poll batch without events then costs one
+    query here instead of four.
     """
     ids = sorted(set(official_ids))
     if deferred:
@@ -242,7 +248,11 @@ async def load_fanout(
     await _load_keywords(conn, out)
     if not ids:
         return out
-    out.watchlists_of = await _watchlists(conn, ids)
+    if watchlists_of is None:
+        out.watchlists_of = await _watchlists(conn, ids)
+    else:
+        wanted = set(ids)
+        out.watchlists_of = {k: v for k, v in watchlists_of.items() if k in wanted}
     if out.subs or len(out.keywords):
         mutes = await conn.execute(_mutes_select(), {"ids": ids, "now": now})
         out.muted = {(r.chat_id, r.official_id) for r in mutes}

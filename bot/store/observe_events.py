@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.store.fanout import Fanout, load_fanout
+from bot.store.fanout import Fanout, WatchlistRules, load_fanout
 from bot.store.observe_items import PendingWrite
 from bot.store.observe_posts import NO_EDIT, Quotes
 from bot.store.observe_sql import delivery_insert, event_insert
@@ -90,6 +90,10 @@ async def _complete(
     deferred = {account_id for account_id in wanted if not fanouts[account_id][1].complete}
     if not deferred:
         return
-    full = await load_fanout(conn, {fanouts[a][0] for a in deferred}, now=now)
+    known: dict[int, list[WatchlistRules]] = {}
+    for account_id in deferred:
+        known |= fanouts[account_id][1].watchlists_of  # read with the batch, for detection
+    officials = {fanouts[a][0] for a in deferred}
+    full = await load_fanout(conn, officials, now=now, watchlists_of=known)
     for account_id in deferred:
         fanouts[account_id] = (fanouts[account_id][0], full)
