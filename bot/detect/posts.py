@@ -211,6 +211,7 @@ def detect_posts(
         new.last_post_at = max(dates)
     _reposts(prev, obs, out)
     hashes = [text_hash(p.text) for p in own]  # once per post: the window keeps them too
+    out.hashes = {p.id: (p.text, hashed) for p, hashed in zip(own, hashes, strict=True)}
     if prev is None or prev.extra.get("window") is None:
         out.posts.extend(own)
     else:

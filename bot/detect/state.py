@@ -129,6 +129,9 @@ class Detection:
     #: Last sighting (time, views) of the stored version of edited and deleted posts.
     sightings: dict[str, tuple[datetime | None, int | None]] = field(default_factory=dict)
     snapshot: bool = False
+    #: Post id -> (text, ``text_hash(text)``) of the own posts judged, so the store need
+    #: not hash a text again (it checks that the text it stores is the same).
+    hashes: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 def text_hash(text: str) -> str:

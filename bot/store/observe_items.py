@@ -100,9 +100,12 @@ def snapshot_row(item: PendingWrite) -> dict[str, Any]:
     }
 
 
-def post_row(account_id: int, post: PostSeen, edited: bool, seen_at: datetime) -> dict[str, Any]:
+def post_row(
+    account_id: int, post: PostSeen, edited: bool, seen_at: datetime, known: Detection
+) -> dict[str, Any]:
     """The ``posts`` row of a post seen (inserted, or refreshed by the upsert)."""
     text = fit(post.text) or ""
+    text_seen, hashed = known.hashes.get(post.id, ("", ""))
     return {
         "account_id": account_id,
         "platform_post_id": fit(post.id, 200),
@@ -118,7 +121,8 @@ def post_row(account_id: int, post: PostSeen, edited: bool, seen_at: datetime) -
         "first_seen_at": seen_at,
         "last_seen_at": seen_at,
         "deleted_at": None,
-        "text_hash": text_hash(text),
+        # detection hashed this text already (not when fit removed a NUL, or a repost)
+        "text_hash": hashed if hashed and text == text_seen else text_hash(text),
         "versions": 1,
     }
 

@@ -40,7 +40,7 @@ async def save_posts(
         d, account_id, seen_at = item.detection, item.book.account_id, item.obs.fetched_at
         rows += [
             post_row(account_id, p, p.id in d.edited and _real_edit(quotes, account_id, p.id),
-                      seen_at)
+                      seen_at, d)
             for p in d.posts
         ]  # fmt: skip
         seen.update({(account_id, fit(p.id, 200) or ""): (p, seen_at) for p in d.posts})
