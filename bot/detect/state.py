@@ -138,9 +138,9 @@ def text_hash(text: str) -> str:
     """A short fingerprint of a post text that ignores all whitespace."""
     # Whitespace is left out entirely, not just collapsed: a parser that learns to end a
     # line at a list item ("a</li><li>b" read as "ab", later "a\nb") changes no text.
-    # Spaces and newlines dropped first: splitting a text then has no words to make
-    # (half the time of this hash, run on every post of every poll); the split drops the
-    # rarer whitespace, so the result is exactly "".join(text.split()).
+    # Spaces and newlines dropped first: splitting the text then has few words to make
+    # (this runs on every post of every poll); the split drops the rarer whitespace, so
+    # the result is exactly "".join(text.split()).
     normal = "".join(text.replace(" ", "").replace("\n", "").split())
     return hashlib.sha1(normal.encode(), usedforsecurity=False).hexdigest()[:16]
 
