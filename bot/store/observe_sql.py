@@ -33,6 +33,7 @@ def insert_for(dialect: str, table: Any) -> Any:
 
 @cache
 def lock_owned() -> Update:
+    """Lock the batch's accounts this owner still leases; RETURNING their ids."""
     # Touching the rows locks them (PostgreSQL) or takes the write lock (SQLite) for the
     # rest of the transaction, so no claim can take them over before we commit.
     return (
@@ -48,6 +49,7 @@ def lock_owned() -> Update:
 
 @cache
 def account_update() -> Update:
+    """Release an account's lease and record the poll (one row per observation)."""
     return (
         update(Account)
         .where(Account.id == bindparam("b_id"))
@@ -72,6 +74,7 @@ def account_update() -> Update:
 
 @cache
 def state_upsert(dialect: str) -> Insert:
+    """Insert or replace an account's detection state."""
     stmt = insert_for(dialect, AccountState)
     return stmt.on_conflict_do_update(  # type: ignore[no-any-return]
         index_elements=[AccountState.account_id],
@@ -81,6 +84,7 @@ def state_upsert(dialect: str) -> Insert:
 
 @cache
 def post_upsert(dialect: str) -> Insert:
+    """Insert or refresh a post; RETURNING its id and version count."""
     stmt = insert_for(dialect, Post)
     changed = or_(Post.text_hash.is_(None), Post.text_hash != stmt.excluded.text_hash)
     # No bound parameter in the SET clause: with one, SQLAlchemy sends an upsert with
@@ -104,6 +108,7 @@ def post_upsert(dialect: str) -> Insert:
 
 @cache
 def version_insert(dialect: str) -> Insert:
+    """Insert a post version unless it is stored already."""
     return insert_for(dialect, PostVersion).on_conflict_do_nothing(  # type: ignore[no-any-return]
         index_elements=[PostVersion.post_id, PostVersion.version]
     )
@@ -111,6 +116,7 @@ def version_insert(dialect: str) -> Insert:
 
 @cache
 def version_sighting() -> Update:
+    """Record the last sighting of a stored version being superseded or deleted."""
     return (
         update(PostVersion)
         .where(
@@ -128,6 +134,7 @@ def version_sighting() -> Update:
 
 @cache
 def post_deleted() -> Update:
+    """Mark a post deleted."""
     return (
         update(Post)
         .where(
@@ -139,6 +146,7 @@ def post_deleted() -> Update:
 
 @cache
 def event_insert(dialect: str) -> Insert:
+    """Insert an event unless its dedup key is stored; RETURNING the new ones."""
     return (  # type: ignore[no-any-return]
         insert_for(dialect, EventRow)
         .on_conflict_do_nothing(index_elements=[EventRow.dedup_key])
@@ -148,6 +156,7 @@ def event_insert(dialect: str) -> Insert:
 
 @cache
 def delivery_insert(dialect: str) -> Insert:
+    """Queue a delivery of an event to a chat, once."""
     return insert_for(dialect, Delivery).on_conflict_do_nothing(  # type: ignore[no-any-return]
         index_elements=[Delivery.event_id, Delivery.chat_id]
     )
