@@ -89,7 +89,7 @@ class Replay(Source):
         self.pages: dict[str, Observation] = {}
 
     async def load(self, db: Database) -> None:
-        """Fetch and parse the page of every enabled account (64 at a time)."""
+        """Fetch and parse the page of every account (64 at a time; world counters count it)."""
         async with db.engine.connect() as conn:
             rows = (await conn.execute(select(Account.id, Account.handle, Account.url))).all()
         slots = asyncio.Semaphore(64)
