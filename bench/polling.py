@@ -12,15 +12,19 @@ the whole database file in the steady pass is reported too: rows rewritten in pl
 (accounts, account_state) fragment pages on SQLite and leave dead tuples on PostgreSQL
 until vacuum; that churn is bounded, the append-only growth is what accumulates.
 
-``python -m bench.polling --n 1000 --db sqlite`` prints one JSON line.
+``python -m bench.polling --n 1000 --db sqlite`` prints one JSON line. With ``--replay``
+every pass first fetches and parses all N pages (not timed) and then polls them from that
+copy, so its CPU figures are the write side alone: claim, detect, store.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import time
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -37,8 +41,10 @@ from bench.common import (
     table_bytes,
 )
 from bench.world import WorldProcess
+from bot.domain import AccountRef, Observation, Platform
+from bot.sources.base import Source
 from bot.store.engine import Database
-from bot.store.models import Account, Chat, PostVersion, Subscription
+from bot.store.models import Account, Chat, PostVersion, Subscription, utcnow
 
 POLLS_PER_DAY = 96  # every 15 minutes
 #: Tables that only grow; rows of accounts/account_state are rewritten in place.
@@ -72,7 +78,47 @@ async def subscribe_all(db: Database, chats: int = 1, *, first_external_id: int 
         )
 
 
-async def _pass(poller: Any, budget: float | None = None) -> dict[str, Any]:
+class Replay(Source):
+    """Answers every fetch from observations read beforehand (``load``), dated now."""
+
+    platform = Platform.TELEGRAM
+    responses = ("channel page",)
+
+    def __init__(self, real: Source) -> None:
+        self.real = real
+        self.pages: dict[str, Observation] = {}
+
+    async def load(self, db: Database) -> None:
+        """Fetch and parse the page of every account (64 at a time; world counters count it)."""
+        async with db.engine.connect() as conn:
+            rows = (await conn.execute(select(Account.id, Account.handle, Account.url))).all()
+        slots = asyncio.Semaphore(64)
+
+        async def one(account_id: int, handle: str, url: str | None) -> None:
+            async with slots:
+                ref = AccountRef(platform=self.platform, handle=handle, id=account_id, url=url)
+                self.pages[handle] = await self.real.fetch(ref)
+
+        await asyncio.gather(*(one(*row) for row in rows))
+
+    async def fetch(self, ref: AccountRef) -> Observation:
+        """The page read by ``load``, as if fetched now."""
+        return dataclasses.replace(self.pages[ref.handle], fetched_at=utcnow())
+
+    async def _fetch(self, account: AccountRef, fetched_at: datetime) -> Observation:
+        raise NotImplementedError  # never called: ``fetch`` answers from the pages
+
+    @classmethod
+    def parse_first(cls, body: bytes, ctx: Any) -> Observation:
+        """Never called: the pages were parsed by the real source."""
+        raise NotImplementedError
+
+
+async def _pass(
+    poller: Any, budget: float | None = None, replay: Replay | None = None
+) -> dict[str, Any]:
+    if replay is not None:
+        await replay.load(poller.db)
     cpu = time.process_time()
     if budget:
         stop = asyncio.Event()
@@ -113,6 +159,7 @@ async def run_passes(
     concurrency: int,
     changes_per_day: float,
     budget: float | None = None,
+    replay: bool = False,
 ) -> dict[str, Any]:
     """Seed N accounts in the empty ``db``, run the three passes and return the figures.
 
@@ -120,7 +167,6 @@ async def run_passes(
     first pass did not reach are then disabled, so the later passes repeat the same
     (steady-state) accounts while the database still holds all N.
     """
-    from bot.domain import Platform
     from bot.net.client import HttpClient
     from bot.poll.pipeline import Poller
     from bot.sources.telegram import TelegramSource
@@ -136,18 +182,19 @@ async def run_passes(
     )
     async with HttpClient(settings.http) as http:
         source = TelegramSource(http=http, settings=settings)
-        poller = Poller(db, {Platform.TELEGRAM: source}, settings)
-        first = await _pass(poller, budget)
+        pages = Replay(source) if replay else None
+        poller = Poller(db, {Platform.TELEGRAM: pages or source}, settings)
+        first = await _pass(poller, budget, pages)
         active = await _disable_unpolled(db) if budget else n
         total1, app1 = await database_bytes(db), await table_bytes(db, APPEND_ONLY)
         ver1 = await _version_rows(db)
         world.reset()
-        steady = await _pass(poller, budget)
+        steady = await _pass(poller, budget, pages)
         total2, app2 = await database_bytes(db), await table_bytes(db, APPEND_ONLY)
         ver2, ver_bytes2 = await _version_rows(db), await table_bytes(db, VERSIONS)
         changes = max(10, active // 20)
         world.change(changes, upto=active if budget else 0)
-        changed = await _pass(poller, budget)
+        changed = await _pass(poller, budget, pages)
         app3 = await table_bytes(db, APPEND_ONLY)
         ver3, ver_bytes3 = await _version_rows(db), await table_bytes(db, VERSIONS)
         payload = await _version_payload(db)
@@ -209,6 +256,7 @@ async def measure(
     changes_per_day: float,
     budget: float | None = None,
     keep: bool = False,
+    replay: bool = False,
 ) -> dict[str, Any]:
     """Start a world and a fresh database, run :func:`run_passes`, add peak RSS."""
     world = WorldProcess(n).start()
@@ -216,7 +264,13 @@ async def measure(
     db = Database(url, pool_size=20)
     try:
         result = await run_passes(
-            db, world, n, concurrency=concurrency, changes_per_day=changes_per_day, budget=budget
+            db,
+            world,
+            n,
+            concurrency=concurrency,
+            changes_per_day=changes_per_day,
+            budget=budget,
+            replay=replay,
         )
     finally:
         world.stop()
@@ -228,6 +282,7 @@ async def measure(
         "n": n,
         "concurrency": concurrency,
         "budget_s": budget,
+        "replay": replay,
         **result,
         "peak_rss_mb": rnd(peak_rss_mb()),
     }
@@ -249,6 +304,11 @@ def main(argv: list[str] | None = None) -> None:
         "--budget", type=float, help="stop each pass after this many seconds (large N)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--replay",
+        action="store_true",
+        help="fetch and parse every page before each pass (untimed): CPU of the write side alone",
+    )
     args = parser.parse_args(argv)
     result = asyncio.run(
         measure(
@@ -258,6 +318,7 @@ def main(argv: list[str] | None = None) -> None:
             changes_per_day=args.changes_per_day,
             budget=args.budget,
             keep=args.keep,
+            replay=args.replay,
         )
     )
     print(json.dumps(result), flush=True)

@@ -16,9 +16,9 @@ from bot.detect.state import (
     Detection,
     Rules,
     State,
+    _spaced_hash,
     iso,
     parse_iso,
-    same_text,
     text_hash,
     trim,
 )
@@ -38,8 +38,8 @@ def _prev_floor(prev: State) -> datetime | None:
     return min(found) if found else prev.last_post_at
 
 
-def _entry(post: PostSeen, published: datetime | None) -> list[Any]:
-    return [iso(published), text_hash(post.text), post.pinned, post.views]
+def _entry(post: PostSeen, published: datetime | None, hashed: str) -> list[Any]:
+    return [iso(published), hashed, post.pinned, post.views]
 
 
 def _window_at(prev: State) -> str | None:
@@ -82,12 +82,13 @@ def _is_new(post: PostSeen, floor: datetime | None) -> bool:
 
 
 def _seen_posts(
-    prev: State, obs: Observation, posts: tuple[PostSeen, ...], out: Detection, info: AccountInfo
-) -> None:
+    prev: State, obs: Observation, posts: tuple[PostSeen, ...], hashes: list[str],
+    out: Detection, info: AccountInfo,
+) -> None:  # fmt: skip
     window: dict[str, list[Any]] | None = prev.extra.get("window")
     missing: dict[str, list[Any]] = prev.extra.get("missing_posts") or {}
     floor = _prev_floor(prev)
-    for post in posts:
+    for post, hashed in zip(posts, hashes, strict=True):
         old = window.get(post.id) if window is not None else None
         if old is None:
             out.posts.append(post)
@@ -102,7 +103,7 @@ def _seen_posts(
                         **_post_payload(post),
                     )
                 )
-        elif not same_text(old[1], post.text):
+        elif old[1] != hashed and old[1] != _spaced_hash(post.text):  # see same_text
             out.posts.append(post)
             out.edited.add(post.id)
             seen = _window_at(prev)
@@ -112,7 +113,7 @@ def _seen_posts(
                     info,
                     EventKind.POST_EDITED,
                     occurred_at=obs.fetched_at,
-                    key=f"{post.id}:{text_hash(post.text)}",
+                    key=f"{post.id}:{hashed}",
                     url=post.url,
                     previous_seen_at=seen,
                     **_post_payload(post),
@@ -136,13 +137,16 @@ def _deleted_posts(
     floor = _floor(posts)
     seen, missed = _window_at(prev), iso(obs.fetched_at)
     candidates: dict[str, list[Any]] = {}
+    # the posts shown now are never candidates: the usual window is left at once
     for post_id, entry in (prev.extra.get("window") or {}).items():
-        candidates[post_id] = _missing_entry(entry, seen, missed)
+        if post_id not in shown:
+            candidates[post_id] = _missing_entry(entry, seen, missed)
     for post_id, entry in (prev.extra.get("missing_posts") or {}).items():
-        candidates[post_id] = [*entry, *[None] * (7 - len(entry))]
+        if post_id not in shown:
+            candidates[post_id] = [*entry, *[None] * (7 - len(entry))]
     pending: dict[str, list[Any]] = {}
     for post_id, entry in candidates.items():
-        if post_id in shown or entry[0] is None:
+        if entry[0] is None:
             continue
         published_at = parse_iso(entry[0])
         inside = obs.no_posts or (
@@ -206,15 +210,19 @@ def detect_posts(
     if dates and (new.last_post_at is None or max(dates) > new.last_post_at):
         new.last_post_at = max(dates)
     _reposts(prev, obs, out)
+    hashes = [text_hash(p.text) for p in own]  # once per post: the window keeps them too
+    out.hashes = {p.id: (p.text, hashed) for p, hashed in zip(own, hashes, strict=True)}
     if prev is None or prev.extra.get("window") is None:
         out.posts.extend(own)
     else:
-        _seen_posts(prev, obs, own, out, info)
+        _seen_posts(prev, obs, own, hashes, out, info)
         new.extra["missing_posts"] = _deleted_posts(prev, obs, own, out, info, rules)
         if any(e.kind is EventKind.NEW_POST and not e.payload["published_at"] for e in out.events):
             # an undated new post: we know it appeared since the last look
             new.last_post_at = obs.fetched_at
-    new.extra["window"] = {p.id: _entry(p, effective[p.id]) for p in own}
+    new.extra["window"] = {
+        p.id: _entry(p, effective[p.id], hashed) for p, hashed in zip(own, hashes, strict=True)
+    }
     new.extra["window_at"] = iso(obs.fetched_at)
 
 

@@ -104,17 +104,14 @@ class State:
     visibility: str | None = None
 
     def copy(self) -> State:
-        """A deep copy, so detection never changes its input."""
-        return replace(self, extra=_copy_json(self.extra))
+        """A copy whose ``extra`` can be changed without changing this state's.
 
-
-def _copy_json(value: Any) -> Any:
-    # extra holds JSON values only; this is several times faster than copy.deepcopy
-    if isinstance(value, dict):
-        return {k: _copy_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy_json(v) for v in value]
-    return value
+        The values inside ``extra`` are shared: detectors replace an entry of ``extra``
+        (``extra["window"] = {...}``), never change one in place, so detection leaves its
+        input as it was without copying every window entry of every poll
+        (tests/test_detect_pure.py holds them to that).
+        """
+        return replace(self, extra=dict(self.extra))
 
 
 @dataclass(slots=True)
@@ -132,13 +129,19 @@ class Detection:
     #: Last sighting (time, views) of the stored version of edited and deleted posts.
     sightings: dict[str, tuple[datetime | None, int | None]] = field(default_factory=dict)
     snapshot: bool = False
+    #: Post id -> (text, ``text_hash(text)``) of the own posts judged, so the store need
+    #: not hash a text again (it checks that the text it stores is the same).
+    hashes: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 def text_hash(text: str) -> str:
     """A short fingerprint of a post text that ignores all whitespace."""
     # Whitespace is left out entirely, not just collapsed: a parser that learns to end a
     # line at a list item ("a</li><li>b" read as "ab", later "a\nb") changes no text.
-    normal = "".join(text.split())
+    # Spaces and newlines dropped first: splitting the text then has few words to make
+    # (this runs on every post of every poll); the split drops the rarer whitespace, so
+    # the result is exactly "".join(text.split()).
+    normal = "".join(text.replace(" ", "").replace("\n", "").split())
     return hashlib.sha1(normal.encode(), usedforsecurity=False).hexdigest()[:16]
 
 

@@ -288,7 +288,7 @@ class Poller:
         officials = {a.official_id for a in claimed}
         async with self.db.engine.connect() as conn:
             states = await load_states(conn, [a.id for a in claimed])
-            fanout = await load_fanout(conn, officials, now=self.clock())
+            fanout = await load_fanout(conn, officials, now=self.clock(), deferred=True)
         ctx = BatchContext(states=states, fanout=fanout)
         for official_id in officials:
             rules = self.rules

@@ -13,9 +13,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.detect.keywords import KeywordIndex, Query, stored_query
@@ -119,6 +120,8 @@ class Fanout:
     watchlists_of: dict[int, list[WatchlistRules]] = field(default_factory=dict)
     muted: set[tuple[int, int]] = field(default_factory=set)
     keywords: KeywordRules = field(default_factory=KeywordRules)
+    #: False for ``load_fanout(deferred=True)``: the watchlists only, and no ``targets``.
+    complete: bool = True
 
     def targets(
         self, official_id: int | None, kind: EventKind | str, text: str | None = None
@@ -128,6 +131,9 @@ class Fanout:
         ``text`` is the post's (new) text for ``new_post`` and ``post_edited``: keyword
         subscriptions get the event only when it matches their words.
         """
+        if not self.complete:
+            # a deferred fanout knows no subscriber: answering "nobody" would lose alerts
+            raise RuntimeError("the subscriptions of this fanout were not loaded")
         kind = str(kind)
         lists = {w.id for w in self.watchlists_of.get(official_id or -1, ())}
         wanting = [
@@ -156,13 +162,12 @@ def _matches(sub: Sub, official_id: int | None, lists: set[int]) -> bool:
     return sub.target_type == "watchlist" and sub.target_id in lists
 
 
-async def load_fanout(
-    conn: AsyncConnection, official_ids: Iterable[int], *, now: datetime
-) -> Fanout:
-    """Subscriptions of active chats, plus watchlists and mutes of ``official_ids``."""
-    ids = sorted(set(official_ids))
-    out = Fanout()
-    rows = await conn.execute(
+# -- the queries, built once (SQLAlchemy reuses their compiled form) ------------------
+
+
+@cache
+def _subs_select() -> Select[Any]:
+    return (
         select(
             Subscription.chat_id,
             Subscription.target_type,
@@ -173,28 +178,11 @@ async def load_fanout(
         .join(Chat, Chat.id == Subscription.chat_id)
         .where(Chat.active.is_(True))
     )
-    out.subs = [
-        Sub(r.chat_id, r.target_type, r.target_id, frozenset(r.event_kinds or ()), r.mode)
-        for r in rows
-    ]
-    await _load_keywords(conn, out)
-    if not ids:
-        return out
-    out.watchlists_of = await _watchlists(conn, ids)
-    if out.subs or len(out.keywords):
-        mutes = await conn.execute(
-            select(Mute.chat_id, Mute.official_id).where(
-                Mute.official_id.in_(ids), or_(Mute.until.is_(None), Mute.until > now)
-            )
-        )
-        out.muted = {(r.chat_id, r.official_id) for r in mutes}
-    return out
 
 
-async def _load_keywords(conn: AsyncConnection, out: Fanout) -> None:
-    """Keyword subscriptions of active chats, compiled into one index (words re-read
-    from their stored form, so a refined normaliser applies to old subscriptions too)."""
-    rows = await conn.execute(
+@cache
+def _keywords_select() -> Select[Any]:
+    return (
         select(
             KeywordSubscription.id,
             KeywordSubscription.chat_id,
@@ -208,6 +196,73 @@ async def _load_keywords(conn: AsyncConnection, out: Fanout) -> None:
         .where(Chat.active.is_(True))
         .order_by(KeywordSubscription.id)
     )
+
+
+@cache
+def _watchlists_select() -> Select[int, int, int | None, float | None, int | None]:
+    return (
+        select(
+            WatchlistMember.official_id,
+            Watchlist.id,
+            Watchlist.silent_after_s,
+            Watchlist.follower_change_percent,
+            Watchlist.follower_change_min,
+        )
+        .join(Watchlist, Watchlist.id == WatchlistMember.watchlist_id)
+        .where(WatchlistMember.official_id.in_(bindparam("ids", expanding=True)))
+    )
+
+
+@cache
+def _mutes_select() -> Select[int, int]:
+    return select(Mute.chat_id, Mute.official_id).where(
+        Mute.official_id.in_(bindparam("ids", expanding=True)),
+        or_(Mute.until.is_(None), Mute.until > bindparam("now", type_=Mute.until.type)),
+    )
+
+
+async def load_fanout(
+    conn: AsyncConnection,
+    official_ids: Iterable[int],
+    *,
+    now: datetime,
+    deferred: bool = False,
+    watchlists_of: dict[int, list[WatchlistRules]] | None = None,
+) -> Fanout:
+    """Subscriptions of active chats, plus watchlists and mutes of ``official_ids``.
+
+    ``deferred``: the watchlists alone (what detection needs), marked incomplete; the write
+    of a batch with events loads the rest in its transaction (``bot.store.observe_events``),
+    passing the ``watchlists_of`` already read. A poll batch without events then costs one
+    query here instead of four.
+    """
+    ids = sorted(set(official_ids))
+    if deferred:
+        return Fanout(watchlists_of=await _watchlists(conn, ids) if ids else {}, complete=False)
+    out = Fanout()
+    rows = await conn.execute(_subs_select())
+    out.subs = [
+        Sub(r.chat_id, r.target_type, r.target_id, frozenset(r.event_kinds or ()), r.mode)
+        for r in rows
+    ]
+    await _load_keywords(conn, out)
+    if not ids:
+        return out
+    if watchlists_of is None:
+        out.watchlists_of = await _watchlists(conn, ids)
+    else:
+        wanted = set(ids)
+        out.watchlists_of = {k: v for k, v in watchlists_of.items() if k in wanted}
+    if out.subs or len(out.keywords):
+        mutes = await conn.execute(_mutes_select(), {"ids": ids, "now": now})
+        out.muted = {(r.chat_id, r.official_id) for r in mutes}
+    return out
+
+
+async def _load_keywords(conn: AsyncConnection, out: Fanout) -> None:
+    """Keyword subscriptions of active chats, compiled into one index (words re-read
+    from their stored form, so a refined normaliser applies to old subscriptions too)."""
+    rows = await conn.execute(_keywords_select())
     found = tuple(
         (r.id, r.chat_id, r.target_type, r.target_id, tuple(r.words or ()),
          tuple(r.event_kinds or ()), r.mode)
@@ -233,17 +288,7 @@ _compiled: list[tuple[tuple[Any, ...], KeywordRules]] = []
 
 
 async def _watchlists(conn: AsyncConnection, ids: list[int]) -> dict[int, list[WatchlistRules]]:
-    rows = await conn.execute(
-        select(
-            WatchlistMember.official_id,
-            Watchlist.id,
-            Watchlist.silent_after_s,
-            Watchlist.follower_change_percent,
-            Watchlist.follower_change_min,
-        )
-        .join(Watchlist, Watchlist.id == WatchlistMember.watchlist_id)
-        .where(WatchlistMember.official_id.in_(ids))
-    )
+    rows = await conn.execute(_watchlists_select(), {"ids": ids})
     found: dict[int, list[WatchlistRules]] = defaultdict(list)
     for r in rows:
         found[r.official_id].append(
