@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from bot.chat.telegram import TelegramBackend
 from bot.commands.service import CommandService
@@ -26,7 +27,7 @@ from bot.config import Settings, load_settings
 from bot.notify.relay import Relay, gone_here
 from bot.store import relay_lease
 from bot.store.engine import Database
-from bot.store.models import utcnow
+from bot.store.models import ServiceLease, utcnow
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.test_relay_delivery import seed_chat, seed_events, seed_official
 
@@ -164,3 +165,25 @@ async def test_a_dead_holder_on_this_machine_is_replaced_at_once(database: Datab
     )
     assert await relay_lease.take_over(database.engine, "relay", dead=gone, owner="me", until=now)
     assert await relay_lease.lease_holder(database.engine, "relay") == "me"
+
+
+async def _lease_until(database: Database) -> object:
+    async with database.engine.connect() as conn:
+        return await conn.scalar(select(ServiceLease.until).where(ServiceLease.name == "relay"))
+
+
+async def test_no_lease_renewal_once_stop_is_set(
+    limited: FakeTelegramAPI, backend: TelegramBackend, database: Database, db_url: str
+) -> None:
+    # A renewal begun as the relay stops used to be cancelled inside its transaction,
+    # which left SQLite's write lock held until the busy timeout: the demo hung 30 s.
+    settings = relay_settings(db_url, limited)
+    relay = Relay(db=database, backends={"telegram": backend}, settings=settings, owner="me")
+    assert await relay.take_lease()
+    before = await _lease_until(database)
+    stop = asyncio.Event()
+    keeper = asyncio.create_task(relay.keep_lease(stop))
+    await asyncio.sleep(0.1)
+    stop.set()
+    await asyncio.wait_for(keeper, 5)
+    assert await _lease_until(database) == before

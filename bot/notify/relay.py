@@ -118,6 +118,12 @@ class Relay:
                     await self._idle(stop, tick)
                 self.pacer.forget_idle(time.monotonic())
         finally:
+            if stop.is_set():
+                # Let a renewal in flight commit: cancelled inside its transaction, it would
+                # leave SQLite's write lock held until the busy timeout (30 s) ran out.
+                await asyncio.wait(
+                    {keeper}, timeout=self.settings.relay.leader_lease.total_seconds()
+                )
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await keeper
@@ -144,10 +150,12 @@ class Relay:
     async def keep_lease(self, stop: asyncio.Event) -> None:
         """Take and renew the relay lease until ``stop`` (one relay paces per database)."""
         hold = self.settings.relay.leader_lease.total_seconds()
-        while not stop.is_set():
+        while True:
             with contextlib.suppress(TimeoutError):
                 wait = hold / 3 if self.leading else min(hold / 3, 5.0)
                 await asyncio.wait_for(stop.wait(), wait)
+            if stop.is_set():
+                return  # ``run`` releases the lease: no renewal on the way out
             await self._try_lease()
 
     async def _try_lease(self) -> None:
