@@ -154,6 +154,18 @@ class Fanout:
         return sorted(chosen.items())
 
 
+def outbox_row(event_id: int, chat_id: int, status: str, at: datetime) -> dict[str, Any]:
+    """The ``deliveries`` row queueing event ``event_id`` for chat ``chat_id``."""
+    return {
+        "event_id": event_id,
+        "chat_id": chat_id,
+        "status": status,
+        "attempts": 0,
+        "next_attempt_at": at,
+        "created_at": at,
+    }
+
+
 def _matches(sub: Sub, official_id: int | None, lists: set[int]) -> bool:
     if sub.target_type == "all":
         return True

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.store.fanout import Fanout, WatchlistRules, load_fanout
+from bot.store.fanout import Fanout, WatchlistRules, load_fanout, outbox_row
 from bot.store.observe_items import PendingWrite
 from bot.store.observe_posts import NO_EDIT, Quotes
 from bot.store.observe_sql import delivery_insert, event_insert
@@ -62,17 +62,7 @@ async def save_events(
         text = texts.get(key)
         targets = fanout.targets(official_id, kind, text if isinstance(text, str) else None)
         deliveries[account_id] = deliveries.get(account_id, 0) + len(targets)
-        outbox += [
-            {
-                "event_id": event_id,
-                "chat_id": chat_id,
-                "status": status,
-                "attempts": 0,
-                "next_attempt_at": detected_at,
-                "created_at": detected_at,
-            }
-            for chat_id, status in targets
-        ]
+        outbox += [outbox_row(event_id, chat, status, detected_at) for chat, status in targets]
     if outbox:
         await conn.execute(delivery_insert(dialect), outbox)
     return events, deliveries

@@ -36,7 +36,7 @@ from sqlalchemy.sql.dml import Insert
 from bot.detect.sameness import SameRules, Sketch, Sketched, decide, sketch
 from bot.detect.state import Detection, iso, trim
 from bot.domain import EventKind
-from bot.store.fanout import DIGEST, PENDING, load_fanout
+from bot.store.fanout import DIGEST, PENDING, load_fanout, outbox_row
 from bot.store.models import (
     Account,
     Delivery,
@@ -375,14 +375,7 @@ async def _announce(
                 index_elements=[Delivery.event_id, Delivery.chat_id]
             ),
             [
-                {
-                    "event_id": event_id,
-                    "chat_id": chat_id,
-                    "status": status,
-                    "attempts": 0,
-                    "next_attempt_at": detected_at,
-                    "created_at": detected_at,
-                }
+                outbox_row(event_id, chat_id, status, detected_at)
                 for chat_id, status in sorted(chosen.items())
             ],
         )
