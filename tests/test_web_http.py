@@ -17,7 +17,7 @@ from multidict import CIMultiDict
 
 from bot.commands.report_common import count_text
 from bot.i18n import format_datetime, format_duration, t
-from bot.reports.cabinet import cabinet_report
+from bot.reports.cabinet import CabinetReport, cabinet_report
 from bot.store.engine import Database
 from bot.web.limits import RateLimiter
 from bot.web.server import WebServer
@@ -51,6 +51,19 @@ def _text(html: str) -> str:
 async def _get(base: str, path: str, **headers: str) -> tuple[int, CIMultiDict[str], bytes]:
     async with aiohttp.ClientSession() as http, http.get(base + path, headers=headers) as r:
         return r.status, CIMultiDict(r.headers), await r.read()
+
+
+async def _week_on_facebook(url: str, now: datetime) -> CabinetReport:
+    """The report the page shows by default for the demo's Facebook: the last 7 days."""
+    db = Database(url)
+    try:
+        async with db.sessions() as session:
+            return await cabinet_report(
+                session, watchlist="kz-government", platform="facebook",
+                period=timedelta(days=7), now=now,
+            )  # fmt: skip
+    finally:
+        await db.close()
 
 
 @pytest.mark.parametrize("loc", ["ru", "kk", "en"])
@@ -156,15 +169,7 @@ async def test_atom_feeds_are_well_formed_xml(demo_url: str, path: str) -> None:
 
 async def test_csv_and_json_carry_the_reports_numbers(demo_url: str) -> None:
     now = datetime.now(UTC)
-    db = Database(demo_url)
-    try:
-        async with db.sessions() as session:
-            report = await cabinet_report(
-                session, watchlist="kz-government", platform="facebook",
-                period=timedelta(days=7), now=now,
-            )  # fmt: skip
-    finally:
-        await db.close()
+    report = await _week_on_facebook(demo_url, now)
     async with serving(demo_url, now=now) as (_, base):
         _, headers, raw = await _get(base, "/data/kz-government.csv?platform=facebook&lang=en")
         _, _, js = await _get(base, "/data/kz-government.json?platform=facebook&lang=en")
@@ -271,15 +276,7 @@ async def test_events_link_the_evidence_instead_of_the_chat_button(demo_url: str
 
 async def test_numbers_per_language_and_times_in_the_configured_zone(demo_url: str) -> None:
     now = datetime.now(UTC)
-    db = Database(demo_url)
-    try:
-        async with db.sessions() as session:
-            report = await cabinet_report(
-                session, watchlist="kz-government", platform="facebook",
-                period=timedelta(days=7), now=now,
-            )  # fmt: skip
-    finally:
-        await db.close()
+    report = await _week_on_facebook(demo_url, now)
     leader = report.leaders(1)[0]
     assert leader.followers is not None
     assert leader.followers > 10_000  # wide enough to show the thousands separator
