@@ -23,11 +23,14 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-import numpy as np
-import numpy.typing as npt
+from functools import cache
+from typing import TYPE_CHECKING
 
 from bot.words import normalise
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 #: Jaccard similarity (estimated from the sketches) at or above which two texts are the same.
 THRESHOLD = 0.8
@@ -43,15 +46,35 @@ MIN_WORDS = 8
 #: Only the first this many words are sketched (bounds the cost of a very long post).
 MAX_WORDS = 2000
 
-# Fixed parameters: sketches stored by one process are compared by every other.
-_RNG = np.random.RandomState(1)
-_A = _RNG.randint(1, 1 << 63, size=PERMUTATIONS, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
-_B = _RNG.randint(0, 1 << 63, size=PERMUTATIONS, dtype=np.uint64) * np.uint64(2)
-# Band keys: each band's values times random odd multipliers, summed (mod 2**64), plus a
-# random salt per band so equal values in different bands give different keys.
-_MULT = _RNG.randint(1, 1 << 62, size=(BANDS, ROWS), dtype=np.uint64) | np.uint64(1)
-_SALT = _RNG.randint(1, 1 << 62, size=BANDS, dtype=np.uint64)
-_SHINGLE_MULT = _RNG.randint(1, 1 << 62, size=SHINGLE, dtype=np.uint64) | np.uint64(1)
+
+@dataclass(frozen=True, slots=True)
+class _Params:
+    """The fixed random parameters: sketches stored by one process are compared by every other."""
+
+    a: npt.NDArray[np.uint64]
+    b: npt.NDArray[np.uint64]
+    mult: npt.NDArray[np.uint64]
+    salt: npt.NDArray[np.uint64]
+    shingle_mult: npt.NDArray[np.uint64]
+
+
+@cache
+def _params() -> _Params:
+    # numpy is imported on the first sketch, not with the module: a poll that sees no new
+    # post (and poll-once's start-up) never loads it (issue 18: start-up).
+    import numpy as np
+
+    rng = np.random.RandomState(1)
+    a = rng.randint(1, 1 << 63, size=PERMUTATIONS, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    b = rng.randint(0, 1 << 63, size=PERMUTATIONS, dtype=np.uint64) * np.uint64(2)
+    # Band keys: each band's values times random odd multipliers, summed (mod 2**64), plus
+    # a random salt per band so equal values in different bands give different keys.
+    mult = rng.randint(1, 1 << 62, size=(BANDS, ROWS), dtype=np.uint64) | np.uint64(1)
+    salt = rng.randint(1, 1 << 62, size=BANDS, dtype=np.uint64)
+    shingle_mult = rng.randint(1, 1 << 62, size=SHINGLE, dtype=np.uint64) | np.uint64(1)
+    return _Params(a, b, mult, salt, shingle_mult)
+
+
 #: Word characters, read from text that ``bot.words.normalise`` has folded.
 _WORDS = re.compile(r"[^\W_]+")
 
@@ -97,10 +120,13 @@ def sketch(text: str, *, min_words: int = MIN_WORDS) -> Sketch | None:
     words = clean_words(text)
     if len(words) < max(min_words, 1):
         return None
+    import numpy as np
+
+    p = _params()
     hashes = shingle_hashes(words).reshape(-1, 1)
     # multiply-shift hashing: the high 32 bits of (a*h + b) mod 2**64, a odd; no division
     with np.errstate(over="ignore"):
-        values = (_A * hashes + _B) >> np.uint64(32)
+        values = (p.a * hashes + p.b) >> np.uint64(32)
     signature = values.min(axis=0).astype("<u4")
     return Sketch(signature.tobytes(), band_keys(signature), len(words))
 
@@ -111,6 +137,9 @@ def shingle_hashes(words: Sequence[str]) -> npt.NDArray[np.uint64]:
     Each word is hashed once (CRC-32, the same in every process); a shingle's hash mixes
     its words' hashes with fixed random multipliers, so no string is built per shingle.
     """
+    import numpy as np
+
+    shingle_mult = _params().shingle_mult
     codes = np.fromiter((zlib.crc32(w.encode()) for w in words), dtype=np.uint64)
     if codes.size < SHINGLE:
         codes = np.concatenate([codes, np.zeros(SHINGLE - codes.size, dtype=np.uint64)])
@@ -118,20 +147,25 @@ def shingle_hashes(words: Sequence[str]) -> npt.NDArray[np.uint64]:
     with np.errstate(over="ignore"):  # the products wrap around 2**64 on purpose
         mixed = np.zeros(count, dtype=np.uint64)
         for i in range(SHINGLE):
-            mixed += codes[i : i + count] * _SHINGLE_MULT[i]
+            mixed += codes[i : i + count] * shingle_mult[i]
     return np.unique(mixed >> np.uint64(32))
 
 
 def band_keys(signature: npt.NDArray[np.uint32]) -> tuple[int, ...]:
     """One signed 64-bit key per band: the band's values and number, hashed."""
+    import numpy as np
+
+    p = _params()
     rows = signature[: BANDS * ROWS].astype(np.uint64).reshape(BANDS, ROWS)
     with np.errstate(over="ignore"):  # the sums wrap around 2**64 on purpose
-        keys = (rows * _MULT).sum(axis=1, dtype=np.uint64) + _SALT
+        keys = (rows * p.mult).sum(axis=1, dtype=np.uint64) + p.salt
     return tuple(int(k) for k in keys.view(np.int64))
 
 
 def similarity(a: bytes, b: bytes) -> float:
     """The Jaccard similarity estimated from two signatures (share of equal values)."""
+    import numpy as np
+
     left = np.frombuffer(a, dtype="<u4")
     right = np.frombuffer(b, dtype="<u4")
     if left.shape != right.shape or not left.size:
